@@ -1,0 +1,197 @@
+"""The event contract, version 1: every part of Vigie imports these models and never redefines them.
+
+Models are frozen and forbid extra fields. Identifiers of pupils, classes and teachers are
+pseudonyms (keyed HMAC, see ``vigie.producers.pseudonym``): the contract only accepts their
+32-hex-digit form, so a raw identifier cannot travel by mistake. ``event_id`` is a UUIDv5 of the
+platform and the platform's own event id, so a retried send is the same event everywhere downstream.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from vigie.contract.referential import ACADEMIES, Level, Subject
+from vigie.contract.taxonomy import is_known_skill
+
+CONTRACT_VERSION = 1
+#: Namespace of Vigie's deterministic event ids (UUIDv5). Never change it: ids would change.
+EVENT_ID_NAMESPACE = uuid.UUID("6f0b5a52-4a8e-5d2c-9f3e-7a1c0de9e5a1")
+#: How far in the future an event time may be before it is rejected (clock skew of platforms).
+MAX_CLOCK_SKEW = timedelta(minutes=10)
+
+Pseudonym = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="Keyed-HMAC pseudonym (hex).")]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+OpaqueId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/#-]+$")]
+Uai = Annotated[str, Field(pattern=r"^[0-9]{7}[A-Z]$", description="Public school id (UAI/RNE).")]
+
+
+def make_event_id(platform: str, source_event_id: str) -> uuid.UUID:
+    """The deterministic id of a platform's event: the same inputs always give the same id."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"{platform}\x1f{source_event_id}")
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = CONTRACT_VERSION
+
+
+class _LearningEvent(_Event):
+    """Fields shared by everything a pupil does on a platform."""
+
+    event_id: uuid.UUID
+    source_event_id: OpaqueId = Field(description="The platform's own id of this event.")
+    occurred_at: AwareDatetime = Field(description="When it happened (event time), timezone-aware.")
+    platform: Slug
+    academy: str = Field(description="Academy code, e.g. 'lyon' (see vigie.contract.referential).")
+    school_uai: Uai
+    class_id: Pseudonym
+    student_id: Pseudonym
+    teacher_id: Pseudonym | None = None
+    level: Level
+    session_id: OpaqueId
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc_and_not_in_future(cls, value: datetime) -> datetime:
+        value = value.astimezone(UTC)
+        if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+            raise ValueError(f"event time {value.isoformat()} is in the future")
+        return value
+
+    @field_validator("academy")
+    @classmethod
+    def _known_academy(cls, value: str) -> str:
+        if value not in ACADEMIES:
+            raise ValueError(f"unknown academy {value!r}")
+        return value
+
+
+class AnswerSubmitted(_LearningEvent):
+    """One answer of one pupil to one item: the unit of everything Vigie computes."""
+
+    kind: Literal["answer"] = "answer"
+    subject: Subject
+    skill_code: str = Field(description="A code of the skill taxonomy (vigie.contract.taxonomy).")
+    item_id: OpaqueId
+    correct: bool
+    score: float = Field(ge=0.0, le=1.0)
+    response_time_ms: int = Field(ge=0, le=3_600_000)
+    attempt: int = Field(1, ge=1, le=1000)
+    hints_used: int = Field(0, ge=0, le=100)
+
+    @field_validator("skill_code")
+    @classmethod
+    def _known_skill(cls, value: str) -> str:
+        if not is_known_skill(value):
+            raise ValueError(f"unknown skill code {value!r}")
+        return value
+
+
+class SessionStarted(_LearningEvent):
+    """A pupil opened an exercise session."""
+
+    kind: Literal["session_started"] = "session_started"
+
+
+class SessionEnded(_LearningEvent):
+    """A session closed; ``abandoned`` means the pupil left without finishing."""
+
+    kind: Literal["session_ended"] = "session_ended"
+    outcome: Literal["completed", "abandoned", "timeout"]
+    answers_count: int = Field(ge=0)
+
+
+LearningEvent = Annotated[AnswerSubmitted | SessionStarted | SessionEnded, Field(discriminator="kind")]
+
+
+class MasteryUpdated(_Event):
+    """The stream's new estimate of a pupil's mastery of a skill after one answer."""
+
+    kind: Literal["mastery_updated"] = "mastery_updated"
+    event_id: uuid.UUID = Field(description="Deterministic: derived from the answer's event_id.")
+    answer_event_id: uuid.UUID
+    occurred_at: AwareDatetime
+    academy: str
+    school_uai: Uai
+    class_id: Pseudonym
+    student_id: Pseudonym
+    level: Level
+    subject: Subject
+    skill_code: str
+    correct: bool
+    p_before: float = Field(ge=0.0, le=1.0)
+    p_after: float = Field(ge=0.0, le=1.0)
+    attempts: int = Field(ge=1)
+    mastered: bool
+    params_version: int = Field(0, ge=0)
+
+
+Severity = Literal["low", "medium", "high"]
+SignalType = Literal["inactivity", "falling_success", "wheel_spinning", "rapid_guessing", "abandoned_sessions"]
+
+
+class SignalReason(BaseModel):
+    """One readable reason of a signal, with the numbers behind it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    text: str = Field(description="A sentence a teacher can read, in French.")
+    value: float
+    threshold: float
+
+
+class SignalChanged(_Event):
+    """A dropout/disengagement signal appeared, changed severity, or cleared (never sent otherwise)."""
+
+    kind: Literal["signal_changed"] = "signal_changed"
+    event_id: uuid.UUID
+    signal_id: uuid.UUID = Field(description="Stable id of this signal episode (pupil, type, first seen).")
+    status: Literal["raised", "changed", "cleared"]
+    signal_type: SignalType
+    severity: Severity | None = Field(description="None once cleared.")
+    reasons: tuple[SignalReason, ...]
+    occurred_at: AwareDatetime = Field(description="Event time at which the change was detected.")
+    first_seen_at: AwareDatetime
+    cleared_at: AwareDatetime | None = None
+    academy: str
+    school_uai: Uai
+    class_id: Pseudonym
+    student_id: Pseudonym
+    level: Level
+    skill_code: str | None = None
+
+
+class SkillParameters(_Event):
+    """Calibrated Bayesian Knowledge Tracing parameters of one skill (compacted topic, key = skill)."""
+
+    kind: Literal["skill_parameters"] = "skill_parameters"
+    skill_code: str
+    p_init: float = Field(ge=0.0, le=1.0)
+    p_learn: float = Field(ge=0.0, le=1.0)
+    p_guess: float = Field(ge=0.0, le=0.5)
+    p_slip: float = Field(ge=0.0, le=0.5)
+    half_life_days: float | None = Field(None, gt=0, description="Forgetting half-life; None = no forgetting.")
+    n_answers: int = Field(ge=0)
+    params_version: int = Field(ge=1)
+    fitted_at: AwareDatetime
+
+
+class DeadLetter(_Event):
+    """An input the stream could not accept, kept with the reason and the original bytes."""
+
+    kind: Literal["dead_letter"] = "dead_letter"
+    event_id: uuid.UUID = Field(description="Deterministic: derived from topic, partition and offset.")
+    source_topic: str
+    partition: int
+    offset: int
+    reason: str
+    error_type: str
+    key: str | None = Field(description="Original key, decoded as UTF-8 with replacement.")
+    payload_b64: str = Field(description="Original value bytes, base64.")
+    received_at: AwareDatetime
