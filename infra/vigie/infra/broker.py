@@ -7,6 +7,7 @@ requests, and a failure shows the tail of the broker's log.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -142,7 +143,14 @@ class KafkaBroker:
 
     def answering(self, timeout_s: float = 2.0) -> bool:
         """True when the broker answers a metadata request."""
+        import socket
+
         from kafka import KafkaAdminClient
+
+        try:  # a cheap TCP check first keeps the Kafka client from logging refused connections
+            socket.create_connection(("127.0.0.1", self.port), timeout=timeout_s).close()
+        except OSError:
+            return False
         from kafka.errors import KafkaError
 
         try:
@@ -224,13 +232,11 @@ class KafkaBroker:
 
 def _reap(pid: int) -> None:
     """Collect a child's exit status so it does not linger as a zombie (no-op for non-children)."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
-def broker_from_settings(settings) -> KafkaBroker:  # noqa: ANN001 - VigieSettings, kept import-light
+def broker_from_settings(settings) -> KafkaBroker:
     home = settings.kafka_home
     return KafkaBroker(home / "instance", home / "libs", settings.broker.port,
                        settings.broker.controller_port, settings.broker.heap)  # fmt: skip

@@ -7,7 +7,7 @@ history: retention here only covers replays and outages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -22,7 +22,7 @@ class TopicSpec:
     pupil_keyed: bool = True
     compacted: bool = False
     retention_days: int | None = 7
-    extra_config: dict[str, str] = field(default_factory=dict)
+    extra_config: tuple[tuple[str, str], ...] = ()
 
     def name(self, prefix: str) -> str:
         return f"{prefix}.{self.suffix}"
@@ -33,7 +33,7 @@ class TopicSpec:
             settings["retention.ms"] = str(self.retention_days * DAY_MS)
         if self.compacted:
             settings["min.cleanable.dirty.ratio"] = "0.1"
-        return settings | self.extra_config
+        return settings | dict(self.extra_config)
 
 
 LEARNING_EVENTS = TopicSpec(

@@ -34,7 +34,7 @@ class EventPublisher:
             "bootstrap_servers": kafka.bootstrap_servers,
             "acks": "all",
             "enable_idempotence": True,
-            "compression_type": "lz4" if _has_lz4() else "gzip",
+            "compression_type": "lz4",
             "linger_ms": linger_ms,
             "batch_size": 256 * 1024,
             "max_in_flight_requests_per_connection": 5,
@@ -82,21 +82,13 @@ class EventPublisher:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _delivered(self, event: PublishableEvent, callback, _metadata) -> None:  # noqa: ANN001
+    def _delivered(self, event: PublishableEvent, callback, _metadata) -> None:
         self.sent += 1
         if callback is not None:
             callback(event)
 
-    def _undelivered(self, event: PublishableEvent, callback, error: Exception) -> None:  # noqa: ANN001
+    def _undelivered(self, event: PublishableEvent, callback, error: Exception) -> None:
         self.failed += 1
         log.error("event %s to %s not delivered: %s", event.event_id, self.topic, error)
         if callback is not None:
             callback(event, error)
-
-
-def _has_lz4() -> bool:
-    try:
-        import lz4  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -1,0 +1,51 @@
+"""``vigie``: the one command line, with a subcommand per part of the data flow.
+
+Each part contributes its own Typer app; heavy dependencies (faust, the ClickHouse engine) are
+imported inside commands, so ``vigie --help`` is fast and a producer-only install still works.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from vigie.errors import ConfigurationError, VigieError
+from vigie.infra.cli import demo_command
+from vigie.infra.cli import kafka as kafka_app
+from vigie.logs import configure
+from vigie.producers.cli import register as register_producers
+from vigie.stream.cli import app as stream_app
+from vigie.warehouse.cli import register as register_warehouse
+
+app = typer.Typer(
+    help="Vigie: learning analytics for French academies (producers -> Kafka -> faust -> ClickHouse -> Grafana).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+evaluate = typer.Typer(help="Measure Vigie's models against ground truth or a public answer log.",
+                       no_args_is_help=True)  # fmt: skip
+
+
+@app.callback()
+def _main(log_level: str = typer.Option("INFO", "--log-level", envvar="VIGIE_LOG_LEVEL")) -> None:
+    configure(log_level)
+
+
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(stream_app, name="stream")
+app.add_typer(evaluate, name="evaluate")
+register_producers(app)
+register_warehouse(app)
+app.command("demo")(demo_command)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as error:
+        typer.secho(f"configuration error: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except VigieError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(1)

@@ -1,0 +1,80 @@
+"""Build the faust application from settings: topics, tables and the pipeline agent.
+
+Nothing is built at import time: ``create_app(settings)`` returns a ready app, which the CLI
+runs as a worker (``vigie stream worker``) and tests run in-process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import faust
+from faust.types import TopicT
+
+from vigie.contract.topics import ALL_TOPICS, LEARNING_EVENTS, TopicSpec, partitions_of
+from vigie.settings import VigieSettings
+from vigie.stream.processor import PupilProcessor
+
+
+@dataclass
+class StreamApp:
+    """The faust app with Vigie's topics (raw bytes in and out: the contract does the parsing)."""
+
+    settings: VigieSettings
+    app: faust.App
+    topics: dict[TopicSpec, TopicT]
+    processors: list[PupilProcessor] = field(default_factory=list)
+
+    def topic(self, spec: TopicSpec) -> TopicT:
+        return self.topics[spec]
+
+
+def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.App:
+    stream = settings.stream
+    return faust.App(
+        app_id or f"{settings.kafka.topic_prefix}-{stream.app_id}",
+        broker=f"kafka://{settings.kafka.bootstrap_servers}",
+        store="memory://",
+        datadir=str(settings.state_dir / "faust"),
+        topic_partitions=settings.kafka.partitions,
+        topic_replication_factor=settings.kafka.replication_factor,
+        topic_allow_declare=True,
+        table_standby_replicas=0,
+        web_enabled=stream.web_enabled,
+        web_port=stream.web_port,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        producer_linger_ms=5,
+        producer_max_batch_size=512 * 1024,
+        producer_acks=-1,
+        stream_buffer_maxsize=8192,
+        # Agents' crashes must stop the worker: a silently dead agent would lose no data but stall.
+        agent_supervisor="mode.OneForAllSupervisor",
+    )
+
+
+def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamApp:
+    """The app with every Vigie topic declared and the pipeline agent registered."""
+    from vigie.stream.pipeline import register_pipeline
+
+    app = faust_app(settings, app_id=app_id)
+    prefix = settings.kafka.topic_prefix
+    topics = {
+        spec: app.topic(
+            spec.name(prefix),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions_of(spec, settings.kafka.partitions),
+            internal=False,
+        )
+        for spec in ALL_TOPICS
+    }
+    stream_app = StreamApp(settings, app, topics)
+    register_pipeline(stream_app)
+    return stream_app
+
+
+__all__ = ["LEARNING_EVENTS", "StreamApp", "create_app", "faust_app"]

@@ -1,0 +1,53 @@
+"""The pipeline agent: the stream's entrance, then every per-pupil processor, then the outputs.
+
+Events are taken in batches (``take_events`` with a ``within`` bound) so that state is read and
+written once per pupil per batch, not once per answer. Invalid messages go to the dead-letter
+topic with the reason and the original bytes, and the stream carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from faust.types import EventT
+
+from vigie.contract.codec import dead_letter, decode_learning_event, encode
+from vigie.contract.events import LearningEvent
+from vigie.contract.topics import DEAD_LETTERS, LEARNING_EVENTS
+from vigie.errors import InvalidEventError
+from vigie.stream.app import StreamApp
+
+log = logging.getLogger(__name__)
+
+
+def split_valid(app: StreamApp, batch: Sequence[EventT]) -> tuple[list[LearningEvent], list[tuple[bytes, bytes]]]:
+    """Decode a batch: valid events in order, and (key, dead-letter bytes) for the rest."""
+    valid: list[LearningEvent] = []
+    rejected: list[tuple[bytes, bytes]] = []
+    for event in batch:
+        message = event.message
+        try:
+            valid.append(decode_learning_event(message.value))
+        except InvalidEventError as error:
+            log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
+            letter = dead_letter(topic=message.topic, partition=message.partition, offset=message.offset,
+                                 key=message.key, value=message.value, error=error)  # fmt: skip
+            rejected.append((message.key or b"", encode(letter)))
+    return valid, rejected
+
+
+def register_pipeline(app: StreamApp) -> None:
+    settings = app.settings.stream
+    source = app.topic(LEARNING_EVENTS)
+    dlq = app.topic(DEAD_LETTERS)
+
+    @app.app.agent(source, name="pipeline")
+    async def pipeline(stream):
+        async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            valid, rejected = split_valid(app, batch)
+            for key, value in rejected:
+                await dlq.send(key=key, value=value)
+            for processor in app.processors:
+                for emission in processor.process(valid):
+                    await app.topic(emission.topic).send(key=emission.key.encode(), value=encode(emission.event))

@@ -1,0 +1,34 @@
+"""What the stream's pipeline asks of a per-pupil processor (mastery, signals, ...).
+
+A processor receives a batch of valid learning events, in partition order, and returns the
+events it emits. It keeps its state in its own faust table, keyed by pupil; it must be
+idempotent for a redelivered event (same ``event_id``), since delivery is at least once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from vigie.contract.events import LearningEvent
+from vigie.contract.topics import TopicSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Emission:
+    """One output event for a topic, keyed (pupil-keyed topics: the pupil pseudonym)."""
+
+    topic: TopicSpec
+    key: str
+    event: BaseModel
+
+
+class PupilProcessor(Protocol):
+    name: str
+
+    def process(self, events: Sequence[LearningEvent]) -> list[Emission]:
+        """Apply a batch of valid events; return what to emit."""
+        ...

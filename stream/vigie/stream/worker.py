@@ -1,0 +1,16 @@
+"""Run the stream app as a faust worker in this process (what ``vigie stream worker`` does)."""
+
+from __future__ import annotations
+
+import faust
+
+from vigie.infra.topics import ensure_topics
+from vigie.settings import VigieSettings
+from vigie.stream.app import create_app
+
+
+def run_worker(settings: VigieSettings, *, loglevel: str = "warning") -> None:
+    ensure_topics(settings.kafka)
+    stream_app = create_app(settings)
+    worker = faust.Worker(stream_app.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

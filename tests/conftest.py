@@ -1,0 +1,98 @@
+"""Shared fixtures: one real Kafka broker per test session, the real ClickHouse engine, isolation.
+
+The broker is started with the project's own infra code on free loopback ports and stopped at
+the end. Each test gets fresh topic names, consumer groups and a fresh warehouse database; the
+embedded engine itself is one per process (chdb's rule), under the session's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vigie.settings import VigieSettings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("vigie-state")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real single-node Kafka broker for the whole session (jars cached under var/kafka/libs)."""
+    from vigie.infra.broker import KafkaBroker
+
+    libs = Path(os.environ.get("VIGIE_TEST_KAFKA_LIBS", REPO / "var" / "kafka" / "libs"))
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"), libs, free_port(), free_port(), heap="768m")
+    broker.start(timeout_s=120)
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def settings(kafka_bootstrap: str, state_dir: Path) -> VigieSettings:
+    """Settings isolated for one test: own topic prefix, consumer groups, app id and database."""
+    run = uuid.uuid4().hex[:10]
+    return VigieSettings(
+        state_dir=state_dir,
+        kafka={"bootstrap_servers": kafka_bootstrap, "topic_prefix": f"t{run}", "partitions": 4},
+        warehouse={"database": f"t_{run}"},
+        sink={"group_id": f"sink-{run}", "batch_rows": 5000, "batch_seconds": 0.3},
+        stream={"app_id": "stream", "batch_within_s": 0.1},
+    )
+
+
+def settings_env(settings: VigieSettings) -> dict[str, str]:
+    """The environment that makes a subprocess (a worker) build the same settings."""
+    env = dict(os.environ)
+    env.update({
+        "VIGIE_STATE_DIR": str(settings.state_dir),
+        "VIGIE_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+        "VIGIE_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
+        "VIGIE_KAFKA__PARTITIONS": str(settings.kafka.partitions),
+        "VIGIE_WAREHOUSE__DATABASE": settings.warehouse.database,
+        "VIGIE_STREAM__APP_ID": settings.stream.app_id,
+        "VIGIE_STREAM__BATCH_WITHIN_S": str(settings.stream.batch_within_s),
+        "VIGIE_STREAM__MASTERY_THRESHOLD": str(settings.stream.mastery_threshold),
+    })  # fmt: skip
+    return env
+
+
+def start_worker(settings: VigieSettings, log_path: Path) -> subprocess.Popen[bytes]:
+    """A real stream worker process, as an operator starts it."""
+    out = log_path.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-c", "from vigie.cli import main; main()", "stream", "worker", "--loglevel", "info"],
+        env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def warehouse(settings: VigieSettings):
+    """A clickhouse-connect client of the real engine, with the schema applied in a fresh database."""
+    from vigie.warehouse.client import connect
+    from vigie.warehouse.migrations import migrate
+
+    client = connect(settings)
+    migrate(client, settings.warehouse)
+    yield client
+    client.command(f"DROP DATABASE IF EXISTS {settings.warehouse.database}")

@@ -1,0 +1,55 @@
+"""Simulator -> Kafka -> faust worker -> dead letters, and Kafka -> sink -> ClickHouse -> query."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+from kafka import KafkaConsumer
+
+from tests.conftest import start_worker
+from vigie.contract.codec import decode
+from vigie.contract.events import DeadLetter
+from vigie.contract.topics import DEAD_LETTERS
+from vigie.infra.demo import stop_process
+from vigie.infra.topics import ensure_topics
+from vigie.producers.pseudonym import Pseudonymizer
+from vigie.producers.sdk import EventPublisher
+from vigie.producers.simulator import CohortConfig, simulate
+from vigie.warehouse.sink import Sink
+
+pytestmark = pytest.mark.e2e
+
+
+def test_cohort_flows_through_kafka_and_the_stream_into_the_warehouse(settings, warehouse, tmp_path) -> None:
+    ensure_topics(settings.kafka)
+    worker = start_worker(settings, tmp_path / "worker.log")
+    try:
+        events = list(simulate(CohortConfig(students_per_class=3, days=3), Pseudonymizer(b"k" * 16)))
+        with EventPublisher(settings.kafka) as publisher:
+            for event in events:
+                publisher.publish(event)
+            publisher._producer.send(publisher.topic, key=b"x", value=b'{"kind": "answer"}')
+
+        consumer = KafkaConsumer(DEAD_LETTERS.name(settings.kafka.topic_prefix),
+                                 bootstrap_servers=settings.kafka.bootstrap_servers,
+                                 auto_offset_reset="earliest", consumer_timeout_ms=1000)  # fmt: skip
+        letters: list[DeadLetter] = []
+        deadline = time.monotonic() + 90
+        while not letters and time.monotonic() < deadline:
+            letters += [decode(m.value, DeadLetter) for m in consumer]
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+        consumer.close()
+    finally:
+        stop_process(worker)
+
+    assert len(letters) == 1, "the one invalid message is dead-lettered, with its original bytes"
+    assert base64.b64decode(letters[0].payload_b64) == b'{"kind": "answer"}'
+    assert "required" in letters[0].reason.lower()
+
+    stats = Sink(settings, warehouse).run(until=lambda s: s.inserted_total >= len(events), idle_timeout_s=30)
+    assert stats.inserted_total == len(events)
+    db = settings.warehouse.database
+    answers = sum(1 for e in events if e.kind == "answer")
+    assert warehouse.query(f"SELECT count() FROM {db}.answers").result_rows[0][0] == answers

@@ -1,0 +1,1 @@
+"""The ClickHouse history: client factory, migrations, the Kafka sink and analyst queries."""

@@ -1,0 +1,91 @@
+"""Numbered, forward-only schema migrations (``sql/NNNN_name.sql``), applied idempotently.
+
+Each file may hold several statements separated by ``;`` at a line end. ``${database}`` and
+``${retention_days}`` are substituted. An applied migration is recorded with its checksum; editing
+it afterwards is an error (write a new migration instead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from importlib import resources
+from string import Template
+
+from clickhouse_connect.driver.client import Client
+
+from vigie.errors import ConfigurationError
+from vigie.settings import WarehouseSettings
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
+
+    def statements(self, warehouse: WarehouseSettings) -> list[str]:
+        text = Template(self.sql).substitute(
+            database=warehouse.database, retention_days=warehouse.retention_days,
+            min_group_size=warehouse.min_group_size,
+        )  # fmt: skip
+        return [s.strip() for s in re.split(r";\s*$", text, flags=re.M) if _has_code(s)]
+
+
+def _has_code(statement: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in statement.splitlines())
+
+
+def available() -> list[Migration]:
+    """All migrations shipped with Vigie, in order."""
+    found = []
+    for entry in resources.files("vigie.warehouse").joinpath("sql").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise ConfigurationError(f"two migrations share a number: {versions}")
+    return found
+
+
+def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
+    """Apply the migrations not yet applied; return them. Safe to call at every start."""
+    db = warehouse.database
+    client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
+    client.command(
+        f"CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, name String, checksum String,"
+        " applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ReplacingMergeTree ORDER BY version"
+    )
+    applied = {
+        int(v): c for v, c in client.query(f"SELECT version, checksum FROM {db}.schema_migrations FINAL").result_rows
+    }
+    done = []
+    for migration in available():
+        if migration.version in applied:
+            if applied[migration.version] != migration.checksum:
+                raise ConfigurationError(
+                    f"migration {migration.version:04d}_{migration.name} changed after it was applied; "
+                    "migrations are forward-only: add a new one"
+                )
+            continue
+        for statement in migration.statements(warehouse):
+            client.command(statement)
+        client.insert(
+            f"{db}.schema_migrations", [[migration.version, migration.name, migration.checksum]],
+            column_names=["version", "name", "checksum"],
+        )  # fmt: skip
+        log.info("applied migration %04d_%s", migration.version, migration.name)
+        done.append(migration)
+    return done

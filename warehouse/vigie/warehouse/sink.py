@@ -1,0 +1,184 @@
+"""Kafka -> ClickHouse sink: batched, at least once, and no duplicate row visible to queries.
+
+Messages are buffered per table and flushed when a buffer reaches ``batch_rows`` or the oldest
+row is ``batch_seconds`` old. A flush first asks ClickHouse which of the batch's event ids it
+already holds and inserts only the others, so a redelivered batch (after a crash between insert
+and commit) adds nothing, and materialized views count each event once. Offsets are committed
+only after every buffer was accepted; while ClickHouse refuses, the sink backs off and retries
+the same batch without committing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+from kafka import KafkaConsumer
+
+from vigie.contract.topics import TopicSpec
+from vigie.errors import InvalidEventError
+from vigie.settings import VigieSettings
+from vigie.warehouse.rows import ROUTES, Routed, Table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SinkStats:
+    consumed: int = 0
+    inserted: dict[str, int] = field(default_factory=dict)
+    duplicates_skipped: int = 0
+    invalid_skipped: int = 0
+    flushes: int = 0
+    retries: int = 0
+
+    @property
+    def inserted_total(self) -> int:
+        return sum(self.inserted.values())
+
+
+class _Buffer:
+    """Rows waiting for one table, keyed by event id (duplicates within a batch collapse here)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.rows: dict[Any, list[Any]] = {}
+        self.since: float | None = None
+
+    def add(self, event_id: Any, row: list[Any]) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+        self.rows.setdefault(event_id, row)
+
+
+class WarehouseWriter:
+    """Idempotent batched inserts into the warehouse (no Kafka here: usable from any loader)."""
+
+    def __init__(self, client: Client, database: str) -> None:
+        self.client = client
+        self.database = database
+
+    def stored_ids(self, table: Table, event_ids: list[Any]) -> set[Any]:
+        found: set[Any] = set()
+        for start in range(0, len(event_ids), 50_000):
+            chunk = event_ids[start : start + 50_000]
+            result = self.client.query(
+                f"SELECT event_id FROM {self.database}.{table.name} WHERE event_id IN %(ids)s",
+                parameters={"ids": chunk},
+            )
+            found.update(r[0] for r in result.result_rows)
+        return found
+
+    def write(self, table: Table, rows_by_id: dict[Any, list[Any]]) -> tuple[int, int]:
+        """Insert the rows whose event id is not stored yet; return (inserted, skipped)."""
+        if not rows_by_id:
+            return 0, 0
+        already = self.stored_ids(table, list(rows_by_id))
+        fresh = [row for event_id, row in rows_by_id.items() if event_id not in already]
+        if fresh:
+            self.client.insert(f"{self.database}.{table.name}", fresh, column_names=list(table.columns))
+        return len(fresh), len(already)
+
+
+class Sink:
+    """Consumes the routed topics and writes them through a ``WarehouseWriter``."""
+
+    def __init__(self, settings: VigieSettings, client: Client,
+                 routes: dict[TopicSpec, Callable[[bytes], Routed]] | None = None) -> None:  # fmt: skip
+        self.settings = settings
+        self.writer = WarehouseWriter(client, settings.warehouse.database)
+        routes = routes if routes is not None else ROUTES
+        prefix = settings.kafka.topic_prefix
+        self.routes = {spec.name(prefix): route for spec, route in routes.items()}
+        self.buffers: dict[str, _Buffer] = {}
+        self.stats = SinkStats()
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _consumer(self) -> KafkaConsumer:
+        return KafkaConsumer(
+            *self.routes,
+            bootstrap_servers=self.settings.kafka.bootstrap_servers,
+            group_id=self.settings.sink.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=5000,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
+            client_id="vigie-sink",
+        )
+
+    def _accept(self, topic: str, partition: int, offset: int, value: bytes) -> None:
+        try:
+            table, event_id, row = self.routes[topic](value)
+        except InvalidEventError as error:
+            # The stream's entrance sends this message to the dead-letter topic; the sink only counts it.
+            self.stats.invalid_skipped += 1
+            log.debug("skipping invalid message %s[%s]@%s: %s", topic, partition, offset, error)
+            return
+        buffer = self.buffers.get(table.name)
+        if buffer is None:
+            buffer = self.buffers[table.name] = _Buffer(table)
+        buffer.add(event_id, row)
+
+    def _due(self) -> bool:
+        batch = self.settings.sink
+        pending = sum(len(b.rows) for b in self.buffers.values())
+        oldest = min((b.since for b in self.buffers.values() if b.since is not None), default=None)
+        return pending >= batch.batch_rows or (oldest is not None and time.monotonic() - oldest >= batch.batch_seconds)
+
+    def _flush(self, consumer: KafkaConsumer) -> None:
+        delay = 0.5
+        while True:
+            try:
+                for name, buffer in list(self.buffers.items()):
+                    inserted, skipped = self.writer.write(buffer.table, buffer.rows)
+                    self.stats.inserted[name] = self.stats.inserted.get(name, 0) + inserted
+                    self.stats.duplicates_skipped += skipped
+                    del self.buffers[name]
+                break
+            except Exception as error:  # ClickHouse down or refusing: keep the batch, commit nothing
+                if self._stop.is_set():
+                    raise
+                self.stats.retries += 1
+                log.warning("warehouse refused a batch (%s); retrying in %.1fs", error, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        consumer.commit()
+        self.stats.flushes += 1
+
+    def run(
+        self, *, until: Callable[[SinkStats], bool] | None = None, idle_timeout_s: float | None = None
+    ) -> SinkStats:
+        """Consume until ``stop()``, until ``until(stats)`` holds after a flush, or after an idle period."""
+        consumer = self._consumer()
+        last_message = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                polled = consumer.poll(timeout_ms=200)
+                for tp, records in polled.items():
+                    for record in records:
+                        self._accept(tp.topic, tp.partition, record.offset, record.value)
+                    self.stats.consumed += len(records)
+                if polled:
+                    last_message = time.monotonic()
+                if self.buffers and (self._due() or not polled):
+                    self._flush(consumer)
+                    if until is not None and until(self.stats):
+                        break
+                elif polled and not self.buffers:
+                    consumer.commit()  # only invalid messages: nothing to write, move on
+                if idle_timeout_s is not None and time.monotonic() - last_message > idle_timeout_s:
+                    break
+            if self.buffers:
+                self._flush(consumer)
+        finally:
+            consumer.close(autocommit=False)
+        return self.stats
