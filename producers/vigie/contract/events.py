@@ -106,7 +106,20 @@ class SessionEnded(_LearningEvent):
     answers_count: int = Field(ge=0)
 
 
-LearningEvent = Annotated[AnswerSubmitted | SessionStarted | SessionEnded, Field(discriminator="kind")]
+class ErasureRequested(_Event):
+    """Right to erasure: forget this pupil everywhere. Sent on the learning-events topic, keyed by the
+    pupil, so every processor meets it in order and deletes the pupil's state (a changelog tombstone)."""
+
+    kind: Literal["erasure_requested"] = "erasure_requested"
+    event_id: uuid.UUID
+    occurred_at: AwareDatetime
+    academy: str
+    student_id: Pseudonym
+
+
+LearningEvent = Annotated[
+    AnswerSubmitted | SessionStarted | SessionEnded | ErasureRequested, Field(discriminator="kind")
+]
 
 
 class MasteryUpdated(_Event):

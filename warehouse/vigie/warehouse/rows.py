@@ -49,14 +49,16 @@ def session_row(e: SessionStarted | SessionEnded) -> list[Any]:
             e.kind, e.outcome if ended else "", e.answers_count if ended else 0, e.occurred_at]  # fmt: skip
 
 
-def route_learning_event(raw: bytes) -> Routed:
+def route_learning_event(raw: bytes) -> Routed | None:
     event = decode_learning_event(raw)
     if isinstance(event, AnswerSubmitted):
         return ANSWERS, event.event_id, answer_row(event)
-    return SESSION_EVENTS, event.event_id, session_row(event)
+    if isinstance(event, SessionStarted | SessionEnded):
+        return SESSION_EVENTS, event.event_id, session_row(event)
+    return None  # an erasure request: `vigie erase` deletes the warehouse rows itself
 
 
 #: What the sink reads, and how each topic's messages become rows.
-ROUTES: dict[TopicSpec, Callable[[bytes], Routed]] = {
+ROUTES: dict[TopicSpec, Callable[[bytes], Routed | None]] = {
     LEARNING_EVENTS: route_learning_event,
 }

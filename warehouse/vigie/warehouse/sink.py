@@ -89,7 +89,7 @@ class Sink:
     """Consumes the routed topics and writes them through a ``WarehouseWriter``."""
 
     def __init__(self, settings: VigieSettings, client: Client,
-                 routes: dict[TopicSpec, Callable[[bytes], Routed]] | None = None) -> None:  # fmt: skip
+                 routes: dict[TopicSpec, Callable[[bytes], Routed | None]] | None = None) -> None:  # fmt: skip
         self.settings = settings
         self.writer = WarehouseWriter(client, settings.warehouse.database)
         routes = routes if routes is not None else ROUTES
@@ -117,12 +117,15 @@ class Sink:
 
     def _accept(self, topic: str, partition: int, offset: int, value: bytes) -> None:
         try:
-            table, event_id, row = self.routes[topic](value)
+            routed = self.routes[topic](value)
         except InvalidEventError as error:
             # The stream's entrance sends this message to the dead-letter topic; the sink only counts it.
             self.stats.invalid_skipped += 1
             log.debug("skipping invalid message %s[%s]@%s: %s", topic, partition, offset, error)
             return
+        if routed is None:
+            return
+        table, event_id, row = routed
         buffer = self.buffers.get(table.name)
         if buffer is None:
             buffer = self.buffers[table.name] = _Buffer(table)
