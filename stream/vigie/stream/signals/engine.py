@@ -68,6 +68,11 @@ def _school_day(day: date, zone: Zone) -> bool:
     return is_school_day(day, zone)
 
 
+@lru_cache(maxsize=1 << 16)
+def _school_days_between(start: date, end: date, zone: Zone) -> int:
+    return school_days_between(start, end, zone)
+
+
 def boundary(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
@@ -192,7 +197,7 @@ class SignalEngine:
             self.items.observe(item, event.response_time_ms)
             state.add_pace(None if typical is None else event.response_time_ms < rules.rapid_fraction * typical,
                            event.correct, rules)  # fmt: skip
-            rapid = sum(c in "rR" for c in state.pace)
+            rapid = state.pace.count("r") + state.pace.count("R")
             finding = r.rapid_guessing(rapid, len(state.pace), state.pace.count("R"),
                                        "rapid_guessing" in state.signals, rules)  # fmt: skip
             self._transition(pupil, state, "rapid_guessing", finding, at, out)
@@ -220,7 +225,7 @@ class SignalEngine:
         assert last is not None
         finding = None
         if last < today:  # a late event: the pupil may still be inactive since
-            finding = r.inactivity(school_days_between(last, today - ONE_DAY, zone_of(state.academy)),
+            finding = r.inactivity(_school_days_between(last, today - ONE_DAY, zone_of(state.academy)),
                                    self._usual_gap(state), self.rules)  # fmt: skip
         cleared = (SignalReason(code="activity_resumed", value=1, threshold=1,
                                 text="L'élève a repris son activité."),)  # fmt: skip
@@ -229,7 +234,7 @@ class SignalEngine:
     def _usual_gap(self, state: PupilState) -> float:
         zone = zone_of(state.academy)
         days = [date.fromisoformat(d) for d in state.active_days]
-        gaps = [max(1, school_days_between(a, b, zone)) for a, b in pairwise(days)]
+        gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
         return r.usual_gap(gaps, self.rules)
 
     def _catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
@@ -245,7 +250,7 @@ class SignalEngine:
         if first > day:
             return False
         zone, gap = zone_of(state.academy), self._usual_gap(state)
-        missed = school_days_between(last, first - ONE_DAY, zone)
+        missed = _school_days_between(last, first - ONE_DAY, zone)
         changed = False
         current = first
         while current <= day:

@@ -8,6 +8,7 @@ threshold does not flip the signal on every answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
 
@@ -19,8 +20,14 @@ RANK: dict[Severity | None, int] = {None: 0, "low": 1, "medium": 2, "high": 3}
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """A severity, and how to explain it (built only when the signal changes: rules run on every answer)."""
+
     severity: Severity
-    reasons: tuple[SignalReason, ...]
+    explain: Callable[[], tuple[SignalReason, ...]]
+
+    @property
+    def reasons(self) -> tuple[SignalReason, ...]:
+        return self.explain()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +91,7 @@ def inactivity(missed: int, gap: float, rules: SignalRules) -> Finding | None:
     if severity is None:
         return None
     threshold = thresholds[SEVERITIES.index(severity)]
-    return Finding(severity, (
+    return Finding(severity, lambda: (
         SignalReason(code="school_days_inactive", value=missed, threshold=threshold,
                      text=f"Aucune activité depuis {_days(missed)} (seuil : {_days(threshold)})."),
         SignalReason(code="usual_gap_school_days", value=round(gap, 2), threshold=rules.default_gap,
@@ -100,7 +107,7 @@ def falling_success(recent_rate: float, earlier_rate: float, active: bool, rules
     if severity is None:
         return None
     threshold = rules.success_drops[SEVERITIES.index(severity)]
-    return Finding(severity, (
+    return Finding(severity, lambda: (
         SignalReason(code="success_drop", value=round(drop, 3), threshold=threshold,
                      text=f"Réussite en baisse de {round(100 * drop)} points (seuil : {round(100 * threshold)})."),
         SignalReason(code="recent_success_rate", value=round(recent_rate, 3), threshold=round(earlier_rate, 3),
@@ -114,7 +121,7 @@ def wheel_spinning(attempts: int, best_streak: int, skill_label: str, rules: Sig
     if severity is None:
         return None
     threshold = rules.spinning_attempts[SEVERITIES.index(severity)]
-    return Finding(severity, (
+    return Finding(severity, lambda: (
         SignalReason(code="attempts_without_mastery", value=attempts, threshold=threshold,
                      text=f"{attempts} tentatives sur « {skill_label} » sans {rules.mastery_streak} "
                           f"réussites d'affilée (seuil : {threshold})."),
@@ -135,7 +142,7 @@ def rapid_guessing(rapid: int, answered: int, rapid_correct: int, active: bool, 
     if severity is None:
         return None
     threshold = rules.rapid_shares[SEVERITIES.index(severity)]
-    return Finding(severity, (
+    return Finding(severity, lambda: (
         SignalReason(code="rapid_answer_share", value=round(share, 3), threshold=threshold,
                      text=f"{rapid} réponses sur {answered} données bien plus vite que le temps habituel "
                           f"de l'exercice (seuil : {round(100 * threshold)} %)."),
@@ -149,7 +156,7 @@ def abandoned_sessions(abandoned: int, sessions: int, rules: SignalRules) -> Fin
     if severity is None:
         return None
     threshold = rules.abandoned_counts[SEVERITIES.index(severity)]
-    return Finding(severity, (
+    return Finding(severity, lambda: (
         SignalReason(code="abandoned_sessions", value=abandoned, threshold=threshold,
                      text=f"{abandoned} séances ouvertes puis quittées sans aucune réponse, "
                           f"sur les {sessions} dernières (seuil : {threshold})."),

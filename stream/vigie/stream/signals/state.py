@@ -45,6 +45,7 @@ class PupilState:
     open_session: str | None = None
     open_answers: int = 0
     signals: dict[str, OpenSignal] = field(default_factory=dict)
+    _id_index: set[str] | None = field(default=None, repr=False, compare=False)  # not stored: rebuilt on use
 
     @classmethod
     def from_value(cls, value: dict[str, Any]) -> PupilState:
@@ -52,16 +53,28 @@ class PupilState:
         return cls(**{**value, "signals": signals})
 
     def to_value(self) -> dict[str, Any]:
-        return asdict(self)
+        """A plain JSON-able dict (copies of the mutable parts: the stored value never aliases this object)."""
+        value = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "_id_index"}
+        value.update(ids=list(self.ids), active_days=list(self.active_days),
+                     skills={k: list(v) for k, v in self.skills.items()},
+                     signals={k: asdict(v) for k, v in self.signals.items()})  # fmt: skip
+        return value
 
     # -- dedup ----------------------------------------------------------------------------------
     def seen(self, event_id: str) -> bool:
-        return event_id[:ID_CHARS] in self.ids
+        if self._id_index is None:
+            self._id_index = set(self.ids)
+        return event_id[:ID_CHARS] in self._id_index
 
     def remember(self, event_id: str) -> None:
         self.ids.append(event_id[:ID_CHARS])
+        if self._id_index is not None:
+            self._id_index.add(event_id[:ID_CHARS])
         if len(self.ids) > RECENT_IDS:
+            dropped = self.ids[: len(self.ids) - RECENT_IDS]
             del self.ids[: len(self.ids) - RECENT_IDS]
+            if self._id_index is not None:
+                self._id_index.difference_update(dropped)
 
     # -- rhythm ---------------------------------------------------------------------------------
     @property
