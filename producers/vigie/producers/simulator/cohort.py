@@ -94,6 +94,7 @@ class SimPupil:
             level=c.level, zone=c.zone, platform=c.platform, ability=round(self.ability, 4),
             disengages=self.dropout_date is not None, dropout_date=self.dropout_date,
             decline_start=self.decline_start, bad_week_start=self.bad_week[0] if self.bad_week else None,
+            bad_week_end=self.bad_week[1] - timedelta(days=1) if self.bad_week else None,
         )  # fmt: skip
 
 
@@ -185,4 +186,4 @@ def _assign_dropouts(config: SimulationConfig, pupils: list[SimPupil], rng: rand
         days = working_days[id(pupil.school_class)]
         if days:
             first = rng.choice(days)
-            pupil.bad_week = (first, first + timedelta(days=7))
+            pupil.bad_week = (first, first + timedelta(days=rng.randint(7, 14)))

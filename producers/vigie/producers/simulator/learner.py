@@ -42,8 +42,8 @@ def draw_skill(skill_code: str, seed: int) -> SkillTruth:
     rng = random.Random(f"{seed}/skill/{skill_code}")
     return SkillTruth(
         skill_code=skill_code,
-        p_init=round(rng.uniform(0.10, 0.40), 3),
-        p_learn=round(rng.uniform(0.08, 0.25), 3),
+        p_init=round(rng.uniform(0.05, 0.35), 3),
+        p_learn=round(rng.uniform(0.05, 0.20), 3),
         p_guess=round(rng.uniform(0.12, 0.28), 3),
         p_slip=round(rng.uniform(0.05, 0.12), 3),
         half_life_days=round(rng.uniform(25.0, 80.0), 1),

@@ -168,7 +168,7 @@ class Simulation:
                 response_ms = rng.randint(600, 3500)
             else:
                 median = (15_000 if c.level in _PRIMARY else 22_000) * pupil.speed * (0.8 if state.knows else 1.0)
-                response_ms = min(600_000, int(rng.lognormvariate(0.0, 0.45) * median))
+                response_ms = min(180_000, int(rng.lognormvariate(0.0, 0.45) * median))
             now += timedelta(milliseconds=response_ms)
             item = f"{code}.{rng.randrange(1, 41):02d}"
             hints = 0 if rapid or correct or rng.random() < 0.7 else rng.randint(1, 2)

@@ -29,15 +29,22 @@ class PupilTruth:
     dropout_date: date | None
     #: First school day the decline shows (sessions rarer, abandons, guessing); None if no decline.
     decline_start: date | None = None
-    #: First day of a bad week for a pupil who does not drop out (noise for the signals); else None.
+    #: A bad spell (1-2 weeks: rarer sessions, abandons, guessing) of a pupil who does not drop out:
+    #: noise the signals should not mistake for a drop-out. None for the others.
     bad_week_start: date | None = None
+    bad_week_end: date | None = None
 
 
 @dataclass(slots=True)
 class GroundTruth:
     """The truth of one run. ``pupils`` and ``skills`` are known from the start; ``knows_after``,
     ``rapid_guesses`` and ``final_knows`` are filled while ``Simulation.events()`` is consumed and are
-    complete once it is exhausted (``complete`` turns True)."""
+    complete once it is exhausted (``complete`` turns True).
+
+    ``knows_after[answer.event_id]`` is the latent state right after that answer: forgetting since the
+    last practice applied, the answer drawn from that state (guess/slip), then learning from it.
+    ``final_knows`` is every pupil's state on every skill of their level at the end of the window
+    (forgetting applied up to then), practised or not."""
 
     start: date
     end: date
@@ -68,7 +75,7 @@ class GroundTruth:
     @classmethod
     def from_json(cls, data: dict) -> GroundTruth:
         def pupil(raw: dict) -> PupilTruth:
-            for key in ("dropout_date", "decline_start", "bad_week_start"):
+            for key in ("dropout_date", "decline_start", "bad_week_start", "bad_week_end"):
                 raw[key] = date.fromisoformat(raw[key]) if raw[key] else None
             return PupilTruth(**raw)
 
