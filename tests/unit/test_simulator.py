@@ -164,6 +164,20 @@ def test_the_configured_share_drops_out_and_is_silent_after_its_last_day(run) ->
     assert len(stayers_active_late) >= 0.9 * (len(pupils) - len(dropouts))
 
 
+def test_sick_pupils_and_classes_that_skip_their_day_are_silent_without_dropping_out(run) -> None:
+    sim, events = run
+    pupils = sim.truth.pupils
+    paris = ZoneInfo("Europe/Paris")
+    assert any(p.sick_days for p in pupils.values() if not p.disengages)
+    assert any(sim.truth.class_days_off.values())
+    for event in events:
+        local = event.occurred_at.astimezone(paris)
+        pupil = pupils[event.student_id]
+        assert local.date() not in pupil.sick_days
+        if local.date() in sim.truth.class_days_off[pupil.class_id]:
+            assert local.hour >= 17, "only homework on a day the class skips"
+
+
 def test_drop_outs_show_precursors_before_they_stop(run) -> None:
     sim, events = run
     pupils = sim.truth.pupils

@@ -66,9 +66,11 @@ class SimClass:
     #: Per subject, the order in which the class works through the skills (one focus skill a week).
     programme: dict[str, tuple[str, ...]]
     pupils: list[SimPupil] = field(default_factory=list)
+    #: Days the class skips the platform although it is its day (teacher absent, school trip, test).
+    days_off: set[date] = field(default_factory=set)
 
     def works_on(self, day: date) -> bool:
-        return day.weekday() in self.slots and school_day(day, self.zone)
+        return day.weekday() in self.slots and school_day(day, self.zone) and day not in self.days_off
 
 
 @dataclass(slots=True)
@@ -85,7 +87,10 @@ class SimPupil:
     speed: float
     dropout_date: date | None = None
     decline_start: date | None = None
+    #: A bad spell [first day, day after the last) of a pupil who does not drop out.
     bad_week: tuple[date, date] | None = None
+    #: Days off sick (no activity at all), for anyone.
+    sick_days: set[date] = field(default_factory=set)
 
     def truth(self) -> PupilTruth:
         c = self.school_class
@@ -95,6 +100,7 @@ class SimPupil:
             disengages=self.dropout_date is not None, dropout_date=self.dropout_date,
             decline_start=self.decline_start, bad_week_start=self.bad_week[0] if self.bad_week else None,
             bad_week_end=self.bad_week[1] - timedelta(days=1) if self.bad_week else None,
+            sick_days=tuple(sorted(self.sick_days)),
         )  # fmt: skip
 
 
@@ -153,19 +159,20 @@ def build_cohort(config: SimulationConfig, privacy: PrivacySettings, start: date
                     )  # fmt: skip
                     school_class.pupils.append(pupil)
                     pupils.append(pupil)
-    _assign_dropouts(config, pupils, rng, start, end)
+    _assign_behaviours(config, classes, pupils, rng, start, end)
     return Cohort(classes, pupils, run_tag(config, start, end))
 
 
-def _assign_dropouts(config: SimulationConfig, pupils: list[SimPupil], rng: random.Random,
-                     start: date, end: date) -> None:  # fmt: skip
-    """Choose who disengages (exactly the configured share), when they stop, and who has a bad week."""
+def _assign_behaviours(config: SimulationConfig, classes: list[SimClass], pupils: list[SimPupil],
+                       rng: random.Random, start: date, end: date) -> None:  # fmt: skip
+    """Days each class skips; who disengages (exactly the configured share) and when they stop; who has
+    a bad spell; everyone's sick days. Class-wide gaps and sick days are silences that are not drop-outs."""
+    window = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     working_days: dict[int, list[date]] = {}
-    for pupil in pupils:
-        c = pupil.school_class
-        if id(c) not in working_days:
-            days = (start + timedelta(days=i) for i in range((end - start).days + 1))
-            working_days[id(c)] = [d for d in days if c.works_on(d)]
+    for c in classes:
+        planned = [d for d in window if c.works_on(d)]
+        c.days_off = {d for d in planned if rng.random() < 0.06}
+        working_days[id(c)] = [d for d in planned if d not in c.days_off]
     order = list(range(len(pupils)))
     rng.shuffle(order)
     n_drop = round(config.dropout_share * len(pupils))
@@ -187,3 +194,9 @@ def _assign_dropouts(config: SimulationConfig, pupils: list[SimPupil], rng: rand
         if days:
             first = rng.choice(days)
             pupil.bad_week = (first, first + timedelta(days=rng.randint(7, 14)))
+    for pupil in pupils:
+        for day in working_days[id(pupil.school_class)]:
+            if rng.random() < 0.02:  # about one spell of illness every ten weeks
+                pupil.sick_days.update(day + timedelta(days=k) for k in range(rng.randint(2, 5)))
+        if pupil.dropout_date is not None:
+            pupil.sick_days.discard(pupil.dropout_date)

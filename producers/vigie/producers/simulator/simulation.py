@@ -9,7 +9,8 @@ Behaviours (all drawn from the seed):
 - a session works mostly on the class's skill of the week, with some review of earlier skills;
 - a pupil who disengages shows it for one or two weeks before their last day of activity (rarer
   sessions, abandoned or empty sessions, falling success, rapid guessing), then does nothing more;
-- a few other pupils have one bad week with the same symptoms, then recover.
+- a few other pupils have one bad spell (1-2 weeks) with the same symptoms, then recover; anyone may
+  be off sick for a few days, and a class sometimes skips its day: silences that are not drop-outs.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Simulation:
             start=self.start, end=self.end,
             pupils={p.student_id: p.truth() for p in self.cohort.pupils},
             skills={code: draw_skill(code, config.seed) for code in skill_codes},
+            class_days_off={c.class_id: tuple(sorted(c.days_off)) for c in self.cohort.classes},
         )  # fmt: skip
         self._seq = 0
 
@@ -106,7 +108,7 @@ class Simulation:
         pupil, rng, c = run.pupil, run.rng, run.pupil.school_class
         if pupil.dropout_date is not None and day > pupil.dropout_date:
             return []
-        if not school_day(day, c.zone):
+        if not school_day(day, c.zone) or day in pupil.sick_days:
             return []
         decline = _decline(pupil, day)
         bad = pupil.bad_week is not None and pupil.bad_week[0] <= day < pupil.bad_week[1]

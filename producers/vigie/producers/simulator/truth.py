@@ -33,6 +33,8 @@ class PupilTruth:
     #: noise the signals should not mistake for a drop-out. None for the others.
     bad_week_start: date | None = None
     bad_week_end: date | None = None
+    #: Days off sick: no activity, yet not a drop-out.
+    sick_days: tuple[date, ...] = ()
 
 
 @dataclass(slots=True)
@@ -53,6 +55,8 @@ class GroundTruth:
     knows_after: dict[uuid.UUID, bool] = field(default_factory=dict)
     rapid_guesses: set[uuid.UUID] = field(default_factory=set)
     final_knows: dict[tuple[str, str], bool] = field(default_factory=dict)
+    #: Per class pseudonym, the days the class skipped the platform although it was its day.
+    class_days_off: dict[str, tuple[date, ...]] = field(default_factory=dict)
     complete: bool = False
 
     @property
@@ -70,6 +74,7 @@ class GroundTruth:
             "knows_after": {str(k): v for k, v in self.knows_after.items()},
             "rapid_guesses": sorted(str(k) for k in self.rapid_guesses),
             "final_knows": [[s, k, v] for (s, k), v in self.final_knows.items()],
+            "class_days_off": {c: [d.isoformat() for d in days] for c, days in self.class_days_off.items()},
         }
 
     @classmethod
@@ -77,6 +82,7 @@ class GroundTruth:
         def pupil(raw: dict) -> PupilTruth:
             for key in ("dropout_date", "decline_start", "bad_week_start", "bad_week_end"):
                 raw[key] = date.fromisoformat(raw[key]) if raw[key] else None
+            raw["sick_days"] = tuple(date.fromisoformat(d) for d in raw["sick_days"])
             return PupilTruth(**raw)
 
         pupils = [pupil(dict(p)) for p in data["pupils"]]
@@ -89,6 +95,9 @@ class GroundTruth:
             knows_after={uuid.UUID(k): v for k, v in data["knows_after"].items()},
             rapid_guesses={uuid.UUID(k) for k in data["rapid_guesses"]},
             final_knows={(s, k): v for s, k, v in data["final_knows"]},
+            class_days_off={
+                c: tuple(date.fromisoformat(d) for d in days) for c, days in data["class_days_off"].items()
+            },
             complete=data["complete"],
         )
 
@@ -101,4 +110,11 @@ class GroundTruth:
 
 
 def _jsonable(values: dict) -> dict:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+    def one(value):
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, tuple):
+            return [one(v) for v in value]
+        return value
+
+    return {k: one(v) for k, v in values.items()}
