@@ -77,11 +77,10 @@ def test_events_are_sorted_by_time_and_a_second_pass_repeats_the_first(run) -> N
 
 def test_activity_only_on_school_days_of_each_pupils_zone_in_school_hours_or_evening(run) -> None:
     sim, events = run
-    paris = ZoneInfo("Europe/Paris")
     zones_seen = set()
     for event in events:
         pupil = sim.truth.pupils[event.student_id]
-        local = event.occurred_at.astimezone(paris)
+        local = event.occurred_at.astimezone(ZoneInfo(pupil.timezone))
         assert is_school_day(local.date(), pupil.zone), (event, pupil.zone)  # type: ignore[arg-type]
         assert 8 <= local.hour < 22, local
         assert event.level == pupil.level and event.academy == pupil.academy and event.platform == pupil.platform
@@ -92,6 +91,18 @@ def test_activity_only_on_school_days_of_each_pupils_zone_in_school_hours_or_eve
     for event in events:
         days_by_zone[sim.truth.pupils[event.student_id].zone].add(event.occurred_at.date())
     assert days_by_zone["A"] != days_by_zone["C"]
+
+
+def test_overseas_classes_work_in_their_own_school_hours() -> None:
+    config = SimulationConfig(academies=("la-reunion", "guadeloupe"), schools_per_academy=1, classes_per_school=1,
+                              students_per_class=4, start=date(2025, 11, 17), days=5)  # fmt: skip
+    sim = Simulation(config, PRIVACY)
+    events = list(sim.events())
+    assert {sim.truth.pupils[e.student_id].timezone for e in events} == {"Indian/Reunion", "America/Guadeloupe"}
+    for event in events:
+        local = event.occurred_at.astimezone(ZoneInfo(sim.truth.pupils[event.student_id].timezone))
+        assert 8 <= local.hour < 22
+    assert [e.occurred_at for e in events] == sorted(e.occurred_at for e in events)
 
 
 def test_every_event_validates_against_the_contract_and_is_in_the_past(run) -> None:

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from vigie.contract.calendar import is_school_day
 from vigie.contract.referential import SUBJECTS, zone_of
@@ -32,6 +33,11 @@ DEPARTMENT_OF_ACADEMY: dict[str, str] = {
 }  # fmt: skip
 #: The UAI's check letter is the 7 digits modulo 23 in this alphabet (no I, O, Q).
 _UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+#: Local time of the overseas academies; every other academy keeps Europe/Paris.
+TIMEZONE_OF_ACADEMY: dict[str, str] = {
+    "guadeloupe": "America/Guadeloupe", "martinique": "America/Martinique", "guyane": "America/Cayenne",
+    "la-reunion": "Indian/Reunion", "mayotte": "Indian/Mayotte",
+}  # fmt: skip
 _FIRST_NAMES = ("Léa", "Hugo", "Chloé", "Lucas", "Inès", "Adam", "Jade", "Nathan", "Manon", "Yanis", "Emma",
                 "Louis", "Sarah", "Rayan", "Camille", "Noah", "Lina", "Mohamed", "Zoé", "Tom")  # fmt: skip
 _LAST_NAMES = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
@@ -65,6 +71,7 @@ class SimClass:
     slots: dict[int, tuple[int, int]]
     #: Per subject, the order in which the class works through the skills (one focus skill a week).
     programme: dict[str, tuple[str, ...]]
+    timezone: ZoneInfo
     pupils: list[SimPupil] = field(default_factory=list)
     #: Days the class skips the platform although it is its day (teacher absent, school trip, test).
     days_off: set[date] = field(default_factory=set)
@@ -96,7 +103,7 @@ class SimPupil:
         c = self.school_class
         return PupilTruth(
             student_id=self.student_id, class_id=c.class_id, academy=c.academy, school_uai=c.school_uai,
-            level=c.level, zone=c.zone, platform=c.platform, ability=round(self.ability, 4),
+            level=c.level, zone=c.zone, timezone=c.timezone.key, platform=c.platform, ability=round(self.ability, 4),
             disengages=self.dropout_date is not None, dropout_date=self.dropout_date,
             decline_start=self.decline_start, bad_week_start=self.bad_week[0] if self.bad_week else None,
             bad_week_end=self.bad_week[1] - timedelta(days=1) if self.bad_week else None,
@@ -143,6 +150,7 @@ def build_cohort(config: SimulationConfig, privacy: PrivacySettings, start: date
                     teacher_id=pseudonyms.teacher(teacher), level=level,
                     platform=rng.choice(config.platforms_for(level)),
                     slots={d: (rng.randrange(8, 16), rng.choice((0, 15, 30))) for d in weekdays},
+                    timezone=ZoneInfo(TIMEZONE_OF_ACADEMY.get(academy, "Europe/Paris")),
                     programme={s: tuple(rng.sample([k.code for k in skills_for(level, s)],
                                                    len(skills_for(level, s)))) for s in SUBJECTS},
                 )  # fmt: skip

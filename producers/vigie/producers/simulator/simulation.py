@@ -4,8 +4,9 @@
 fixed order), the same for the same configuration and seed, and records the ground truth as it goes.
 
 Behaviours (all drawn from the seed):
-- a class works on some weekdays, at its slot in school hours (Europe/Paris), on the school days of
-  its academy's zone; a pupil takes part with their attendance; some practise at home in the evening;
+- a class works on some weekdays, at its slot in school hours (local time: Europe/Paris, or the
+  overseas academy's own), on the school days of its academy's zone; a pupil takes part with their
+  attendance; some practise at home in the evening;
 - a session works mostly on the class's skill of the week, with some review of earlier skills;
 - a pupil who disengages shows it for one or two weeks before their last day of activity (rarer
   sessions, abandoned or empty sessions, falling success, rapid guessing), then does nothing more;
@@ -32,13 +33,12 @@ from vigie.settings import PrivacySettings
 
 log = logging.getLogger(__name__)
 
-PARIS = ZoneInfo("Europe/Paris")
 SimEvent = AnswerSubmitted | SessionStarted | SessionEnded
 
 
-def paris_time(day: date, hour: int, minute: int, second: int = 0) -> datetime:
-    """A wall-clock time in France, as the UTC instant events carry."""
-    return datetime.combine(day, time(hour, minute, second), tzinfo=PARIS).astimezone(UTC)
+def local_time(day: date, tz: ZoneInfo, hour: int, minute: int, second: int = 0) -> datetime:
+    """A wall-clock time where the class is, as the UTC instant events carry."""
+    return datetime.combine(day, time(hour, minute, second), tzinfo=tz).astimezone(UTC)
 
 
 class _PupilRun:
@@ -117,11 +117,11 @@ class Simulation:
             attend = pupil.attendance * (1.0 - 0.75 * decline) * (0.4 if bad else 1.0)
             if day == pupil.dropout_date or rng.random() < attend:
                 hour, minute = c.slots[day.weekday()]
-                begin = paris_time(day, hour, minute, 0) + timedelta(seconds=rng.randrange(30, 600))
+                begin = local_time(day, c.timezone, hour, minute, 0) + timedelta(seconds=rng.randrange(30, 600))
                 out += self._session(run, day, begin, decline, bad, homework=False)
         homework = self.config.homework_share * pupil.homework_taste * (1.0 - 0.8 * decline)
         if rng.random() < homework:
-            begin = paris_time(day, rng.randrange(17, 20), rng.randrange(60), rng.randrange(60))
+            begin = local_time(day, c.timezone, rng.randrange(17, 20), rng.randrange(60), rng.randrange(60))
             if not out or begin > out[-1][0] + timedelta(minutes=30):
                 out += self._session(run, day, begin, decline, bad, homework=True)
         return out
@@ -135,11 +135,12 @@ class Simulation:
             "student_id": pupil.student_id, "teacher_id": None if homework else c.teacher_id,
             "level": c.level, "session_id": f"{self.cohort.run_tag}.{pupil.student_id[:12]}.s{run.sessions}",
         }  # fmt: skip
+        subjects = [s for s in SUBJECTS if c.programme[s]]
+        if not subjects:
+            return []  # no skill of this level in the taxonomy: nothing to practise
         out = [self._emit(run, begin, SessionStarted, common)]
-        subject = rng.choice([s for s in SUBJECTS if c.programme[s]] or list(SUBJECTS))
+        subject = rng.choice(subjects)
         programme = c.programme[subject]
-        if not programme:
-            return out  # no skill of this level in the taxonomy: an empty session, nothing to answer
         week = (day - self.start).days // 7
         focus = programme[week % len(programme)]
         review = programme[: week % len(programme)] or programme

@@ -21,6 +21,8 @@ class PupilTruth:
     school_uai: str
     level: str
     zone: str
+    #: IANA time zone of the school (Europe/Paris, or the overseas academy's own).
+    timezone: str
     platform: str
     #: Latent ability (z-score): raises the initial knowledge and the learning rate.
     ability: float
