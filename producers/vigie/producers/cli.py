@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from vigie.settings import VigieSettings
 
@@ -18,7 +16,7 @@ def simulate(
     schools: int = typer.Option(2, help="Schools per academy."),
     classes: int = typer.Option(2, help="Classes per school."),
     days: int = typer.Option(15, help="Calendar days of activity (the window ends yesterday unless --start)."),
-    start: datetime | None = typer.Option(None, formats=["%Y-%m-%d"], help="First simulated day."),
+    start: str | None = typer.Option(None, help="First simulated day, YYYY-MM-DD."),
     rate: float = typer.Option(0.0, help="Events per second (0: as fast as possible)."),
     dropout_share: float = typer.Option(0.15, help="Share of pupils who disengage and stop."),
     seed: int = typer.Option(42, help="Same seed, same events."),
@@ -26,9 +24,11 @@ def simulate(
     truth: Path | None = typer.Option(None, help="Also write the ground truth (JSON) here."),
 ) -> None:
     """Simulate a cohort (learning, forgetting, drop-outs) and publish its events (or write them to a file)."""
+    import time
     from collections import Counter
 
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from vigie.producers.sdk import EventPublisher
@@ -39,7 +39,7 @@ def simulate(
     config = SimulationConfig(
         academies=tuple(a.strip() for a in academies.split(",") if a.strip()), schools_per_academy=schools,
         classes_per_school=classes, students_per_class=students, days=days,
-        start=start.date() if start else None, seed=seed, dropout_share=dropout_share,
+        start=_parse_day(start), seed=seed, dropout_share=dropout_share,
     )  # fmt: skip
     sim = Simulation(config, settings.privacy)
     console = Console()
@@ -89,6 +89,17 @@ def simulate(
                   + (f"; ground truth in {truth}" if truth else ""))  # fmt: skip
     if failed:
         raise typer.Exit(1)
+
+
+def _parse_day(text: str | None):
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date like 2025-09-08", param_hint="--start") from None
 
 
 def register(app: typer.Typer) -> None:
