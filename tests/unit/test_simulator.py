@@ -247,3 +247,11 @@ def test_the_window_never_reaches_today_and_bad_configs_say_what_to_fix() -> Non
         SimulationConfig(academies=("atlantis",))
     with pytest.raises(ConfigurationError, match="future"):
         SimulationConfig(start=date(2026, 3, 12)).window(today)
+
+
+def test_the_default_cohort_is_a_small_demo_on_three_platforms() -> None:
+    sim = Simulation(SimulationConfig(start=date(2025, 11, 17), days=7), PRIVACY)
+    events = list(sim.events())
+    assert 500 < len(events) < 10_000
+    assert {e.platform for e in events} == {"fondamentaux", "mia-seconde", "elea"}
+    assert all(e.platform == "mia-seconde" for e in events if e.level == "2nde")

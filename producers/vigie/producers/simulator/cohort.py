@@ -148,7 +148,7 @@ def build_cohort(config: SimulationConfig, privacy: PrivacySettings, start: date
                     academy=academy, zone=zone, school_uai=school, raw_id=raw_class,
                     class_id=pseudonyms.school_class(raw_class), teacher_raw_id=teacher,
                     teacher_id=pseudonyms.teacher(teacher), level=level,
-                    platform=rng.choice(config.platforms_for(level)),
+                    platform=_next_platform(config, level, classes),
                     slots={d: (rng.randrange(8, 16), rng.choice((0, 15, 30))) for d in weekdays},
                     timezone=ZoneInfo(TIMEZONE_OF_ACADEMY.get(academy, "Europe/Paris")),
                     programme={s: tuple(rng.sample([k.code for k in skills_for(level, s)],
@@ -169,6 +169,12 @@ def build_cohort(config: SimulationConfig, privacy: PrivacySettings, start: date
                     pupils.append(pupil)
     _assign_behaviours(config, classes, pupils, rng, start, end)
     return Cohort(classes, pupils, run_tag(config, start, end))
+
+
+def _next_platform(config: SimulationConfig, level: str, classes: list[SimClass]) -> str:
+    """Classes of a level use the platforms serving it in turn, so every configured platform gets some."""
+    fitting = config.platforms_for(level)
+    return fitting[sum(c.level == level for c in classes) % len(fitting)]
 
 
 def _assign_behaviours(config: SimulationConfig, classes: list[SimClass], pupils: list[SimPupil],

@@ -36,8 +36,10 @@ class SimulationConfig:
     dropout_share: float = 0.15
     #: Share of the other pupils who live one bad week (rarer sessions, abandons, guessing), then recover.
     noisy_share: float = 0.10
-    levels: tuple[str, ...] = ("CE1", "CM1", "6e", "4e", "2nde")
-    platforms: tuple[str, ...] = ("fondamentaux", "elea", "mia-seconde")
+    #: Classes take these levels in turn (the default's four classes: CE1, 6e, 2nde, CM1).
+    levels: tuple[str, ...] = ("CE1", "6e", "2nde", "CM1", "4e")
+    #: Classes of a level take the platforms serving it in turn (see ``PLATFORM_LEVELS``).
+    platforms: tuple[str, ...] = ("fondamentaux", "mia-seconde", "elea")
     #: Class sessions per week on the platform (a class works on some weekdays, not all).
     class_days_per_week: int = 3
     #: Chance that a pupil also practises at home on a school-day evening.
