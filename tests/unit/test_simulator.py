@@ -134,11 +134,11 @@ def test_learning_curves_rise_with_practice(run) -> None:
         if isinstance(event, AnswerSubmitted):
             key = (event.student_id, event.skill_code)
             opportunity[key] += 1
-            if opportunity[key] <= 3:
+            if opportunity[key] <= 2:
                 early.append(event.correct)
-            elif opportunity[key] >= 10:
+            elif opportunity[key] >= 6:
                 late.append(event.correct)
-    assert len(early) > 200 and len(late) > 200
+    assert len(early) > 100 and len(late) > 100
     assert sum(late) / len(late) > sum(early) / len(early) + 0.1
 
 
