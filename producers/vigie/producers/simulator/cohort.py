@@ -133,12 +133,16 @@ def build_cohort(config: SimulationConfig, privacy: PrivacySettings, start: date
     rng = random.Random(f"{config.seed}/cohort")
     classes: list[SimClass] = []
     pupils: list[SimPupil] = []
+    used_uai: set[str] = set()
     for academy in config.academies:
         zone = zone_of(academy)
         pseudonyms = Pseudonymizer(privacy.key_for(academy))
         department = DEPARTMENT_OF_ACADEMY.get(academy, "099")
         for _ in range(config.schools_per_academy):
             school = uai(department, rng.randrange(10_000))
+            while school in used_uai:  # two schools never share a UAI
+                school = uai(department, rng.randrange(10_000))
+            used_uai.add(school)
             for c in range(config.classes_per_school):
                 level = config.levels[len(classes) % len(config.levels)]
                 raw_class = f"{school}-{level}-{chr(65 + c)}"
