@@ -11,7 +11,7 @@ from tests import factories
 from vigie.contract.calendar import is_school_day
 from vigie.contract.events import ErasureRequested, SignalChanged
 from vigie.stream.signals.engine import SignalEngine, at_risk
-from vigie.stream.signals.rules import SignalRules
+from vigie.stream.signals.rules import RANK, SignalRules
 
 pytestmark = pytest.mark.unit
 
@@ -120,13 +120,35 @@ def test_falling_success_compares_recent_answers_with_the_pupils_earlier_level()
            for i in range(20)]  # fmt: skip
     recovered = [factories.answer(student_id=PUPIL, correct=True, occurred_at=start + timedelta(minutes=80 + i))
                  for i in range(20)]  # fmt: skip
-    changes = of(run(engine(), good + bad + recovered, batch=10), "falling_success")
+    uncapped = SignalEngine({}, partitions=1, rules=SignalRules(capped_alone=()))
+    changes = of(run(uncapped, good + bad + recovered, batch=10), "falling_success")
     severities = [c.severity for c in changes]
     assert severities[0] == "low" and "high" in severities and severities[-1] is None
     worst = next(c for c in changes if c.severity == "high")
     drop = next(r for r in worst.reasons if r.code == "success_drop")
-    assert drop.value >= 0.45 and drop.threshold == 0.45
+    assert drop.value >= 0.55 and drop.threshold == 0.55
     assert changes[-1].status == "cleared"
+    # By default a falling success alone (no inactivity) stays "low", and says it is an isolated sign.
+    capped = of(run(engine(), good + bad + recovered, batch=10), "falling_success")
+    assert {c.severity for c in capped} == {"low", None}
+    assert next(r for r in capped[0].reasons if r.code == "other_signals").value == 0
+
+
+def test_a_precursor_corroborated_by_inactivity_rises_a_level() -> None:
+    worked = school_days(date(2025, 11, 3), date(2025, 11, 14))
+    events = [e for d in worked for e in a_day_of_work(PUPIL, d, answers=8)]
+    last = worked[-1]
+    events += [factories.answer(student_id=PUPIL, correct=False, occurred_at=at(last, 15, i)) for i in range(14)]
+    events += [e for d in school_days(date(2025, 11, 3), date(2025, 11, 21)) for e in a_day_of_work(OTHER, d)]
+    events.sort(key=lambda e: e.occurred_at)
+    changes = run(engine(), events, batch=25)
+    falling = of(changes, "falling_success")
+    assert falling[0].severity == "low"
+    inactivity = next(c for c in of(changes, "inactivity") if c.status == "raised")
+    bumped = next(c for c in falling if c.status == "changed")
+    assert RANK[bumped.severity] > RANK["low"] and bumped.occurred_at == inactivity.occurred_at
+    other = next(r for r in bumped.reasons if r.code == "other_signals")
+    assert other.value == 1 and "inactivité" in other.text
 
 
 def test_wheel_spinning_is_many_attempts_on_a_skill_without_a_success_streak() -> None:
@@ -150,9 +172,10 @@ def test_rapid_guessing_is_answering_much_faster_than_the_items_usual_time_and_f
     guesses = [factories.answer(student_id=PUPIL, item_id=f"item-{i % 4}", correct=i % 4 == 0,
                                 response_time_ms=1_500 if i % 2 else 11_000,
                                 occurred_at=start + timedelta(minutes=5, seconds=i)) for i in range(20)]  # fmt: skip
-    changes = of(run(engine(), classmates + guesses, batch=8), "rapid_guessing")
+    uncapped = SignalEngine({}, partitions=1, rules=SignalRules(capped_alone=()))
+    changes = of(run(uncapped, classmates + guesses, batch=8), "rapid_guessing")
     assert changes and changes[0].status == "raised"
-    assert changes[-1].severity == "medium"
+    assert changes[-1].severity == "high"
     share = next(r for r in changes[-1].reasons if r.code == "rapid_answer_share")
     assert share.value == 0.5  # 10 rapid answers out of the last 20
 

@@ -17,7 +17,7 @@ def evaluate_signals(
     dropout_share: float = typer.Option(0.15, help="Share of pupils who disengage and drop out."),
     partitions: int = typer.Option(6, help="Partitions the events are spread over (per-partition watermarks)."),
     batch_size: int = typer.Option(500, help="Events per batch, as the worker's take_events."),
-    window: int = typer.Option(20, help="A flag counts for a drop-out from this many school days before it."),
+    window: int = typer.Option(10, help="A flag counts for a drop-out from this many school days before it."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """Run the simulator's events through the signals processor's logic and score it against the truth.

@@ -184,11 +184,6 @@ class SignalEngine:
                 state.open_session = event.session_id
                 state.open_answers += 1
             state.add_result(event.correct, rules)
-            finding = None
-            if len(state.recent) >= rules.recent_answers and state.earlier_n >= rules.earlier_min_answers:
-                recent_rate = state.recent.count("1") / len(state.recent)
-                finding = r.falling_success(recent_rate, state.earlier_rate, "falling_success" in state.signals, rules)
-            self._transition(pupil, state, "falling_success", finding, at, out)
             attempts, _, best, mastered = state.add_skill_attempt(event.skill_code, event.correct, rules)
             spinning = None if mastered else r.wheel_spinning(attempts, best, self._labels[event.skill_code], rules)
             self._transition(pupil, state, f"wheel_spinning:{event.skill_code}", spinning, at, out)
@@ -197,25 +192,44 @@ class SignalEngine:
             self.items.observe(item, event.response_time_ms)
             state.add_pace(None if typical is None else event.response_time_ms < rules.rapid_fraction * typical,
                            event.correct, rules)  # fmt: skip
-            rapid = state.pace.count("r") + state.pace.count("R")
-            finding = r.rapid_guessing(rapid, len(state.pace), state.pace.count("R"),
-                                       "rapid_guessing" in state.signals, rules)  # fmt: skip
-            self._transition(pupil, state, "rapid_guessing", finding, at, out)
+            self._precursors(pupil, state, at, out)
         elif isinstance(event, SessionStarted):
             self._active(pupil, state, event, today, out)
             if state.open_session not in (None, event.session_id) and state.open_answers == 0:
                 state.close_session(True, rules)  # opened, then another session began without an answer
             if state.open_session != event.session_id:
                 state.open_session, state.open_answers = event.session_id, 0
-            self._sessions(pupil, state, at, out)
+            self._precursors(pupil, state, at, out)
         elif isinstance(event, SessionEnded) and state.open_session in (None, event.session_id):
             left = event.outcome != "completed" and event.answers_count == 0 and state.open_answers == 0
             state.close_session(left, rules)
-            self._sessions(pupil, state, at, out)
+            self._precursors(pupil, state, at, out)
 
-    def _sessions(self, pupil: str, state: PupilState, at: datetime, out: list[SignalChanged]) -> None:
-        finding = r.abandoned_sessions(state.sessions.count("a"), len(state.sessions), self.rules)
-        self._transition(pupil, state, "abandoned_sessions", finding, at, out)
+    def _precursors(self, pupil: str, state: PupilState, at: datetime, out: list[SignalChanged]) -> None:
+        """Falling success, rapid guessing and abandoned sessions, from the pupil's state.
+
+        Falling success and rapid guessing alone are common in pupils who do not drop out (a hard
+        skill week, one hurried session); with inactivity they are what precedes a drop-out. So they
+        stay at ``rules.alone_cap`` alone and rise by ``rules.corroboration_bump`` levels when
+        corroborated; their reasons say which (see ``rules.corroborate``).
+        """
+        rules = self.rules
+        raw: dict[str, Finding | None] = {"falling_success": None}
+        if len(state.recent) >= rules.recent_answers and state.earlier_n >= rules.earlier_min_answers:
+            recent_rate = state.recent.count("1") / len(state.recent)
+            raw["falling_success"] = r.falling_success(recent_rate, state.earlier_rate,
+                                                       "falling_success" in state.signals, rules)  # fmt: skip
+        rapid = state.pace.count("r") + state.pace.count("R")
+        raw["rapid_guessing"] = r.rapid_guessing(rapid, len(state.pace), state.pace.count("R"),
+                                                 "rapid_guessing" in state.signals, rules)  # fmt: skip
+        raw["abandoned_sessions"] = r.abandoned_sessions(state.sessions.count("a"), len(state.sessions), rules)
+        present = {t for t, f in raw.items() if f is not None} if rules.precursors_corroborate else set()
+        if "inactivity" in state.signals:
+            present.add("inactivity")
+        for signal_type, finding in raw.items():
+            if finding is not None and signal_type in rules.capped_alone:
+                finding = r.corroborate(finding, sorted(present - {signal_type}), rules)
+            self._transition(pupil, state, signal_type, finding, at, out)
 
     def _active(self, pupil: str, state: PupilState, event: LearningEvent, today: date,
                 out: list[SignalChanged]) -> None:  # fmt: skip
@@ -256,7 +270,9 @@ class SignalEngine:
         while current <= day:
             missed += _school_day(current - ONE_DAY, zone) if current > first else 0
             finding = r.inactivity(missed, gap, self.rules)
-            changed |= self._transition(pupil, state, "inactivity", finding, boundary(current), out)
+            if self._transition(pupil, state, "inactivity", finding, boundary(current), out):
+                changed = True
+                self._precursors(pupil, state, boundary(current), out)  # inactivity corroborates them
             if finding is not None and finding.severity == "high":
                 break
             current += ONE_DAY

@@ -185,7 +185,7 @@ def class_risk(changes: Iterable[SignalChanged], members: Mapping[str, tuple[str
 
 
 def evaluate(events: Iterable[LearningEvent], truth: Mapping[str, PupilTruth], *, partitions: int = 6,
-             batch_size: int = 500, window: int = 20, rules: SignalRules | None = None) -> Evaluation:  # fmt: skip
+             batch_size: int = 500, window: int = 10, rules: SignalRules | None = None) -> Evaluation:  # fmt: skip
     """Run the events through the signals engine (batches + event-time ticks) and score both methods."""
     engine = SignalEngine({}, partitions=partitions, rules=rules)
     changes: list[SignalChanged] = []

@@ -8,6 +8,7 @@ threshold does not flip the signal on every answer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
@@ -38,13 +39,14 @@ class SignalRules:
     rhythm_min_gaps: int = 3  # below this many observed gaps, the usual gap is `default_gap`
     rhythm_max_days: int = 12  # active days kept to measure the rhythm
     default_gap: float = 2.0
+    rhythm_quantile: float = 0.5  # the usual gap is this quantile of the recent gaps (0.5: the median)
     inactivity_multiples: tuple[float, float, float] = (2.0, 3.0, 4.0)  # x usual gap: low, medium, high
     inactivity_min_days: tuple[int, int, int] = (2, 3, 5)  # and at least this many school days
     # Falling success: recent answers against the pupil's own earlier level.
     recent_answers: int = 20
     earlier_min_answers: int = 30
     earlier_window: int = 60  # the earlier level is a running mean over about this many answers
-    success_drops: tuple[float, float, float] = (0.20, 0.30, 0.45)
+    success_drops: tuple[float, float, float] = (0.25, 0.40, 0.55)
     success_clear_drop: float = 0.10
     # Wheel-spinning: attempts on a skill without a success streak.
     mastery_streak: int = 3
@@ -52,14 +54,20 @@ class SignalRules:
     # Rapid guessing: answers much faster than the item's usual time.
     rapid_fraction: float = 0.3  # faster than this share of the item's typical time is "rapid"
     item_min_answers: int = 5  # the item's typical time is trusted after this many answers
-    rapid_window: int = 20
+    rapid_window: int = 40  # about four sessions: one hurried session alone does not make a pattern
     rapid_min_answers: int = 10
-    rapid_shares: tuple[float, float, float] = (0.25, 0.40, 0.60)
-    rapid_clear_share: float = 0.15
+    rapid_shares: tuple[float, float, float] = (0.20, 0.35, 0.50)
+    rapid_clear_share: float = 0.10
     rapid_max_success: float = 0.5
     # Abandoned sessions: sessions left without a single answer, among the last few.
     session_window: int = 6
     abandoned_counts: tuple[int, int, int] = (2, 3, 4)
+    # Falling success and rapid guessing are common alone (a hard week, one hurried session): while the
+    # pupil shows no inactivity they stay at `alone_cap`; with inactivity they rise `corroboration_bump` levels.
+    capped_alone: tuple[str, ...] = ("falling_success", "rapid_guessing")
+    alone_cap: Severity = "low"
+    corroboration_bump: int = 1
+    precursors_corroborate: bool = False  # True: precursors also corroborate each other (noisier, see evaluation)
 
 
 def _level(value: float, thresholds: tuple[float, float, float]) -> Severity | None:
@@ -77,10 +85,13 @@ def _days(n: float) -> str:
 
 
 def usual_gap(gaps: list[int], rules: SignalRules) -> float:
-    """The pupil's usual gap, in school days, between two active days (median of the recent gaps)."""
+    """The pupil's usual gap, in school days, between two active days (a quantile of the recent gaps)."""
     if len(gaps) < rules.rhythm_min_gaps:
         return rules.default_gap
-    return max(1.0, float(median(gaps)))
+    if rules.rhythm_quantile == 0.5:
+        return max(1.0, float(median(gaps)))
+    ordered = sorted(gaps)
+    return max(1.0, float(ordered[max(0, math.ceil(rules.rhythm_quantile * len(ordered)) - 1)]))
 
 
 def inactivity(missed: int, gap: float, rules: SignalRules) -> Finding | None:
@@ -161,3 +172,25 @@ def abandoned_sessions(abandoned: int, sessions: int, rules: SignalRules) -> Fin
                      text=f"{abandoned} séances ouvertes puis quittées sans aucune réponse, "
                           f"sur les {sessions} dernières (seuil : {threshold})."),
     ))  # fmt: skip
+
+
+NAMES = {"inactivity": "inactivité", "falling_success": "réussite en baisse", "rapid_guessing": "réponses au hasard",
+         "abandoned_sessions": "séances abandonnées"}  # fmt: skip
+
+
+def corroborate(finding: Finding, others: list[str], rules: SignalRules) -> Finding:
+    """A precursor's severity given the pupil's other dropout signals: capped alone, raised when corroborated."""
+    rank = RANK[finding.severity]
+    rank = min(rank, RANK[rules.alone_cap]) if not others else min(3, rank + rules.corroboration_bump)
+    severity = SEVERITIES[rank - 1]
+    explain = finding.explain
+
+    def reasons() -> tuple[SignalReason, ...]:
+        if not others:
+            return (*explain(), SignalReason(code="other_signals", value=0, threshold=1,
+                                             text="Signe isolé : aucun autre signal en cours."))  # fmt: skip
+        names = ", ".join(NAMES.get(o, o) for o in others)
+        return (*explain(), SignalReason(code="other_signals", value=len(others), threshold=1,
+                                         text=f"Autres signaux en cours : {names}."))  # fmt: skip
+
+    return Finding(severity, reasons)
