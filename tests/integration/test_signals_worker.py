@@ -48,8 +48,9 @@ def test_worker_raises_inactivity_when_event_time_moves_on_and_clears_it_on_acti
         for s in (factories.student(n) for n in range(101, 200))
         if pupil_partition(s, partitions) == pupil_partition(pupil, partitions)
     ][:2]
-    week = [date(2025, 11, 3) + timedelta(days=i) for i in range(5)]  # Mon 3 -> Fri 7 Nov 2025
-    school_week = [date(2025, 11, d) for d in (10, 12, 13, 14)]  # Tue 11 Nov is a public holiday
+    # Three weeks of daily work (Tue 11 Nov is a public holiday), so the pupil's own rhythm is known.
+    weeks = [d for d in (date(2025, 11, 3) + timedelta(days=i) for i in range(19)) if d.weekday() < 5 and d.day != 11]
+    silent_week = [date(2025, 11, d) for d in (24, 25, 26, 27, 28)]
     ensure_topics(settings.kafka)
     log_path = tmp_path / "worker.log"
     worker = start_worker(settings, log_path)
@@ -61,18 +62,18 @@ def test_worker_raises_inactivity_when_event_time_moves_on_and_clears_it_on_acti
     )
     try:
         with EventPublisher(settings.kafka) as publisher:
-            for day in week:
+            for day in weeks:
                 for event in _work(pupil, day) + [e for o in others for e in _work(o, day)]:
                     publisher.publish(event)
             # Then only the classmates work, every school day: the partition's event time moves on.
-            for day in [*school_week, date(2025, 11, 17)]:
+            for day in [*silent_week, date(2025, 12, 1)]:
                 for event in [e for o in others for e in _work(o, day)]:
                     publisher.publish(event)
         raised = _read_until(
             consumer, worker, log_path, lambda seen: any(s.student_id == pupil and s.status == "raised" for s in seen)
         )
         with EventPublisher(settings.kafka) as publisher:
-            for event in _work(pupil, date(2025, 11, 17)):
+            for event in _work(pupil, date(2025, 12, 1)):
                 publisher.publish(event)
         cleared = _read_until(
             consumer, worker, log_path, lambda seen: any(s.student_id == pupil and s.status == "cleared" for s in seen)
@@ -84,12 +85,12 @@ def test_worker_raises_inactivity_when_event_time_moves_on_and_clears_it_on_acti
     mine = [s for s in raised + cleared if s.student_id == pupil and s.signal_type == "inactivity"]
     first = mine[0]
     assert (first.status, first.severity) == ("raised", "low")
-    # Active every school day, then silent from Mon 10 Nov: Tue 11 is a public holiday and does not count,
-    # so the second missed school day is Wed 12, seen at 00:00 on Thu 13 (event time, not the wall clock).
-    assert first.occurred_at == datetime(2025, 11, 13, tzinfo=UTC)
+    # Active every school day up to Fri 21 Nov, then silent: the second missed school day is Tue 25, seen at
+    # 00:00 on Wed 26 (event time, not the wall clock).
+    assert first.occurred_at == datetime(2025, 11, 26, tzinfo=UTC)
     missed = next(r for r in first.reasons if r.code == "school_days_inactive")
     assert (missed.value, missed.threshold) == (2, 2) and "2 jours d'école" in missed.text
-    assert [s.severity for s in mine if s.status == "changed"] == ["medium"], "4 school days missed by Monday"
+    assert [s.severity for s in mine if s.status == "changed"] == ["medium", "high"]
     assert mine[-1].status == "cleared" and mine[-1].signal_id == first.signal_id
     assert len({s.event_id for s in mine}) == len(mine), "each change emitted once"
     assert not [s for s in raised + cleared if s.student_id in others and s.signal_type == "inactivity"]

@@ -232,3 +232,17 @@ def test_thresholds_are_settings_of_the_rules() -> None:
     strict = SignalEngine({}, partitions=1, rules=SignalRules(spinning_attempts=(4, 6, 8)))
     events = [factories.answer(student_id=PUPIL, correct=False) for _ in range(4)]
     assert [c.severity for c in of(run(strict, events), "wheel_spinning")] == ["low"]
+
+
+def test_inactivity_after_ordinary_sessions_can_be_lowered_a_level() -> None:
+    worked = school_days(date(2025, 11, 3), date(2025, 11, 21))
+    events = [e for d in worked for e in a_day_of_work(PUPIL, d)]
+    events += [e for d in school_days(date(2025, 11, 3), date(2025, 12, 5)) for e in a_day_of_work(OTHER, d)]
+    events.sort(key=lambda e: e.occurred_at)
+    default = [c.severity for c in of(run(engine(), events, batch=30), "inactivity")]
+    lenient = SignalEngine({}, partitions=1, rules=SignalRules(inactivity_alone_drop=1))
+    lowered = of(run(lenient, events, batch=30), "inactivity")
+    assert default == ["low", "medium", "high"]
+    assert [c.severity for c in lowered] == ["low", "medium"], "medium only once the raw rule says high"
+    assert lowered[-1].occurred_at == at(date(2025, 11, 29), 0)
+    assert next(r for r in lowered[-1].reasons if r.code == "precursors").value == 0

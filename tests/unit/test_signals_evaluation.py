@@ -43,18 +43,19 @@ def test_vigie_warns_a_dropout_earlier_than_the_baseline_and_reports_the_class_s
     worked = school_days(date(2025, 11, 3), date(2025, 11, 21))
     stay, drop = factories.student(1), factories.student(2)
     events = [e for d in worked for e in a_day_of_work(stay, d)]
-    events += [e for d in worked[:8] for e in a_day_of_work(drop, d)]
+    events += [e for d in worked[:12] for e in a_day_of_work(drop, d)]
     events += [e for d in school_days(date(2025, 11, 24), date(2025, 12, 5)) for e in a_day_of_work(stay, d)]
     events.sort(key=lambda e: e.occurred_at)
-    truth = {stay: Truth(False, None), drop: Truth(True, worked[7])}
+    truth = {stay: Truth(False, None), drop: Truth(True, worked[11])}
     result = evaluate(events, truth, partitions=2, batch_size=20)
     assert result.vigie.true_positives == 1 and result.vigie.false_positives == 0
     assert result.baseline.true_positives == 1
     assert result.vigie.lead_days_median > result.baseline.lead_days_median
-    # Last active Thu 13 Nov; 3 school days missed (14, 17, 18) -> medium at 00:00 on Wed 19: 4 school days late.
+    # Last active Wed 19 Nov (11 school days of history: the daily rhythm is trusted); 3 school days missed
+    # (20, 21, 24) -> medium at 00:00 on Tue 25, counted as 4 school days late; the baseline waits for Thu 27.
     assert result.vigie.lead_days_median == -4
-    assert result.baseline.lead_days_median == -6, "7 calendar days: flagged Fri 21, the 8th day"
+    assert result.baseline.lead_days_median == -6, "7 calendar days: flagged on the 8th day"
     [klass] = result.classes
     assert (klass.pupils, klass.at_risk, klass.share) == (2, 1, 0.5)
     assert result.as_json()["vigie"]["precision"] == 1.0
-    assert worked[7] + timedelta(days=8) <= date(2025, 12, 5)
+    assert worked[11] + timedelta(days=8) <= date(2025, 12, 5)

@@ -214,6 +214,18 @@ class SignalEngine:
         corroborated; their reasons say which (see ``rules.corroborate``).
         """
         rules = self.rules
+        raw = self._raw_precursors(state)
+        present = {t for t, f in raw.items() if f is not None} if rules.precursors_corroborate else set()
+        if "inactivity" in state.signals:
+            present.add("inactivity")
+        for signal_type, finding in raw.items():
+            if finding is not None and signal_type in rules.capped_alone:
+                finding = r.corroborate(finding, sorted(present - {signal_type}), rules)
+            self._transition(pupil, state, signal_type, finding, at, out)
+
+    def _raw_precursors(self, state: PupilState) -> dict[str, Finding | None]:
+        """Each precursor's own finding, before corroboration."""
+        rules = self.rules
         raw: dict[str, Finding | None] = {"falling_success": None}
         if len(state.recent) >= rules.recent_answers and state.earlier_n >= rules.earlier_min_answers:
             recent_rate = state.recent.count("1") / len(state.recent)
@@ -223,13 +235,16 @@ class SignalEngine:
         raw["rapid_guessing"] = r.rapid_guessing(rapid, len(state.pace), state.pace.count("R"),
                                                  "rapid_guessing" in state.signals, rules)  # fmt: skip
         raw["abandoned_sessions"] = r.abandoned_sessions(state.sessions.count("a"), len(state.sessions), rules)
-        present = {t for t, f in raw.items() if f is not None} if rules.precursors_corroborate else set()
-        if "inactivity" in state.signals:
-            present.add("inactivity")
-        for signal_type, finding in raw.items():
-            if finding is not None and signal_type in rules.capped_alone:
-                finding = r.corroborate(finding, sorted(present - {signal_type}), rules)
-            self._transition(pupil, state, signal_type, finding, at, out)
+        return raw
+
+    def _inactivity(self, state: PupilState, missed: int, gap: float) -> Finding | None:
+        """Inactivity, one level lower (``rules.inactivity_alone_drop``) when the pupil's last sessions showed
+        no precursor: a silence after ordinary sessions is more often illness than a drop-out."""
+        finding = r.inactivity(missed, gap, self.rules)
+        if finding is None or not self.rules.inactivity_alone_drop:
+            return finding
+        others = sorted(t for t, f in self._raw_precursors(state).items() if f is not None)
+        return r.corroborate_inactivity(finding, others, self.rules)
 
     def _active(self, pupil: str, state: PupilState, event: LearningEvent, today: date,
                 out: list[SignalChanged]) -> None:  # fmt: skip
@@ -239,8 +254,8 @@ class SignalEngine:
         assert last is not None
         finding = None
         if last < today:  # a late event: the pupil may still be inactive since
-            finding = r.inactivity(_school_days_between(last, today - ONE_DAY, zone_of(state.academy)),
-                                   self._usual_gap(state), self.rules)  # fmt: skip
+            finding = self._inactivity(state, _school_days_between(last, today - ONE_DAY, zone_of(state.academy)),
+                                       self._usual_gap(state))  # fmt: skip
         cleared = (SignalReason(code="activity_resumed", value=1, threshold=1,
                                 text="L'élève a repris son activité."),)  # fmt: skip
         self._transition(pupil, state, "inactivity", finding, event.occurred_at, out, cleared)
@@ -249,7 +264,8 @@ class SignalEngine:
         zone = zone_of(state.academy)
         days = [date.fromisoformat(d) for d in state.active_days]
         gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
-        return r.usual_gap(gaps, self.rules)
+        history = _school_days_between(date.fromisoformat(state.first_day), days[-1], zone) if state.first_day else 0
+        return r.usual_gap(gaps, self.rules, history)
 
     def _catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
         """Evaluate inactivity at each day boundary in (last evaluated, ``day``]; True if anything changed."""
@@ -269,12 +285,12 @@ class SignalEngine:
         current = first
         while current <= day:
             missed += _school_day(current - ONE_DAY, zone) if current > first else 0
-            finding = r.inactivity(missed, gap, self.rules)
+            finding = self._inactivity(state, missed, gap)
             if self._transition(pupil, state, "inactivity", finding, boundary(current), out):
                 changed = True
                 self._precursors(pupil, state, boundary(current), out)  # inactivity corroborates them
             if finding is not None and finding.severity == "high":
-                break
+                break  # cannot rise further before the pupil comes back
             current += ONE_DAY
         if changed:
             state.evaluated_day = day.isoformat()

@@ -37,11 +37,13 @@ class SignalRules:
 
     # Inactivity: missed school days, relative to the pupil's usual gap between active days.
     rhythm_min_gaps: int = 3  # below this many observed gaps, the usual gap is `default_gap`
+    rhythm_warmup_days: int = 10  # school days of history before the pupil's own rhythm is trusted
     rhythm_max_days: int = 12  # active days kept to measure the rhythm
     default_gap: float = 2.0
     rhythm_quantile: float = 0.5  # the usual gap is this quantile of the recent gaps (0.5: the median)
     inactivity_multiples: tuple[float, float, float] = (2.0, 3.0, 4.0)  # x usual gap: low, medium, high
     inactivity_min_days: tuple[int, int, int] = (2, 3, 5)  # and at least this many school days
+    inactivity_extra_days: tuple[float, float, float] = (0.0, 0.0, 0.0)  # added to the multiples
     # Falling success: recent answers against the pupil's own earlier level.
     recent_answers: int = 20
     earlier_min_answers: int = 30
@@ -67,6 +69,8 @@ class SignalRules:
     capped_alone: tuple[str, ...] = ("falling_success", "rapid_guessing")
     alone_cap: Severity = "low"
     corroboration_bump: int = 1
+    # Inactivity after sessions with no precursor: this many levels lower (1: fewer false alarms, later warnings).
+    inactivity_alone_drop: int = 0
     precursors_corroborate: bool = False  # True: precursors also corroborate each other (noisier, see evaluation)
 
 
@@ -84,9 +88,13 @@ def _days(n: float) -> str:
     return f"{shown} jour d'école" if n <= 1 else f"{shown} jours d'école"
 
 
-def usual_gap(gaps: list[int], rules: SignalRules) -> float:
-    """The pupil's usual gap, in school days, between two active days (a quantile of the recent gaps)."""
-    if len(gaps) < rules.rhythm_min_gaps:
+def usual_gap(gaps: list[int], rules: SignalRules, history_days: int | None = None) -> float:
+    """The pupil's usual gap, in school days, between two active days (a quantile of the recent gaps).
+
+    With too few gaps, or less than ``rhythm_warmup_days`` school days of history (the first busy
+    days of a year say little of a pupil's rhythm), it is ``default_gap``.
+    """
+    if len(gaps) < rules.rhythm_min_gaps or (history_days is not None and history_days < rules.rhythm_warmup_days):
         return rules.default_gap
     if rules.rhythm_quantile == 0.5:
         return max(1.0, float(median(gaps)))
@@ -96,8 +104,8 @@ def usual_gap(gaps: list[int], rules: SignalRules) -> float:
 
 def inactivity(missed: int, gap: float, rules: SignalRules) -> Finding | None:
     """``missed`` school days without activity, for a pupil who is usually active every ``gap`` school days."""
-    thresholds = tuple(max(m, k * gap) for m, k in zip(rules.inactivity_min_days, rules.inactivity_multiples,
-                                                         strict=True))  # fmt: skip
+    thresholds = tuple(max(m, k * gap + extra) for m, k, extra in zip(
+        rules.inactivity_min_days, rules.inactivity_multiples, rules.inactivity_extra_days, strict=True))  # fmt: skip
     severity = _level(missed, thresholds)  # type: ignore[arg-type]
     if severity is None:
         return None
@@ -194,3 +202,20 @@ def corroborate(finding: Finding, others: list[str], rules: SignalRules) -> Find
                                          text=f"Autres signaux en cours : {names}."))  # fmt: skip
 
     return Finding(severity, reasons)
+
+
+def corroborate_inactivity(finding: Finding, precursors: list[str], rules: SignalRules) -> Finding:
+    """Inactivity is kept as is after sessions that showed precursors, and lowered (never below low) after
+    ordinary ones; the reasons say which."""
+    rank = RANK[finding.severity] if precursors else max(1, RANK[finding.severity] - rules.inactivity_alone_drop)
+    explain = finding.explain
+    names = ", ".join(NAMES.get(p, p) for p in precursors)
+
+    def reasons() -> tuple[SignalReason, ...]:
+        if precursors:
+            return (*explain(), SignalReason(code="precursors", value=len(precursors), threshold=1,
+                                             text=f"Avant ce silence : {names}."))  # fmt: skip
+        return (*explain(), SignalReason(code="precursors", value=0, threshold=1,
+                                         text="Dernières séances sans signe de décrochage (absence ?)."))  # fmt: skip
+
+    return Finding(SEVERITIES[rank - 1], reasons)

@@ -35,6 +35,7 @@ class PupilState:
     level: str = ""
     ids: list[str] = field(default_factory=list)
     active_days: list[str] = field(default_factory=list)  # distinct ISO dates, oldest first
+    first_day: str | None = None  # first active day ever seen: the rhythm needs some history
     evaluated_day: str | None = None  # last day boundary at which inactivity was evaluated
     recent: str = ""  # "1"/"0" of the last answers, oldest first
     earlier_n: int = 0
@@ -83,6 +84,8 @@ class PupilState:
 
     def mark_active(self, day: date, rules: SignalRules) -> None:
         iso = day.isoformat()
+        if self.first_day is None or iso < self.first_day:
+            self.first_day = iso
         if iso in self.active_days:
             return
         self.active_days.append(iso)
