@@ -174,7 +174,7 @@ class EventBuilder:
         })  # fmt: skip
 
     def _check_academy(self, academy: str) -> None:
-        if academy not in ACADEMIES:
+        if not isinstance(academy, str) or academy not in ACADEMIES:
             raise InvalidEventError(
                 f"unknown academy {academy!r}; known codes: {', '.join(sorted(ACADEMIES))}", field="academy"
             )

@@ -1,0 +1,314 @@
+"""xAPI adapter: turn xAPI statements (from a platform or an LRS export) into contract events.
+
+Mapping (one statement -> one event):
+
+- verb ``answered``, ``completed`` or ``attempted`` (ADL IRIs) with a ``result`` -> ``AnswerSubmitted``;
+  ``initialized`` -> ``SessionStarted``; ``terminated`` -> ``SessionEnded(completed)``;
+  ``suspended`` -> ``SessionEnded(abandoned)``.
+- ``id`` -> ``source_event_id`` (so ``event_id`` is deterministic); ``timestamp`` (else ``stored``) -> time.
+- ``actor.account.name`` -> the pupil's RAW id (``mbox``/``mbox_sha1sum``/``openid`` are accepted too),
+  pseudonymised with the academy's key before the event exists.
+- ``object.id`` -> ``item_id`` (an IRI that does not fit the contract's id alphabet becomes
+  ``sha256:<hex>``, stable for the same IRI).
+- ``result.success`` -> ``correct``; ``result.score.scaled`` (else ``raw`` within ``min``/``max``) ->
+  ``score`` (a negative scaled score counts as 0); missing one of them is derived from the other.
+  ``result.duration`` (ISO 8601, e.g. ``PT12.5S``) -> ``response_time_ms``.
+- ``context.extensions`` keyed by Vigie's IRIs (``EXT``): academy, school UAI, class (raw id), level,
+  skill, session, teacher (raw id), attempt, hints, answers count. ``context.registration`` stands for
+  the session and ``context.instructor.account.name`` for the teacher when the extensions are absent.
+
+A statement that cannot be mapped raises ``UnmappableStatementError`` naming the statement's field
+and the reason: the caller reports it (the ingest command writes it to the dead-letter topic); no
+statement is ever dropped silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from vigie.contract.codec import MAX_EVENT_BYTES, dead_letter
+from vigie.contract.events import DeadLetter
+from vigie.errors import InvalidEventError
+from vigie.producers.builder import EventBuilder, Pupil
+from vigie.producers.sdk import PublishableEvent
+
+log = logging.getLogger(__name__)
+
+ADL = "http://adlnet.gov/expapi/verbs/"
+ANSWER_VERBS = frozenset({f"{ADL}answered", f"{ADL}completed", f"{ADL}attempted"})
+SESSION_VERBS = {
+    f"{ADL}initialized": None,
+    f"{ADL}terminated": "completed",
+    f"{ADL}suspended": "abandoned",
+}
+
+#: Context (and result) extension keys Vigie reads. URNs are IRIs, as xAPI requires.
+EXT = {
+    name: f"urn:vigie:xapi:{name}"
+    for name in ("academy", "school-uai", "class", "teacher", "level", "skill", "session",
+                 "attempt", "hints", "answers-count")
+}  # fmt: skip
+_ITEM_ID = re.compile(r"^[A-Za-z0-9._:/#-]{1,128}$")
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+_DURATION = re.compile(
+    rf"^P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$"
+)
+#: Where each contract field comes from in a statement, to name the statement's field in errors.
+_SOURCE_OF = {
+    "academy": f"context.extensions[{EXT['academy']}]",
+    "school_uai": f"context.extensions[{EXT['school-uai']}]",
+    "school_class": f"context.extensions[{EXT['class']}]",
+    "class_id": f"context.extensions[{EXT['class']}]",
+    "level": f"context.extensions[{EXT['level']}]",
+    "skill_code": f"context.extensions[{EXT['skill']}]",
+    "session_id": f"context.extensions[{EXT['session']}]",
+    "teacher": f"context.extensions[{EXT['teacher']}]",
+    "attempt": f"context.extensions[{EXT['attempt']}]",
+    "hints_used": f"context.extensions[{EXT['hints']}]",
+    "student": "actor",
+    "source_event_id": "id",
+    "occurred_at": "timestamp",
+    "item_id": "object.id",
+    "correct": "result.success",
+    "score": "result.score",
+    "response_time_ms": "result.duration",
+}
+
+
+class UnmappableStatementError(InvalidEventError):
+    """An xAPI statement that does not make a contract event; ``field`` is the statement's field."""
+
+
+def parse_duration_ms(value: Any) -> int:
+    """ISO 8601 duration (``PT12.5S``, ``PT1M3S``, ``P1DT2H``) in milliseconds; years and months refused."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None or value in ("P", "PT") or value.endswith("T"):
+        raise UnmappableStatementError(f"{value!r} is not an ISO 8601 duration like PT12.5S", field="result.duration")
+    weeks, days, hours, minutes, seconds = (float(g.replace(",", ".")) if g else 0.0 for g in match.groups())
+    total_s = (((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds
+    return round(total_s * 1000)
+
+
+def item_id_of(iri: str) -> str:
+    """The contract's item id of an activity IRI: itself when it fits, else a stable digest."""
+    if _ITEM_ID.match(iri):
+        return iri
+    return "sha256:" + hashlib.sha256(iri.encode()).hexdigest()[:40]
+
+
+class XapiMapper:
+    """Maps statements of one platform to events; keeps per-session answer counts for session ends."""
+
+    def __init__(self, builder: EventBuilder) -> None:
+        self.builder = builder
+        self._answers_in_session: Counter[tuple[str, str]] = Counter()
+
+    def map(self, statement: Any) -> PublishableEvent:
+        """One statement -> one event, or ``UnmappableStatementError`` with the field and the reason."""
+        if not isinstance(statement, dict):
+            raise UnmappableStatementError(f"a statement is a JSON object, not {type(statement).__name__}")
+        try:
+            return self._map(statement)
+        except UnmappableStatementError:
+            raise
+        except InvalidEventError as error:  # from the builder: name the statement's field, not the contract's
+            where = _SOURCE_OF.get(error.field or "", error.field)
+            raise UnmappableStatementError(error.reason, field=where) from None
+
+    def _map(self, statement: dict[str, Any]) -> PublishableEvent:
+        statement_id = _text(statement, "id", "the statement id makes the event id deterministic")
+        verb = _get(statement, "verb", "id")
+        if verb not in ANSWER_VERBS and verb not in SESSION_VERBS:
+            known = ", ".join(v.removeprefix(ADL) for v in (*sorted(ANSWER_VERBS), *SESSION_VERBS))
+            raise UnmappableStatementError(f"verb {verb!r} is not mapped (known ADL verbs: {known})", field="verb.id")
+        context = statement.get("context") if isinstance(statement.get("context"), dict) else {}
+        extensions = context.get("extensions") if isinstance(context.get("extensions"), dict) else {}
+        pupil = Pupil(
+            academy=_ext(extensions, "academy"),
+            school_uai=_ext(extensions, "school-uai"),
+            student=_actor_id(statement.get("actor")),
+            school_class=_ext(extensions, "class"),
+            level=_ext(extensions, "level"),
+            teacher=extensions.get(EXT["teacher"]) or _get(context, "instructor", "account", "name"),
+        )
+        session_id = extensions.get(EXT["session"]) or context.get("registration")
+        if not session_id:
+            raise UnmappableStatementError(
+                f"no session: set context.extensions[{EXT['session']}] or context.registration",
+                field=f"context.extensions[{EXT['session']}]",
+            )
+        occurred_at = _time(statement)
+        result = statement.get("result") if isinstance(statement.get("result"), dict) else None
+        session_key = (str(pupil.student), str(session_id))
+
+        if verb in ANSWER_VERBS:
+            event = self._answer(statement, pupil, statement_id, session_id, occurred_at, result, extensions)
+            self._answers_in_session[session_key] += 1
+            return event
+        outcome = SESSION_VERBS[verb]
+        if outcome is None:
+            return self.builder.session_started(
+                pupil, source_event_id=statement_id, session_id=session_id, occurred_at=occurred_at
+            )
+        result_ext = (result or {}).get("extensions") or {}
+        count = result_ext.get(EXT["answers-count"], extensions.get(EXT["answers-count"]))
+        if count is None:
+            count = self._answers_in_session.pop(session_key, 0)
+        return self.builder.session_ended(
+            pupil, source_event_id=statement_id, session_id=session_id, occurred_at=occurred_at,
+            outcome=outcome, answers_count=count,
+        )  # fmt: skip
+
+    def _answer(self, statement, pupil, statement_id, session_id, occurred_at, result, extensions):
+        if result is None:
+            raise UnmappableStatementError("an answer needs a result (success and/or score, duration)",
+                                           field="result")  # fmt: skip
+        item = _get(statement, "object", "id")
+        if not isinstance(item, str) or not item:
+            raise UnmappableStatementError("the activity has no id", field="object.id")
+        score = _score(result.get("score"))
+        success = result.get("success")
+        if success is not None and not isinstance(success, bool):
+            raise UnmappableStatementError(f"expected true or false, got {success!r}", field="result.success")
+        if success is None and score is None:
+            raise UnmappableStatementError("an answer needs result.success or result.score", field="result")
+        if "duration" not in result:
+            raise UnmappableStatementError("an answer needs its response time (ISO 8601, e.g. PT12.5S)",
+                                           field="result.duration")  # fmt: skip
+        result_ext = result.get("extensions") if isinstance(result.get("extensions"), dict) else {}
+        return self.builder.answer(
+            pupil,
+            source_event_id=statement_id,
+            session_id=session_id,
+            skill_code=_ext(extensions, "skill"),
+            item_id=item_id_of(item),
+            correct=success if success is not None else score >= 1.0,
+            score=score,
+            response_time_ms=parse_duration_ms(result["duration"]),
+            attempt=result_ext.get(EXT["attempt"], extensions.get(EXT["attempt"], 1)),
+            hints_used=result_ext.get(EXT["hints"], extensions.get(EXT["hints"], 0)),
+            occurred_at=occurred_at,
+        )
+
+
+def _get(document: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
+
+
+def _text(statement: dict[str, Any], key: str, why: str) -> str:
+    value = statement.get(key)
+    if not isinstance(value, str) or not value:
+        raise UnmappableStatementError(f"missing: {why}", field=key)
+    return value
+
+
+def _ext(extensions: dict[str, Any], name: str) -> Any:
+    value = extensions.get(EXT[name])
+    if value is None:
+        raise UnmappableStatementError("missing context extension", field=f"context.extensions[{EXT[name]}]")
+    return value
+
+
+def _actor_id(actor: Any) -> str:
+    if not isinstance(actor, dict) or actor.get("objectType") == "Group":
+        raise UnmappableStatementError("the actor must be one agent (a pupil), not a group", field="actor")
+    name = _get(actor, "account", "name")
+    for raw in (name, actor.get("mbox"), actor.get("mbox_sha1sum"), actor.get("openid")):
+        if isinstance(raw, str) and raw:
+            return raw
+    raise UnmappableStatementError("the actor has no account.name (nor mbox/openid) to identify the pupil",
+                                   field="actor.account.name")  # fmt: skip
+
+
+def _time(statement: dict[str, Any]) -> datetime:
+    value = statement.get("timestamp") or statement.get("stored")
+    if not isinstance(value, str):
+        raise UnmappableStatementError("missing timestamp (and stored)", field="timestamp")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UnmappableStatementError(f"{value!r} is not an ISO 8601 timestamp", field="timestamp") from None
+    if parsed.tzinfo is None:
+        raise UnmappableStatementError(f"{value!r} has no timezone (xAPI timestamps carry one)", field="timestamp")
+    return parsed
+
+
+def _score(score: Any) -> float | None:
+    if score is None:
+        return None
+    if not isinstance(score, dict):
+        raise UnmappableStatementError("expected an object with scaled or raw/min/max", field="result.score")
+    scaled = score.get("scaled")
+    if scaled is None and isinstance(score.get("raw"), int | float) and isinstance(score.get("max"), int | float):
+        low = score.get("min", 0)
+        if score["max"] <= low:
+            raise UnmappableStatementError("max must be greater than min", field="result.score")
+        scaled = (score["raw"] - low) / (score["max"] - low)
+    if scaled is None:
+        return None
+    if isinstance(scaled, bool) or not isinstance(scaled, int | float) or not -1.0 <= scaled <= 1.0:
+        raise UnmappableStatementError(f"expected a number in [-1, 1], got {scaled!r}", field="result.score.scaled")
+    return max(0.0, float(scaled))
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did: lines read, events mapped, statements rejected and why."""
+
+    lines: int = 0
+    mapped: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+def ingest_lines(
+    lines: Iterable[bytes],
+    mapper: XapiMapper,
+    *,
+    source: str,
+    on_event: Callable[[PublishableEvent], None],
+    on_rejected: Callable[[DeadLetter], None],
+    on_line: Callable[[], None] | None = None,
+) -> IngestReport:
+    """Map JSON lines of statements; each rejection becomes a dead letter (topic ``xapi:<source>``,
+    partition 0, offset = line number) handed to ``on_rejected``. Blank lines are skipped."""
+    report = IngestReport()
+    for line_no, line in enumerate(lines, start=1):
+        if on_line is not None:
+            on_line()
+        if not line.strip():
+            continue
+        report.lines += 1
+        key = None
+        try:
+            if len(line) > MAX_EVENT_BYTES:
+                raise UnmappableStatementError(f"statement of {len(line)} bytes exceeds {MAX_EVENT_BYTES}")
+            try:
+                statement = json.loads(line)
+            except ValueError as error:
+                raise UnmappableStatementError(f"not JSON: {error}") from None
+            if isinstance(statement, dict) and isinstance(statement.get("id"), str):
+                key = statement["id"].encode()
+            event = mapper.map(statement)
+        except InvalidEventError as error:
+            report.rejected += 1
+            report.reasons[error.field or "statement"] += 1
+            log.warning("%s line %d rejected: %s", source, line_no, error)
+            on_rejected(dead_letter(topic=f"xapi:{source}", partition=0, offset=line_no,
+                                    key=key, value=line.rstrip(b"\r\n"), error=error))  # fmt: skip
+            continue
+        report.mapped += 1
+        on_event(event)
+    return report
