@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from pathlib import Path
@@ -12,7 +13,14 @@ import pytest
 from tests import factories
 from vigie.contract.codec import encode
 from vigie.contract.events import AnswerSubmitted, SessionEnded, SessionStarted, make_event_id
-from vigie.producers.xapi import EXT, UnmappableStatementError, XapiMapper, ingest_lines, parse_duration_ms
+from vigie.producers.xapi import (
+    EXT,
+    UnmappableStatementError,
+    XapiMapper,
+    ingest_lines,
+    parse_duration_ms,
+    redact,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -91,10 +99,30 @@ def test_every_rejected_line_becomes_a_dead_letter_with_its_reason_and_line_numb
         assert letter.reason.startswith(words), (line_no, letter.reason)
         assert letter.source_topic == "xapi:statements.jsonl" and letter.partition == 0
         assert letter.error_type == "UnmappableStatementError"
-    import base64
-
-    assert base64.b64decode(by_line[12].payload_b64) == lines[11]
     assert by_line[12].key == "6a1b2c3d-0000-4000-8000-000000000012"
+
+
+def test_dead_letters_keep_the_statement_redacted_with_pseudonyms_never_raw_ids() -> None:
+    _report, _events, letters = _ingest(FIXTURE.read_bytes().splitlines())
+    by_line = {letter.offset: base64.b64decode(letter.payload_b64) for letter in letters}
+    for payload in by_line.values():
+        for raw in (b"ent-48213", b"prof-2291", b"ENT-CM1-B-2025", b"Camille Martin", b"ent-77120"):
+            assert raw not in payload
+    kept = json.loads(by_line[12])
+    pupil = factories.builder().erasure(academy="lyon", student="ent-48213").student_id
+    assert kept["actor"]["account"]["name"] == f"pseudonym:{pupil}", "correlates with the pupil's events"
+    assert kept["context"]["extensions"][EXT["skill"]] == "C3-MA-XYZ-99", "the rest of the statement is kept"
+    assert kept["context"]["instructor"]["account"]["name"].startswith("pseudonym:")
+    assert by_line[18] == b"", "an unparseable line cannot be redacted: its bytes are withheld"
+
+
+def test_redaction_covers_groups_and_mboxes() -> None:
+    statement = {"actor": {"objectType": "Group", "name": "CM1 B",
+                           "member": [{"mbox": "mailto:camille@example.org", "name": "Camille"}]},
+                 "authority": {"account": {"homePage": "https://lrs.example.org", "name": "lrs-admin"}}}  # fmt: skip
+    text = json.dumps(redact(statement, factories.builder()))
+    assert "camille" not in text.lower() and "lrs-admin" not in text and "CM1 B" not in text
+    assert text.count("pseudonym:") == 2
 
 
 def _mapped(**edits: Any):

@@ -74,6 +74,11 @@ class EventBuilder:
         self._keys = privacy if isinstance(privacy, AcademyPseudonymizers) else AcademyPseudonymizers(privacy)
         self._clock = clock
 
+    @property
+    def pseudonymizers(self) -> AcademyPseudonymizers:
+        """The academy keys this builder pseudonymises with."""
+        return self._keys
+
     def answer(
         self,
         pupil: Pupil,

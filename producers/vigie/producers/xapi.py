@@ -19,7 +19,11 @@ Mapping (one statement -> one event):
 
 A statement that cannot be mapped raises ``UnmappableStatementError`` naming the statement's field
 and the reason: the caller reports it (the ingest command writes it to the dead-letter topic); no
-statement is ever dropped silently.
+statement is ever dropped silently. What goes to the dead-letter topic is the statement *redacted*
+(``redact``): every agent (actor, instructor, team, authority) and the class/teacher extensions are
+replaced by keyed pseudonyms, so raw identifiers never reach Kafka, not even through dead letters.
+A line that is not a JSON object cannot be redacted: its bytes are withheld (empty payload); the
+dead letter still names the file and the line number to look it up at the source.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ from typing import Any
 
 from vigie.contract.codec import MAX_EVENT_BYTES, dead_letter
 from vigie.contract.events import DeadLetter
-from vigie.errors import InvalidEventError
+from vigie.errors import ConfigurationError, InvalidEventError
 from vigie.producers.builder import EventBuilder, Pupil
+from vigie.producers.pseudonym import Pseudonymizer
 from vigie.producers.sdk import PublishableEvent
 
 log = logging.getLogger(__name__)
@@ -263,6 +268,51 @@ def _score(score: Any) -> float | None:
     return max(0.0, float(scaled))
 
 
+_AGENT_IDS = ("account", "mbox", "mbox_sha1sum", "openid")
+
+
+def redact(statement: dict[str, Any], builder: EventBuilder) -> dict[str, Any]:
+    """A copy of the statement with every identifier of a person replaced by its keyed pseudonym.
+
+    The academy's key is used when the statement names an academy, the default key otherwise; if no
+    acceptable key exists (production without one), identifiers are replaced by ``"redacted"``.
+    """
+    academy = _get(statement, "context", "extensions", EXT["academy"])
+    try:
+        keys: Pseudonymizer | None = builder.pseudonymizers.for_academy(academy if isinstance(academy, str) else "")
+    except ConfigurationError:
+        keys = None
+
+    def pseudonym(kind: str, raw: Any) -> str:
+        if keys is None:
+            return "redacted"
+        return "pseudonym:" + keys.pseudonym(kind, raw if isinstance(raw, str) else json.dumps(raw))  # type: ignore[arg-type]
+
+    def walk(node: Any, kind: str = "student") -> Any:
+        if isinstance(node, list):
+            return [walk(item, kind) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if any(key in node for key in _AGENT_IDS) or node.get("objectType") in ("Agent", "Group"):
+            agent: dict[str, Any] = {"objectType": node.get("objectType", "Agent")}
+            name = _get(node, "account", "name")
+            raw = name if isinstance(name, str) else next((node[k] for k in _AGENT_IDS if k in node), None)
+            if raw is not None:  # the same pseudonym as the pupil's events, to correlate them
+                agent["account"] = {"name": pseudonym(kind, raw)}
+            if isinstance(node.get("member"), list):
+                agent["member"] = walk(node["member"], kind)
+            return agent
+        return {key: walk(value, "teacher" if key == "instructor" else kind) for key, value in node.items()}
+
+    redacted = walk(statement)
+    extensions = _get(redacted, "context", "extensions")
+    if isinstance(extensions, dict):
+        for name, kind in (("class", "class"), ("teacher", "teacher")):
+            if EXT[name] in extensions:
+                extensions[EXT[name]] = pseudonym(kind, extensions[EXT[name]])
+    return redacted
+
+
 @dataclass
 class IngestReport:
     """What one ingest did: lines read, events mapped, statements rejected and why."""
@@ -292,6 +342,7 @@ def ingest_lines(
             continue
         report.lines += 1
         key = None
+        statement: Any = None
         try:
             if len(line) > MAX_EVENT_BYTES:
                 raise UnmappableStatementError(f"statement of {len(line)} bytes exceeds {MAX_EVENT_BYTES}")
@@ -306,8 +357,9 @@ def ingest_lines(
             report.rejected += 1
             report.reasons[error.field or "statement"] += 1
             log.warning("%s line %d rejected: %s", source, line_no, error)
+            payload = json.dumps(redact(statement, mapper.builder)).encode() if isinstance(statement, dict) else b""
             on_rejected(dead_letter(topic=f"xapi:{source}", partition=0, offset=line_no,
-                                    key=key, value=line.rstrip(b"\r\n"), error=error))  # fmt: skip
+                                    key=key, value=payload, error=error))  # fmt: skip
             continue
         report.mapped += 1
         on_event(event)
