@@ -95,9 +95,15 @@ class EventPublisher:
         return future
 
     def publish_sync(self, event: PublishableEvent, timeout_s: float = 30.0):
-        """Publish and wait for the broker's acknowledgement; returns the record metadata."""
+        """Publish and wait for the broker's acknowledgement; returns the record metadata.
+
+        The batch is sent at once rather than after ``linger_ms`` (which also sends whatever
+        fire-and-forget events wait in the buffer).
+        """
         try:
-            return self.publish(event).get(timeout=timeout_s)
+            future = self.publish(event)
+            self._producer.flush(timeout=timeout_s)
+            return future.get(timeout=timeout_s)
         except KafkaError as error:
             raise RetriableError(f"publishing {event.event_id} failed: {error}", code=type(error).__name__) from error
 
