@@ -125,3 +125,18 @@ def test_xapi_ingest_publishes_mapped_statements_and_dead_letters_the_rest(setti
     for record in events + letters:
         for raw in RAW_IDS:
             assert raw not in _all_bytes(record), (raw, record.topic)
+
+
+def test_the_example_of_docs_platforms_md_publishes_three_events(settings, monkeypatch) -> None:
+    ensure_topics(settings.kafka)
+    monkeypatch.setenv("VIGIE_KAFKA__BOOTSTRAP_SERVERS", settings.kafka.bootstrap_servers)
+    monkeypatch.setenv("VIGIE_KAFKA__TOPIC_PREFIX", settings.kafka.topic_prefix)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "platforms.md").read_text(encoding="utf-8")
+    example = doc.split("### Publish in a few lines", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(example, "docs/platforms.md", "exec"), {})
+
+    records = _records(settings, LEARNING_EVENTS, 3)
+    assert [decode_learning_event(r.value).kind for r in records] == ["session_started", "answer", "session_ended"]
+    for record in records:
+        for raw in RAW_IDS:
+            assert raw not in _all_bytes(record)

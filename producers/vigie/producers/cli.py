@@ -64,6 +64,31 @@ def schema(
         typer.echo(f"schema written to {out}")
 
 
+def skills(
+    level: str | None = typer.Option(None, help="Only the skills of this level's cycle (CP ... 2nde)."),
+    subject: str | None = typer.Option(None, help="francais or mathematiques."),
+) -> None:
+    """List the skill taxonomy: the codes platforms put in ``skill_code``, with their French labels."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from vigie.contract.referential import CYCLE_OF_LEVEL, SUBJECTS
+    from vigie.contract.taxonomy import skills as all_skills
+
+    if level is not None and level not in CYCLE_OF_LEVEL:
+        raise typer.BadParameter(f"unknown level {level!r}; one of {', '.join(CYCLE_OF_LEVEL)}", param_hint="--level")
+    if subject is not None and subject not in SUBJECTS:
+        raise typer.BadParameter(f"unknown subject {subject!r}; one of {', '.join(SUBJECTS)}", param_hint="--subject")
+    table = Table("code", "cycle", "subject", "domain", "label")
+    shown = 0
+    for skill in all_skills().values():
+        if (level is None or skill.cycle == CYCLE_OF_LEVEL[level]) and subject in (None, skill.subject):
+            table.add_row(skill.code, skill.cycle, skill.subject, skill.domain, skill.label)
+            shown += 1
+    Console(width=200).print(table)
+    typer.echo(f"{shown} skills")
+
+
 xapi = typer.Typer(help="Ingest xAPI statements (JSON lines) as learning events.", no_args_is_help=True)
 
 
@@ -116,4 +141,5 @@ def xapi_ingest(
 def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate)
     app.command("schema")(schema)
+    app.command("skills")(skills)
     app.add_typer(xapi, name="xapi")
