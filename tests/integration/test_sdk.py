@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,17 @@ from vigie.producers.pseudonym import AcademyPseudonymizers
 from vigie.producers.sdk import VigieProducer
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging():
+    """The CLI configures the root logger on the test's own (then closed) stderr: put it back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "xapi" / "statements.jsonl"
 RAW_IDS = (b"ent-48213", b"ent-77120", b"cm1-b-2025", b"ENT-CM1-B-2025", b"prof-2291", b"Camille Martin")

@@ -52,8 +52,10 @@ def test_an_unknown_code_is_refused_naming_the_field_and_the_nearest_codes() -> 
 @pytest.mark.parametrize(
     ("rows", "words"),
     [
-        ("C2-MA-NOM-01,cycle2,mathematiques,Nombres,Dénombrer\nC2-MA-NOM-01,cycle2,mathematiques,Nombres,Autre\n",
-         "line 3: duplicate skill code C2-MA-NOM-01"),
+        (
+            "C2-MA-NOM-01,cycle2,mathematiques,Nombres,Dénombrer\nC2-MA-NOM-01,cycle2,mathematiques,Nombres,Autre\n",
+            "line 3: duplicate skill code C2-MA-NOM-01",
+        ),
         ("C2-MA-NOM-01,cycle9,mathematiques,Nombres,Dénombrer\n", "line 2: unknown cycle 'cycle9'"),
         ("C2-MA-NOM-01,cycle2,physique,Nombres,Dénombrer\n", "unknown subject 'physique'"),
         ("C2-MA-NOM-1,cycle2,mathematiques,Nombres,Dénombrer\n", "does not read like"),

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests import factories
 from vigie.contract.codec import encode
@@ -155,10 +157,16 @@ def _mapped(**edits: Any):
         ({"timestamp": ..., "stored": ...}, "timestamp", "missing"),
         ({"context__extensions__urn:vigie:xapi:level": "CM7"}, f"context.extensions[{EXT['level']}]", "input should"),
         ({"context__extensions__urn:vigie:xapi:class": ...}, f"context.extensions[{EXT['class']}]", "missing"),
-        ({"context__extensions__urn:vigie:xapi:school-uai": "123"}, f"context.extensions[{EXT['school-uai']}]",
-         "pattern"),
-        ({"context__extensions__urn:vigie:xapi:session": ..., "context__registration": ...},
-         f"context.extensions[{EXT['session']}]", "no session"),
+        (
+            {"context__extensions__urn:vigie:xapi:school-uai": "123"},
+            f"context.extensions[{EXT['school-uai']}]",
+            "pattern",
+        ),
+        (
+            {"context__extensions__urn:vigie:xapi:session": ..., "context__registration": ...},
+            f"context.extensions[{EXT['session']}]",
+            "no session",
+        ),
     ],
 )
 def test_unmappable_statements_name_the_statement_field(edits, field, words) -> None:
@@ -202,3 +210,38 @@ def test_oversize_and_blank_lines() -> None:
     assert (report.lines, report.mapped, report.rejected) == (1, 0, 1)
     assert "exceeds" in letters[0].reason and letters[0].offset == 3
     assert events == []
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+_PATHS = ["id", "actor", "actor.account", "actor.account.name", "verb", "verb.id", "object", "object.id", "result",
+          "result.success", "result.score", "result.score.scaled", "result.score.raw", "result.duration", "timestamp",
+          "context", "context.extensions", "context.registration", "context.instructor", *(
+              f"context.extensions.{iri}" for iri in EXT.values())]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base=st.integers(0, 8), edits=st.lists(st.tuples(st.sampled_from(_PATHS), _json), max_size=4))
+def test_any_damaged_statement_maps_or_is_reported_never_crashes(base: int, edits) -> None:
+    statement = copy.deepcopy(_statements()[base])
+    for path, value in edits:
+        node = statement
+        *parents, leaf = (
+            path.split(".", 3)
+            if not path.startswith("context.extensions.")
+            else ["context", "extensions", path.removeprefix("context.extensions.")]
+        )
+        for key in parents:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[leaf] = value
+    lines = [json.dumps(statement).encode()]
+    report, events, letters = _ingest(lines)
+    assert report.mapped + report.rejected == 1 and len(events) + len(letters) == 1
+    for letter in letters:
+        assert letter.reason
+        assert b"ent-48213" not in base64.b64decode(letter.payload_b64)

@@ -139,9 +139,7 @@ class EventBuilder:
             outcome=outcome, answers_count=answers_count,
         )  # fmt: skip
 
-    def erasure(
-        self, *, academy: str, student: str, occurred_at: datetime | str | None = None
-    ) -> ErasureRequested:
+    def erasure(self, *, academy: str, student: str, occurred_at: datetime | str | None = None) -> ErasureRequested:
         """Right to erasure of one pupil (raw id). The id is stable: asking twice is the same event."""
         self._check_academy(academy)
         pseudonym = self._keys.for_academy(academy).student(_raw_id(student, "student"))

@@ -31,7 +31,8 @@ class Pseudonymizer:
         self._key = key
 
     def pseudonym(self, kind: IdentifierKind, raw_id: str) -> str:
-        digest = hmac.new(self._key, f"{kind}\x1f{raw_id}".encode(), hashlib.sha256).hexdigest()
+        # surrogatepass: a lone surrogate (possible in JSON input) still hashes; valid text is plain UTF-8.
+        digest = hmac.new(self._key, f"{kind}\x1f{raw_id}".encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return digest[:32]
 
     def student(self, raw_id: str) -> str:
@@ -64,7 +65,7 @@ class AcademyPseudonymizers:
 
     def _checked_key(self, academy: str) -> bytes:
         key = self._privacy.key_for(academy)
-        variable = f"VIGIE_PRIVACY__ACADEMY_KEYS='{{\"{academy}\": \"<secret>\"}}' or VIGIE_PRIVACY__DEFAULT_KEY"
+        variable = f'VIGIE_PRIVACY__ACADEMY_KEYS=\'{{"{academy}": "<secret>"}}\' or VIGIE_PRIVACY__DEFAULT_KEY'
         if self._privacy.production and key == DEV_PSEUDONYM_KEY.encode():
             raise ConfigurationError(
                 f"academy {academy!r} would be pseudonymised with the development key in production: set {variable}"

@@ -63,9 +63,7 @@ EXT = {
 }  # fmt: skip
 _ITEM_ID = re.compile(r"^[A-Za-z0-9._:/#-]{1,128}$")
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
-_DURATION = re.compile(
-    rf"^P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$"
-)
+_DURATION = re.compile(rf"^P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$")
 #: Where each contract field comes from in a statement, to name the statement's field in errors.
 _SOURCE_OF = {
     "academy": f"context.extensions[{EXT['academy']}]",
@@ -131,7 +129,7 @@ class XapiMapper:
     def _map(self, statement: dict[str, Any]) -> PublishableEvent:
         statement_id = _text(statement, "id", "the statement id makes the event id deterministic")
         verb = _get(statement, "verb", "id")
-        if verb not in ANSWER_VERBS and verb not in SESSION_VERBS:
+        if not isinstance(verb, str) or (verb not in ANSWER_VERBS and verb not in SESSION_VERBS):
             known = ", ".join(v.removeprefix(ADL) for v in (*sorted(ANSWER_VERBS), *SESSION_VERBS))
             raise UnmappableStatementError(f"verb {verb!r} is not mapped (known ADL verbs: {known})", field="verb.id")
         context = statement.get("context") if isinstance(statement.get("context"), dict) else {}
@@ -163,10 +161,9 @@ class XapiMapper:
             return self.builder.session_started(
                 pupil, source_event_id=statement_id, session_id=session_id, occurred_at=occurred_at
             )
-        result_ext = (result or {}).get("extensions") or {}
-        count = result_ext.get(EXT["answers-count"], extensions.get(EXT["answers-count"]))
-        if count is None:
-            count = self._answers_in_session.pop(session_key, 0)
+        result_ext = _get(result, "extensions") if isinstance(_get(result, "extensions"), dict) else {}
+        seen = self._answers_in_session.pop(session_key, 0)
+        count = result_ext.get(EXT["answers-count"], extensions.get(EXT["answers-count"], seen))
         return self.builder.session_ended(
             pupil, source_event_id=statement_id, session_id=session_id, occurred_at=occurred_at,
             outcome=outcome, answers_count=count,
@@ -256,11 +253,11 @@ def _score(score: Any) -> float | None:
     if not isinstance(score, dict):
         raise UnmappableStatementError("expected an object with scaled or raw/min/max", field="result.score")
     scaled = score.get("scaled")
-    if scaled is None and isinstance(score.get("raw"), int | float) and isinstance(score.get("max"), int | float):
-        low = score.get("min", 0)
-        if score["max"] <= low:
+    raw, low, high = score.get("raw"), score.get("min", 0), score.get("max")
+    if scaled is None and all(isinstance(n, int | float) and not isinstance(n, bool) for n in (raw, low, high)):
+        if high <= low:
             raise UnmappableStatementError("max must be greater than min", field="result.score")
-        scaled = (score["raw"] - low) / (score["max"] - low)
+        scaled = (raw - low) / (high - low)
     if scaled is None:
         return None
     if isinstance(scaled, bool) or not isinstance(scaled, int | float) or not -1.0 <= scaled <= 1.0:
@@ -351,7 +348,7 @@ def ingest_lines(
             except ValueError as error:
                 raise UnmappableStatementError(f"not JSON: {error}") from None
             if isinstance(statement, dict) and isinstance(statement.get("id"), str):
-                key = statement["id"].encode()
+                key = statement["id"].encode("utf-8", "replace")
             event = mapper.map(statement)
         except InvalidEventError as error:
             report.rejected += 1
