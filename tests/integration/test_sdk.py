@@ -152,3 +152,13 @@ def test_the_example_of_docs_platforms_md_publishes_three_events(settings, monke
     for record in records:
         for raw in RAW_IDS:
             assert raw not in _all_bytes(record)
+
+
+def test_a_missing_topic_is_a_retriable_error_that_says_what_to_do(settings) -> None:
+    from vigie.errors import RetriableError
+
+    with VigieProducer(settings, platform="mathix", max_block_ms=2000) as vigie:  # topics never created
+        event = vigie.events.session_started(factories.pupil(), source_event_id="s-1:start", session_id="s-1")
+        with pytest.raises(RetriableError, match="vigie kafka start") as caught:
+            vigie.publish_sync(event)
+    assert caught.value.code == "KafkaTimeoutError"

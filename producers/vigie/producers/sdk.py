@@ -88,7 +88,8 @@ class EventPublisher:
         try:
             future = self._producer.send(self.topic, key=event.student_id.encode(), value=value)
         except KafkaError as error:
-            raise RetriableError(f"Kafka did not take event {event.event_id} for {self.topic}: {error}",
+            raise RetriableError(f"Kafka did not take event {event.event_id} for {self.topic} (is the broker up and "
+                                 f"the topic created? `vigie kafka start` creates it): {error}",
                                  code=type(error).__name__) from error  # fmt: skip
         future.add_callback(self._delivered, event, on_success)
         future.add_errback(self._undelivered, event, on_error)
