@@ -123,3 +123,14 @@ def test_a_bad_platform_slug_or_a_missing_pupil_is_refused() -> None:
 def test_the_event_is_what_the_contract_would_decode() -> None:
     body = json.loads(encode(_answer()))
     assert set(body) == set(AnswerSubmitted.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"academy": "atlantis"}, "academy"), ({"student": ""}, "student"), ({"occurred_at": "soon"}, "occurred_at")],
+)
+def test_bad_erasure_requests_name_the_field(changes, field) -> None:
+    fields = {"academy": "lyon", "student": "ent-48213"} | changes
+    with pytest.raises(InvalidEventError) as caught:
+        factories.builder().erasure(**fields)
+    assert caught.value.field == field
