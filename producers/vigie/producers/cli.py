@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
-from vigie.contract.topics import DEAD_LETTERS
 from vigie.settings import VigieSettings
 
 
@@ -99,6 +98,7 @@ def xapi_ingest(
     dry_run: bool = typer.Option(False, "--dry-run", help="Map and report only; publish nothing."),
 ) -> None:
     """Publish the mappable statements; send the others, with their reasons, to the dead-letter topic."""
+    from vigie.contract.topics import DEAD_LETTERS
     from vigie.errors import RetriableError
     from vigie.producers.builder import EventBuilder
     from vigie.producers.sdk import EventPublisher
