@@ -59,3 +59,22 @@ def test_vigie_warns_a_dropout_earlier_than_the_baseline_and_reports_the_class_s
     assert (klass.pupils, klass.at_risk, klass.share) == (2, 1, 0.5)
     assert result.as_json()["vigie"]["precision"] == 1.0
     assert worked[11] + timedelta(days=8) <= date(2025, 12, 5)
+
+
+def test_class_share_from_the_emitted_changes_matches_the_processors_state() -> None:
+    from vigie.stream.signals.engine import SignalEngine, at_risk
+    from vigie.stream.signals.evaluation import batches, class_risk
+
+    pupils = [factories.student(n) for n in range(1, 5)]
+    worked = school_days(date(2025, 11, 3), date(2025, 11, 21))
+    events = [e for i, p in enumerate(pupils) for d in worked[: 8 + 3 * i] for e in a_day_of_work(p, d)]
+    events += [e for d in school_days(date(2025, 11, 24), date(2025, 11, 28)) for e in a_day_of_work(pupils[-1], d)]
+    events.sort(key=lambda e: e.occurred_at)
+    engine = SignalEngine({}, partitions=3)
+    changes = []
+    for batch in batches(events, 17):
+        changes += engine.process(batch) + engine.tick()
+    members = {p: ("lyon", "0691234A", "c") for p in pupils}
+    [klass] = class_risk(changes, members)
+    assert klass.at_risk == sum(at_risk(engine.store[p]) for p in pupils)
+    assert 0 < klass.at_risk < len(pupils)

@@ -51,9 +51,11 @@ def evaluate_signals(
                        str(row.false_negatives), f"{row.precision:.3f}", f"{row.recall:.3f}", lead)  # fmt: skip
     console.print(scores)
     classes = Table(title="Share of pupils at risk at the end, per class (medium or high dropout signal)")
-    for column in ("academy", "school", "class", "pupils", "at risk", "share"):
+    for column in ("academy", "school", "class", "pupils", "at risk", "share", "a week before"):
         classes.add_column(column)
     for c in result.classes:
-        classes.add_row(c.academy, c.school_uai, c.class_id[:8], str(c.pupils), str(c.at_risk), f"{c.share:.0%}")
+        before = c.at_risk_week_before / c.pupils if c.pupils else 0.0
+        classes.add_row(c.academy, c.school_uai, c.class_id[:8], str(c.pupils), str(c.at_risk), f"{c.share:.0%}",
+                        f"{before:.0%}")  # fmt: skip
     console.print(classes)
     console.print(f"signals raised by type: {result.by_type}")

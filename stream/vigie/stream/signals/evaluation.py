@@ -23,7 +23,8 @@ Definitions (pupil level, over the whole simulated period):
   median over true positives.
 - Share at risk of a class: pupils with an open dropout signal of severity ``medium`` or more at the
   end of the run, divided by the pupils seen in the class; computed from the emitted changes alone,
-  as the warehouse's ``v_school_at_risk`` view does from the signals table.
+  as the warehouse's ``v_school_at_risk`` view does from the signals table. Its trend: the same share
+  7 days before the end.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Protocol
 
@@ -74,6 +75,7 @@ class ClassRisk:
     class_id: str
     pupils: int
     at_risk: int
+    at_risk_week_before: int = 0  # the same count 7 days before the end: the trend
 
     @property
     def share(self) -> float:
@@ -97,7 +99,8 @@ class Evaluation:
             "signal_changes": self.changes,
             "raised_by_type": self.by_type,
             "classes": [{"academy": c.academy, "school_uai": c.school_uai, "class_id": c.class_id,
-                         "pupils": c.pupils, "at_risk": c.at_risk, "share_at_risk": round(c.share, 4)}
+                         "pupils": c.pupils, "at_risk": c.at_risk, "share_at_risk": round(c.share, 4),
+                         "share_at_risk_week_before": round(c.at_risk_week_before / c.pupils, 4) if c.pupils else 0.0}
                         for c in self.classes],
         }  # fmt: skip
 
@@ -170,10 +173,14 @@ def baseline_flags(active_days: Mapping[str, set[date]], end: date) -> dict[str,
     return flags
 
 
-def class_risk(changes: Iterable[SignalChanged], members: Mapping[str, tuple[str, str, str]]) -> list[ClassRisk]:
-    """Share of each class's pupils holding an open medium+ dropout signal after the last change."""
+def class_risk(changes: Iterable[SignalChanged], members: Mapping[str, tuple[str, str, str]],
+               until: date | None = None) -> list[ClassRisk]:  # fmt: skip
+    """Share of each class's pupils holding an open medium+ dropout signal at the end of day ``until``
+    (default: after the last change), from the emitted changes alone."""
     open_severity: dict[tuple[str, str], str | None] = {}
     for change in changes:
+        if until is not None and change.occurred_at.date() > until:
+            continue
         open_severity[(change.student_id, change.signal_id.hex)] = change.severity if change.signal_type in \
             DROPOUT_SIGNALS else None  # fmt: skip
     risky = {pupil for (pupil, _), severity in open_severity.items() if RANK[severity] >= RANK["medium"]}
@@ -208,7 +215,12 @@ def evaluate(events: Iterable[LearningEvent], truth: Mapping[str, PupilTruth], *
     return Evaluation(
         vigie=score(vigie_flags(changes), truth, window),
         baseline=score(baseline_flags(active, end), truth, window),
-        classes=class_risk(changes, members),
+        classes=[
+            replace(now, at_risk_week_before=before.at_risk)
+            for now, before in zip(
+                class_risk(changes, members), class_risk(changes, members, end - timedelta(days=7)), strict=True
+            )
+        ],
         events=engine.events,
         changes=len(changes),
         by_type=dict(by_type),
