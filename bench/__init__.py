@@ -1,1 +1,0 @@
-"""Speed and memory figures: commands that print numbers (``python -m bench.<name>``), not timed tests."""
