@@ -28,12 +28,16 @@ def register_mastery(stream_app: StreamApp) -> MasteryProcessor:
         default=None,
         key_type=str,
         value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
         use_partitioner=True,
         partitions=settings.kafka.partitions,
         help="Mastery state per pupil: BKT estimate per skill + recent answer ids (dedup).",
     )
+    # faust derives serializers from the types and falls back to JSON for str: the key would travel
+    # as '"<pupil>"' (quoted) and hash to another partition than the pupil's events. Raw bytes, and the
+    # changelog topic (already built when the table was registered) rebuilt with them.
+    table.key_serializer = "raw"
+    table.value_serializer = "raw"
+    table.changelog_topic = table._new_changelog_topic()
     feed = ParameterFeed(settings.kafka, ParameterBook())
     processor = FeedingMasteryProcessor(table, feed, threshold=settings.stream.mastery_threshold)
 
