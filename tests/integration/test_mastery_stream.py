@@ -190,7 +190,7 @@ def _group_members(settings) -> list:
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
     try:
         group = f"{settings.kafka.topic_prefix}-{settings.stream.app_id}"
-        return list(admin.describe_consumer_groups([group])[0].members)
+        return list(admin.describe_groups([group])[group]["members"])
     finally:
         admin.close()
 
