@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 SECONDS_PER_DAY = 86_400.0
 #: Estimates are kept strictly inside (0, 1) so that no answer can make the posterior undefined.
@@ -85,8 +86,7 @@ def observe(p_known: float, correct: bool, params: BktParams) -> float:
     return _clamp(post + (1.0 - post) * params.p_learn)
 
 
-@dataclass(frozen=True, slots=True)
-class SkillEstimate:
+class SkillEstimate(NamedTuple):
     """What the stream keeps per (pupil, skill): P(known) after the last answer, how many, when."""
 
     p_known: float
@@ -94,8 +94,7 @@ class SkillEstimate:
     last_at: float  # event time of the last answer, seconds since the epoch
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """The outcome of one answer: the estimate before it (after decay), after it, and the prediction."""
 
     p_before: float
