@@ -11,19 +11,19 @@ Pure Python, no faust: the stream's processor and ``vigie evaluate mastery`` bot
 from __future__ import annotations
 
 import json
+import math
 from collections import OrderedDict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vigie.stream.mastery.model import BktParams, SkillEstimate, step
 
 #: Recent answers remembered per pupil. A replay after a crash re-delivers what came after the last
 #: committed offset (about a second of traffic): far fewer answers of one pupil than this.
-DEDUP_WINDOW = 128
+DEDUP_WINDOW = 64
 STATE_FORMAT = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One answer's effect on one skill; ``duplicate`` is True when it had been applied before."""
 
     answer_id: str
@@ -55,8 +55,7 @@ class PupilState:
         """Apply one answer (idempotent by ``answer_id`` within the window)."""
         seen = self.recent.get(answer_id)
         if seen is not None:
-            return Outcome(seen.answer_id, seen.skill, seen.p_before, seen.p_after, seen.p_correct,
-                           seen.attempts, seen.params_version, duplicate=True)  # fmt: skip
+            return seen._replace(duplicate=True)
         result = step(self.skills.get(skill), correct, at, params)
         self.skills[skill] = result.estimate
         outcome = Outcome(answer_id, skill, result.p_before, result.p_after, result.p_correct,
@@ -71,7 +70,8 @@ class PupilState:
             {
                 "v": STATE_FORMAT,
                 "s": {k: [e.p_known, e.attempts, e.last_at] for k, e in self.skills.items()},
-                "r": [[o.answer_id, o.skill, o.p_before, o.p_after, o.p_correct, o.attempts, o.params_version]
+                # p_correct is not kept: a duplicate is re-emitted, never predicted again.
+                "r": [[o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version]
                       for o in self.recent.values()],
             },
             separators=(",", ":"),
@@ -86,5 +86,5 @@ class PupilState:
         if doc.get("v") != STATE_FORMAT:
             raise ValueError(f"unknown mastery state format {doc.get('v')!r}")
         skills = {k: SkillEstimate(float(p), int(n), float(t)) for k, (p, n, t) in doc["s"].items()}
-        recent = OrderedDict((r[0], Outcome(r[0], r[1], r[2], r[3], r[4], r[5], r[6])) for r in doc["r"])
+        recent = OrderedDict((r[0], Outcome(r[0], r[1], r[2], r[3], math.nan, r[4], r[5])) for r in doc["r"])
         return cls(skills, recent, window)
