@@ -159,23 +159,27 @@ def test_new_parameters_reach_running_workers_without_restart(settings, tmp_path
 
         params = BktParams(p_init=0.5, p_learn=0.3, p_guess=0.15, p_slip=0.05, version=7)
         publish(settings.kafka, [to_contract(s, params, 1000, datetime.now(UTC)) for s in SKILLS])
-        # Probe with one pupil until the new version shows, then every pupil on every partition uses it.
-        deadline = time.monotonic() + 60
-        while True:
-            probe = factories.answer(student_id=factories.student(99), skill_code=SKILLS[0], correct=True)
-            _publish(settings, [probe])
-            seen = _updates(mastery.until(_answered([probe]), workers, logs))
-            if next(u for u in seen if u.answer_event_id == probe.event_id).params_version == 7:
-                break
-            assert time.monotonic() < deadline, "the running worker never picked up the new parameters"
-            time.sleep(1)
-        time.sleep(2)  # the other worker's feed polls every 0.5 s
+        # Probe one pupil per partition (so every worker) until each shows the new version, without restart.
+        partitions = settings.kafka.partitions
+        probes: dict[int, str] = {}
+        for n in range(100, 200):
+            probes.setdefault(_partition_of(factories.student(n).encode(), partitions), factories.student(n))
+        waiting = set(range(partitions))
+        deadline = time.monotonic() + 90
+        while waiting:
+            order = sorted(waiting)
+            sent = [factories.answer(student_id=probes[p], skill_code=SKILLS[0], correct=True) for p in order]
+            _publish(settings, sent)
+            seen = {u.answer_event_id: u for u in _updates(mastery.until(_answered(sent), workers, logs))}
+            waiting = {p for p, e in zip(order, sent, strict=True) if seen[e.event_id].params_version != 7}
+            assert time.monotonic() < deadline, f"partitions {waiting} never picked up the new parameters"
+            if waiting:
+                time.sleep(1)
         second = _answers(pupils=16, per_skill=1, seed=3)
         _publish(settings, second)
         updates = _updates(mastery.until(_answered(second), workers, logs))
         fresh = [u for u in updates if u.answer_event_id in {e.event_id for e in second}]
-        pupils_partitions = {_partition_of(u.student_id.encode(), settings.kafka.partitions) for u in fresh}
-        assert pupils_partitions == set(range(settings.kafka.partitions))
+        assert {_partition_of(u.student_id.encode(), partitions) for u in fresh} == set(range(partitions))
         assert {u.params_version for u in fresh} == {7}, "every worker sees every skill's parameters"
         assert all(w.poll() is None for w in workers)
         members = _group_members(settings)
