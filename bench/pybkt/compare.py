@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
+    # pyBKT divides 0/0 on skills with very few answers (it carries on with NaN-safe fallbacks).
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module="pyBKT")
     frame = load(args.answers, args)
     train = frame[frame.split == "train"].drop(columns="split")
     test = frame[frame.split == "test"].drop(columns="split")
