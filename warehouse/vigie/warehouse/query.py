@@ -32,7 +32,7 @@ def _plain(table: pa.Table) -> pa.Table:
     """UUID columns (an Arrow extension type the CSV writer refuses) become their text form."""
     columns = []
     for column in table.columns:
-        if isinstance(column.type, pa.ExtensionType):
+        if isinstance(column.type, pa.BaseExtensionType):
             storage = column.combine_chunks().storage
             texts = [None if v is None else str(uuid.UUID(bytes=v)) for v in storage.to_pylist()]
             column = pa.array(texts, pa.string())
