@@ -59,3 +59,15 @@ def test_every_topic_is_stored_once_under_redelivery(settings, warehouse) -> Non
     assert warehouse.query(f"SELECT sum(updates) FROM {db}.agg_mastery_class_skill").result_rows == [(30,)]
     assert warehouse.query(f"SELECT sum(raised) FROM {db}.agg_signals_daily").result_rows == [(4,)]
     assert warehouse.query(f"SELECT params_version FROM {db}.skill_parameters_current FINAL").result_rows == [(2,)]
+
+
+def test_a_full_default_batch_is_deduplicated(settings, warehouse) -> None:
+    """A batch of the default size (20k ids) fits the dedup lookup (ids are a bound parameter, not SQL text)."""
+    from tests.integration.warehouse_data import store
+    from vigie.settings import SinkSettings
+
+    size = SinkSettings().batch_rows
+    events = [factories.answer(student_id=factories.student(i % 50)) for i in range(size)]
+    db = settings.warehouse.database
+    assert store(warehouse, db, events) == {"answers": (size, 0)}
+    assert store(warehouse, db, events) == {"answers": (0, size)}

@@ -92,3 +92,26 @@ def test_sql_writes_csv_and_parquet_and_refuses_writes(settings, warehouse, tmp_
     with pytest.raises(ConfigurationError):
         run_query(warehouse, f"DROP TABLE {db}.answers", server=False)
     assert warehouse.query(f"SELECT count() FROM {db}.answers").result_rows == [(3,)]
+
+
+def test_cli_sql_and_access_sql(settings, warehouse, tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from vigie.cli import app
+
+    db = settings.warehouse.database
+    store(warehouse, db, [factories.answer(student_id=factories.student(i)) for i in range(2)])
+    monkeypatch.setenv("VIGIE_STATE_DIR", str(settings.state_dir))  # the engine this process already opened
+    monkeypatch.setenv("VIGIE_WAREHOUSE__DATABASE", db)
+    monkeypatch.setenv("LYON_PASSWORD", "s3cret")
+    runner = CliRunner()
+    out = tmp_path / "answers.parquet"
+    result = runner.invoke(app, ["sql", f"SELECT * FROM {db}.answers", "--format", "parquet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(out).num_rows == 2
+    shown = runner.invoke(app, ["sql", f"SELECT count() AS answers FROM {db}.answers"])
+    assert shown.exit_code == 0 and "answers" in shown.output and "2" in shown.output
+    printed = runner.invoke(app, ["warehouse", "access-sql", "--academy", "lyon", "--password-env", "LYON_PASSWORD"])
+    assert printed.exit_code == 0, printed.output
+    assert f"GRANT SELECT ON {db}.v_school_at_risk TO vigie_lyon_aggregates;" in printed.output
+    assert "s3cret" not in printed.output

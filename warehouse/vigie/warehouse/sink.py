@@ -63,13 +63,24 @@ class WarehouseWriter:
         self.client = client
         self.database = database
 
-    def stored_ids(self, table: Table, event_ids: list[Any]) -> set[Any]:
+    def stored_ids(self, table: Table, event_ids: list[Any], since: Any = None, until: Any = None) -> set[Any]:
+        """The ids among ``event_ids`` already stored; ``since``/``until`` bound the event times to scan.
+
+        Ids travel as a bound Array(UUID) parameter, not in the SQL text (which max_query_size limits).
+        """
         found: set[Any] = set()
+        window = ""
+        parameters: dict[str, Any] = {}
+        if since is not None and until is not None:
+            window = (
+                f" AND {table.time_column} BETWEEN {{since:DateTime64(3, 'UTC')}} AND {{until:DateTime64(3, 'UTC')}}"
+            )
+            parameters = {"since": since, "until": until}
         for start in range(0, len(event_ids), 50_000):
             chunk = event_ids[start : start + 50_000]
             result = self.client.query(
-                f"SELECT event_id FROM {self.database}.{table.name} WHERE event_id IN %(ids)s",
-                parameters={"ids": chunk},
+                f"SELECT event_id FROM {self.database}.{table.name} WHERE event_id IN {{ids:Array(UUID)}}{window}",
+                parameters={"ids": chunk, **parameters},
             )
             found.update(r[0] for r in result.result_rows)
         return found
@@ -78,7 +89,9 @@ class WarehouseWriter:
         """Insert the rows whose event id is not stored yet; return (inserted, skipped)."""
         if not rows_by_id:
             return 0, 0
-        already = self.stored_ids(table, list(rows_by_id))
+        at = table.columns.index(table.time_column)
+        times = [row[at] for row in rows_by_id.values()]
+        already = self.stored_ids(table, list(rows_by_id), min(times), max(times))
         fresh = [row for event_id, row in rows_by_id.items() if event_id not in already]
         if fresh:
             self.client.insert(f"{self.database}.{table.name}", fresh, column_names=list(table.columns))
