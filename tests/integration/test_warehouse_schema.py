@@ -8,7 +8,7 @@ import pytest
 
 from tests import factories, factories_warehouse
 from tests.integration.warehouse_data import store
-from vigie.warehouse.migrations import available, migrate
+from vigie.warehouse.migrations import available, migrate, refresh_views
 from vigie.warehouse.retention import retention, set_retention
 
 pytestmark = pytest.mark.integration
@@ -25,6 +25,7 @@ def test_migrations_apply_twice_without_change(settings, warehouse) -> None:
     db = settings.warehouse.database
     before = _schema(warehouse, db)
     assert migrate(warehouse, settings.warehouse) == []
+    assert refresh_views(warehouse, settings.warehouse) == []  # unchanged views are left alone
     assert _schema(warehouse, db) == before
     versions = warehouse.query(f"SELECT version FROM {db}.schema_migrations FINAL ORDER BY version").result_rows
     assert [v for (v,) in versions] == [m.version for m in available()]
@@ -42,7 +43,7 @@ def test_every_table_has_a_ttl_and_starts_its_sort_key_with_academy(settings, wa
     stored = [(name, full, key) for name, engine, full, key in rows if engine not in ("View", "MaterializedView")]
     assert len(stored) >= 14
     for name, engine_full, sorting_key in stored:
-        if name == "schema_migrations":  # bookkeeping of the migrations themselves: must never expire
+        if name in ("schema_migrations", "schema_views"):  # bookkeeping of migrations: must never expire
             continue
         assert f"toIntervalDay({settings.warehouse.retention_days})" in engine_full, name
         if not name.startswith("skill_parameters"):  # national parameters: no academy, no pupil data

@@ -18,7 +18,7 @@ from vigie.errors import ConfigurationError
 log = logging.getLogger(__name__)
 
 #: The migrations' own bookkeeping: no pupil data, and must never expire.
-EXEMPT = frozenset({"schema_migrations"})
+EXEMPT = frozenset({"schema_migrations", "schema_views"})
 _TTL = re.compile(r"\bTTL\s+(?P<expr>.+?)\s*\+\s*toIntervalDay\((?P<days>\d+)\)")
 
 
