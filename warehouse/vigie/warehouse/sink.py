@@ -126,6 +126,9 @@ class Sink:
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
             client_id="vigie-sink",
+            # A topic whose leader is still being elected when the group forms gets no partitions;
+            # refreshing metadata often makes the group rebalance onto it within seconds, not minutes.
+            metadata_max_age_ms=5000,
         )
 
     def _accept(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
