@@ -39,11 +39,11 @@ def test_every_topic_is_stored_once_under_redelivery(settings, warehouse) -> Non
 
     expected = {"answers": 40, "session_events": 4, "mastery_updates": 30, "signals": 4, "skill_parameters": 2,
                 "dead_letters": 3}  # fmt: skip
-    first = Sink(settings, warehouse).run(until=lambda s: s.consumed >= len(resent), idle_timeout_s=30)
+    first = Sink(settings, warehouse).run(until=lambda s: s.consumed >= len(resent), idle_timeout_s=90)
     assert first.inserted == expected
 
     settings.sink.group_id += "-again"  # a new group rereads everything: the redelivery after a crash
-    second = Sink(settings, warehouse).run(until=lambda s: s.consumed >= len(resent), idle_timeout_s=30)
+    second = Sink(settings, warehouse).run(until=lambda s: s.consumed >= len(resent), idle_timeout_s=90)
     assert second.inserted_total == 0
     assert second.duplicates_skipped == sum(expected.values())
 
