@@ -43,6 +43,7 @@ class Universe:
     pupil_student: pa.Array
     pupil_level: pa.Array
     pupil_cycle: np.ndarray  # index into CYCLES
+    pupil_class_index: np.ndarray  # a class's number: its platform, and the skills it works on each day
     days_ms: np.ndarray  # school days (UTC midnight, ms)
     skills_by: dict[tuple[int, str], pa.Array]  # (cycle index, subject) -> codes
     pupils: int
@@ -53,7 +54,7 @@ CYCLES = ("cycle2", "cycle3", "cycle4", "seconde")
 
 def universe(rng: np.random.Generator, schools_per_academy: int, classes_per_school: int, pupils_per_class: int,
              days: int) -> Universe:  # fmt: skip
-    academy, school, klass, student, level = [], [], [], [], []
+    academy, school, klass, student, level, class_index = [], [], [], [], [], []
     for a, code in enumerate(ACADEMIES):
         for s in range(schools_per_academy):
             uai = f"{10 + a:02d}{s:05d}X"
@@ -65,6 +66,7 @@ def universe(rng: np.random.Generator, schools_per_academy: int, classes_per_sch
                     school.append(uai)
                     klass.append(class_id)
                     level.append(lvl)
+                    class_index.append(len(class_index) // pupils_per_class)
                     student.append(uuid.uuid5(uuid.NAMESPACE_OID, f"pupil-{uai}-{c}-{p}").hex)
     today = datetime.now(UTC).date()
     school_days = [d for d in (today - timedelta(days=i) for i in range(1, 400)) if d.weekday() < 5][:days]
@@ -77,32 +79,38 @@ def universe(rng: np.random.Generator, schools_per_academy: int, classes_per_sch
             skills_by[(ci, subject)] = pa.array(codes)
     cycles = np.array([CYCLES.index(CYCLE_OF_LEVEL[lv]) for lv in level], dtype=np.int8)
     return Universe(pa.array(academy), pa.array(school), pa.array(klass), pa.array(student), pa.array(level),
-                    cycles, days_ms, skills_by, len(student))  # fmt: skip
+                    cycles, np.array(class_index, dtype=np.int64), days_ms, skills_by, len(student))  # fmt: skip
 
 
 def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
     return pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), n, [None, pa.py_buffer(rng.bytes(16 * n))])
 
 
-def _times(rng: np.random.Generator, u: Universe, n: int) -> np.ndarray:
-    """School days, 07:00-16:00 UTC (08:00-17:00 in Paris in winter)."""
-    day = u.days_ms[rng.integers(0, len(u.days_ms), n)]
-    return day + 7 * 3_600_000 + rng.integers(0, 9 * 3_600_000, n)
+def _times(rng: np.random.Generator, u: Universe, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(day index, event time): school days, 07:00-16:00 UTC (08:00-17:00 in Paris in winter)."""
+    day = rng.integers(0, len(u.days_ms), n)
+    return day, u.days_ms[day] + 7 * 3_600_000 + rng.integers(0, 9 * 3_600_000, n)
 
 
-def _skills(rng: np.random.Generator, u: Universe, pupil: np.ndarray) -> tuple[pa.Array, pa.Array]:
-    """A subject and a skill of the pupil's cycle for each row."""
+def _skills(rng: np.random.Generator, u: Universe, pupil: np.ndarray, day: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """A subject and a skill of the pupil's cycle for each row. As in class, a class works on two skills
+    per subject a day (the teacher's choice), which moves on from day to day."""
     n = len(pupil)
     subject_math = rng.random(n) < 0.5
     codes = np.empty(n, dtype=object)
     cycle = u.pupil_cycle[pupil]
+    lesson = day * 2 + u.pupil_class_index[pupil] * 5 + rng.integers(0, 2, n)
     for (ci, subject), pool in u.skills_by.items():
         mask = (cycle == ci) & (subject_math == (subject == "mathematiques"))
-        count = int(mask.sum())
-        if count:
-            codes[mask] = pool.take(pa.array(rng.integers(0, len(pool), count))).to_numpy(zero_copy_only=False)
+        if mask.any():
+            codes[mask] = pool.take(pa.array(lesson[mask] % len(pool))).to_numpy(zero_copy_only=False)
     subjects = np.where(subject_math, "mathematiques", "francais")
     return pa.array(subjects), pa.array(codes, pa.string())
+
+
+def _platforms(u: Universe, pupil: np.ndarray) -> pa.Array:
+    """Each class uses one platform."""
+    return pa.array(np.array(PLATFORMS)[u.pupil_class_index[pupil] % len(PLATFORMS)])
 
 
 def _pupil_columns(u: Universe, pupil: np.ndarray) -> dict[str, pa.Array]:
@@ -114,7 +122,8 @@ def _pupil_columns(u: Universe, pupil: np.ndarray) -> dict[str, pa.Array]:
 
 def answers_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
     pupil = rng.integers(0, u.pupils, n)
-    subject, skill = _skills(rng, u, pupil)
+    day, at = _times(rng, u, n)
+    subject, skill = _skills(rng, u, pupil, day)
     correct = rng.random(n) < 0.65
     event_id = _uuids(rng, n)
     columns = _pupil_columns(u, pupil) | {
@@ -122,11 +131,11 @@ def answers_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
         "subject": subject,
         "skill_code": skill,
         "item_id": pa.array(np.char.add("item-", rng.integers(0, 2000, n).astype(str))),
-        "platform": pa.array(np.array(PLATFORMS)[rng.integers(0, len(PLATFORMS), n)]),
+        "platform": _platforms(u, pupil),
         "session_id": pa.array(np.char.add("s-", rng.integers(0, 1_000_000, n).astype(str))),
         "event_id": event_id,
         "source_event_id": pa.array(np.char.add("e-", rng.integers(0, 2**62, n).astype(str))),
-        "occurred_at": pa.array(_times(rng, u, n), pa.timestamp("ms", tz="UTC")),
+        "occurred_at": pa.array(at, pa.timestamp("ms", tz="UTC")),
         "correct": pa.array(correct),
         "score": pa.array(correct.astype(np.float32)),
         "response_time_ms": pa.array(np.minimum(rng.lognormal(9.5, 0.6, n), 3_600_000).astype(np.uint32)),
@@ -138,12 +147,13 @@ def answers_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
 
 def mastery_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
     pupil = rng.integers(0, u.pupils, n)
-    subject, skill = _skills(rng, u, pupil)
+    day, at = _times(rng, u, n)
+    subject, skill = _skills(rng, u, pupil, day)
     p_before = rng.beta(2, 2, n).astype(np.float32)
     p_after = np.clip(p_before + rng.normal(0.03, 0.05, n), 0, 1).astype(np.float32)
     return pa.table(_pupil_columns(u, pupil) | {
         "subject": subject, "skill_code": skill, "event_id": _uuids(rng, n), "answer_event_id": _uuids(rng, n),
-        "occurred_at": pa.array(_times(rng, u, n), pa.timestamp("ms", tz="UTC")),
+        "occurred_at": pa.array(at, pa.timestamp("ms", tz="UTC")),
         "correct": pa.array(rng.random(n) < 0.65), "p_before": pa.array(p_before), "p_after": pa.array(p_after),
         "attempts": pa.array(rng.integers(1, 60, n).astype(np.uint32)), "mastered": pa.array(p_after >= 0.95),
         "params_version": pa.array(np.ones(n, dtype=np.uint32)),
@@ -155,17 +165,17 @@ def sessions_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
     ended = rng.random(n) < 0.5
     outcome = np.where(ended, np.array(["completed", "abandoned", "timeout"])[rng.integers(0, 3, n)], "")
     return pa.table(_pupil_columns(u, pupil) | {
-        "platform": pa.array(np.array(PLATFORMS)[rng.integers(0, len(PLATFORMS), n)]),
+        "platform": _platforms(u, pupil),
         "session_id": pa.array(np.char.add("s-", rng.integers(0, 1_000_000, n).astype(str))),
         "event_id": _uuids(rng, n), "kind": pa.array(np.where(ended, "session_ended", "session_started")),
         "outcome": pa.array(outcome), "answers_count": pa.array(rng.integers(0, 30, n).astype(np.uint32)),
-        "occurred_at": pa.array(_times(rng, u, n), pa.timestamp("ms", tz="UTC")),
+        "occurred_at": pa.array(_times(rng, u, n)[1], pa.timestamp("ms", tz="UTC")),
     })  # fmt: skip
 
 
 def signals_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
     pupil = rng.choice(u.pupils, n, replace=False)
-    at = _times(rng, u, n)
+    at = _times(rng, u, n)[1]
     status = np.where(rng.random(n) < 0.7, "raised", "cleared")
     severity = pa.array(np.where(status == "raised", np.array(["low", "medium", "high"])[rng.integers(0, 3, n)],
                                  None), pa.string())  # fmt: skip
