@@ -19,6 +19,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 from kafka import KafkaConsumer
+from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 
 from vigie.contract.topics import TopicSpec
 from vigie.errors import InvalidEventError
@@ -172,7 +173,7 @@ class Sink:
                 log.warning("warehouse refused a batch (%s); retrying in %.1fs", error, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        consumer.commit()
+        _commit(consumer)
         self.stats.flushes += 1
 
     def run(
@@ -195,7 +196,7 @@ class Sink:
                     if until is not None and until(self.stats):
                         break
                 elif polled and not self.buffers:
-                    consumer.commit()  # only invalid messages: nothing to write, move on
+                    _commit(consumer)  # only invalid messages: nothing to write, move on
                 if idle_timeout_s is not None and time.monotonic() - last_message > idle_timeout_s:
                     break
             if self.buffers:
@@ -203,3 +204,12 @@ class Sink:
         finally:
             consumer.close(autocommit=False)
         return self.stats
+
+
+def _commit(consumer: KafkaConsumer) -> None:
+    """Commit the consumed offsets; if the group is rebalancing, skip: the new owner of the partitions
+    rereads from the last commit, and the writer skips the event ids already stored."""
+    try:
+        consumer.commit()
+    except (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError) as error:
+        log.warning("offsets not committed (group rebalancing: %s); the next owner rereads them", error)
