@@ -116,9 +116,8 @@ class Sink:
     def stop(self) -> None:
         self._stop.set()
 
-    def _consumer(self) -> KafkaConsumer:
-        return KafkaConsumer(
-            *self.routes,
+    def _consumer(self, metadata_wait_s: float = 30.0) -> KafkaConsumer:
+        consumer = KafkaConsumer(
             bootstrap_servers=self.settings.kafka.bootstrap_servers,
             group_id=self.settings.sink.group_id,
             enable_auto_commit=False,
@@ -127,10 +126,20 @@ class Sink:
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
             client_id="vigie-sink",
-            # A topic whose leader is still being elected when the group forms gets no partitions;
-            # refreshing metadata often makes the group rebalance onto it within seconds, not minutes.
-            metadata_max_age_ms=5000,
         )
+        # Join the group only once every topic's partitions are known: a topic missing from the
+        # metadata when the group forms (leader still being elected) gets no partition, and stays
+        # unassigned until the next metadata refresh, minutes later.
+        deadline = time.monotonic() + metadata_wait_s
+        missing = list(self.routes)
+        while missing and time.monotonic() < deadline:
+            missing = [topic for topic in missing if not consumer.partitions_for_topic(topic)]
+            if missing:
+                time.sleep(0.5)
+        if missing:
+            log.warning("no partition metadata yet for %s; consuming anyway", ", ".join(missing))
+        consumer.subscribe(list(self.routes))
+        return consumer
 
     def _accept(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
         if value is None:  # a tombstone of a compacted topic: nothing to store
