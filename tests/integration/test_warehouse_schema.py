@@ -102,3 +102,21 @@ def test_latest_skill_parameters_win(settings, warehouse) -> None:
     store(warehouse, db, [factories_warehouse.skill_parameters(params_version=2, p_learn=0.2)])
     rows = warehouse.query(f"SELECT params_version, p_learn FROM {db}.skill_parameters_current FINAL").result_rows
     assert rows == [(3, pytest.approx(0.3))]
+
+
+def test_a_new_aggregate_is_backfilled_from_existing_history(settings, warehouse) -> None:
+    """Upgrading a warehouse that has history: the aggregate created by a migration starts full."""
+    db = settings.warehouse.database
+    store(warehouse, db, [factories.answer(student_id=factories.student(i % 3)) for i in range(12)])
+    # Roll back migration 0006 as if this warehouse predated it.
+    warehouse.command(f"DROP VIEW {db}.mv_agg_activity_daily")
+    warehouse.command(f"DROP TABLE {db}.agg_activity_daily")
+    warehouse.command(f"ALTER TABLE {db}.schema_migrations DELETE WHERE version = 6", settings={"mutations_sync": 2})
+
+    applied = migrate(warehouse, settings.warehouse)
+
+    assert [m.version for m in applied] == [6]
+    rows = warehouse.query(
+        f"SELECT sum(answers), uniqExactMerge(pupils_state) FROM {db}.agg_activity_daily"
+    ).result_rows
+    assert rows == [(12, 3)]
