@@ -218,6 +218,7 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_result(settings
         stop_process(worker)
     last = _last_per_pupil_skill(_updates(records))
     assert last == _reference(events), "the final mastery of every (pupil, skill) equals an uninterrupted run"
+    assert "Error in recovery" not in log.read_text(), "every table's changelog is read back as it was written"
     assert len(records) >= len(events)
     mastery.close()
 

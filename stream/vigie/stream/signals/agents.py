@@ -52,6 +52,9 @@ def register_signals(stream_app: StreamApp) -> SignalsProcessor:
     # faust derives the key codec from key_type (json for str: '"abc"'); raw bytes of the pseudonym are
     # what the producers hash, so the changelog lands on the pupil's own partition.
     table.key_serializer = "raw"
+    # The changelog topic was built with the json key codec; rebuild it so recovery reads keys the way
+    # they were written (raw), else a restarted worker cannot restore its state.
+    table.changelog_topic = table._new_changelog_topic()
     processor = SignalsProcessor(SignalEngine(table, partitions=settings.kafka.partitions))
     stream_app.processors.append(processor)
     source_name = LEARNING_EVENTS.name(settings.kafka.topic_prefix)
