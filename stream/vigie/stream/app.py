@@ -49,8 +49,9 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
         producer_max_batch_size=512 * 1024,
         producer_acks=-1,
         stream_buffer_maxsize=8192,
-        # Agents' crashes must stop the worker: a silently dead agent would lose no data but stall.
-        agent_supervisor="mode.OneForAllSupervisor",
+        # An agent's crash stops the worker (exit code != 0) so that the process supervisor restarts it;
+        # a crashed agent left inside a live worker would lose nothing but stall silently.
+        agent_supervisor="mode.CrashingSupervisor",
     )
 
 

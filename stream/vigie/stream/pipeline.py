@@ -17,6 +17,7 @@ from vigie.contract.events import LearningEvent
 from vigie.contract.topics import DEAD_LETTERS, LEARNING_EVENTS
 from vigie.errors import InvalidEventError
 from vigie.stream.app import StreamApp
+from vigie.stream.readiness import wait_for_output_metadata
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def register_pipeline(app: StreamApp) -> None:
 
     @app.app.agent(source, name="pipeline")
     async def pipeline(stream):
+        await wait_for_output_metadata(app)
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
             valid, rejected = split_valid(app, batch)
             for key, value in rejected:
