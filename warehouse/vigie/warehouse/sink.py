@@ -77,8 +77,8 @@ class WarehouseWriter:
                 f" AND {table.time_column} BETWEEN {{since:DateTime64(3, 'UTC')}} AND {{until:DateTime64(3, 'UTC')}}"
             )
             parameters = {"since": since, "until": until}
-        for start in range(0, len(event_ids), 50_000):
-            chunk = event_ids[start : start + 50_000]
+        for start in range(0, len(event_ids), 10_000):  # keeps a server's HTTP parameters small
+            chunk = event_ids[start : start + 10_000]
             result = self.client.query(
                 f"SELECT event_id FROM {self.database}.{table.name} WHERE event_id IN {{ids:Array(UUID)}}{window}",
                 parameters={"ids": chunk, **parameters},
