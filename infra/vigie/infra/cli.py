@@ -43,12 +43,16 @@ def status() -> None:
 
 
 def demo_command(
+    academies: str = typer.Option("lyon,creteil", help="Comma-separated academy codes."),
     students: int = typer.Option(12, help="Pupils per class."),
-    days: int = typer.Option(10, help="Days of simulated activity."),
+    days: int = typer.Option(42, help="Calendar days of simulated activity, ending on the last school day."),
     keep_kafka: bool = typer.Option(False, help="Leave the broker running afterwards."),
 ) -> None:
     """Run the whole pipeline on a simulated cohort and print what was sent, processed and stored."""
     from vigie.infra.demo import run_demo
     from vigie.settings import VigieSettings
 
-    run_demo(VigieSettings(), students=students, days=days, keep_kafka=keep_kafka)
+    outcome = run_demo(VigieSettings(), academies=tuple(academies.split(",")), students=students, days=days,
+                       keep_kafka=keep_kafka)  # fmt: skip
+    if not outcome.exactly_once:
+        raise typer.Exit(1)

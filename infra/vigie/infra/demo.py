@@ -32,13 +32,16 @@ class DemoOutcome:
     stored_rows: dict[str, int]
     distinct_stored: dict[str, int]
     expected: dict[str, int]
+    dead_letters: int
+    signals: int
+    report: Path | None
     elapsed_s: float
 
     @property
     def exactly_once(self) -> bool:
         return all(
             self.stored_rows[t] == self.distinct_stored[t] == self.expected[t] for t in self.expected
-        )
+        ) and self.dead_letters == self.invalid_sent
 
 
 def start_worker(settings: VigieSettings, log_path: Path) -> subprocess.Popen[bytes]:
@@ -62,7 +65,8 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> N
         process.wait()
 
 
-def run_demo(settings: VigieSettings, *, students: int, days: int, keep_kafka: bool) -> DemoOutcome:
+def run_demo(settings: VigieSettings, *, academies: tuple[str, ...], students: int, days: int,
+             keep_kafka: bool) -> DemoOutcome:  # fmt: skip
     from vigie.infra.broker import broker_from_settings
     from vigie.infra.demo_steps import count_stored, publish_cohort
     from vigie.infra.topics import ensure_topics
@@ -73,39 +77,66 @@ def run_demo(settings: VigieSettings, *, students: int, days: int, keep_kafka: b
     console = Console()
     started = time.monotonic()
     broker = broker_from_settings(settings)
-    console.print(f"[bold]1/5[/] starting Kafka on {broker.bootstrap} (first run fetches its jars)")
+    console.print(f"[bold]1/6[/] starting Kafka on {broker.bootstrap} (the first run fetches its jars with Maven)")
     broker.start(settings.broker.start_timeout_s)
     worker = None
     try:
         ensure_topics(settings.kafka)
-        console.print(f"[bold]2/5[/] applying the warehouse schema ({_where(settings)})")
+        console.print(f"[bold]2/6[/] applying the warehouse schema ({_where(settings)})")
         client = connect(settings)
         migrate(client, settings.warehouse)
-        console.print("[bold]3/5[/] starting a stream worker (log: var/logs/stream-worker.log)")
-        worker = start_worker(settings, settings.state_dir / "logs" / "stream-worker.log")
-        console.print("[bold]4/5[/] publishing a simulated cohort")
-        sent = publish_cohort(settings, students=students, days=days)
-        console.print(f"[bold]5/5[/] sinking into ClickHouse until all {sent.total} events are stored")
+        worker_log = settings.state_dir / "logs" / "stream-worker.log"
+        console.print(f"[bold]3/6[/] starting a stream worker: mastery and signals (log: {worker_log})")
+        worker = start_worker(settings, worker_log)
+        console.print(f"[bold]4/6[/] publishing a simulated cohort ({', '.join(academies)}) and 3 invalid messages")
+        sent = publish_cohort(settings, academies=academies, students=students, days=days)
+        console.print(f"[bold]5/6[/] sinking into ClickHouse until every answer, session, mastery update and "
+                      f"dead letter is stored ({sent.first_day} .. {sent.last_day})")  # fmt: skip
         sink = Sink(settings, client)
+        goal = sum(sent.expected.values()) + sent.invalid
         with Progress(console=console) as progress:
-            task = progress.add_task("stored", total=sent.total)
+            task = progress.add_task("stored", total=goal)
 
             def done(_stats) -> bool:
+                if worker.poll() is not None:
+                    raise DemoError(f"the stream worker exited ({worker.returncode}); see {worker_log}")
                 stored = count_stored(client, settings, sent)
-                progress.update(task, completed=sum(stored.distinct.values()))
-                return stored.complete
+                progress.update(task, completed=sum(stored.distinct.values()) + min(stored.dead_letters, sent.invalid))
+                return stored.complete(sent)
 
-            sink.run(until=done, idle_timeout_s=120)
+            sink.run(until=done, idle_timeout_s=180)
+            # Signals of the last day come from the timer: give the sink a moment to take them too.
+            sink.run(idle_timeout_s=3)
         stored = count_stored(client, settings, sent)
+        console.print("[bold]6/6[/] writing the HTML report")
+        report = _write_report(settings, client, academies[0], sent)
     finally:
         if worker is not None:
             stop_process(worker)
         if not keep_kafka:
             broker.stop()
-    outcome = DemoOutcome(sent.total, sent.invalid, stored.rows, stored.distinct, sent.expected,
-                          time.monotonic() - started)  # fmt: skip
+    outcome = DemoOutcome(sent.total, sent.invalid, stored.rows, stored.distinct, sent.expected, stored.dead_letters,
+                          stored.signals, report, time.monotonic() - started)  # fmt: skip
     _print_summary(console, outcome, settings)
     return outcome
+
+
+class DemoError(RuntimeError):
+    """The demo could not complete (a component stopped)."""
+
+
+def _write_report(settings: VigieSettings, client, academy: str, sent) -> Path | None:
+    try:
+        from vigie.dashboards.report import write_report
+    except ImportError:  # the dashboards part is not installed
+        return None
+    from datetime import UTC, datetime
+    from datetime import time as day_time
+
+    time_from = datetime.combine(sent.first_day, day_time.min, tzinfo=UTC)
+    time_to = datetime.combine(sent.last_day, day_time.max, tzinfo=UTC)
+    out = (settings.state_dir / "report.html").resolve()
+    return write_report(settings, client, academy, out, time_from=time_from, time_to=time_to)
 
 
 def _where(settings: VigieSettings) -> str:
@@ -114,18 +145,19 @@ def _where(settings: VigieSettings) -> str:
 
 def _print_summary(console: Console, outcome: DemoOutcome, settings: VigieSettings) -> None:
     table = Table(title="Vigie demo: every event sent, and where it landed")
-    table.add_column("table")
-    table.add_column("expected", justify="right")
-    table.add_column("rows stored", justify="right")
-    table.add_column("distinct events", justify="right")
-    table.add_column("duplicates", justify="right")
+    for column in ("table", "expected", "rows stored", "distinct events", "duplicates"):
+        table.add_column(column, justify="left" if column == "table" else "right")
     for name, expected in outcome.expected.items():
         rows, distinct = outcome.stored_rows[name], outcome.distinct_stored[name]
         table.add_row(name, str(expected), str(rows), str(distinct), str(rows - distinct))
+    table.add_row("dead_letters", str(outcome.invalid_sent), str(outcome.dead_letters), "", "")
     console.print(table)
     console.print(f"events sent: {outcome.sent} valid + {outcome.invalid_sent} invalid; "
-                  f"wall time {outcome.elapsed_s:.1f}s")  # fmt: skip
+                  f"signal changes stored: {outcome.signals}; wall time {outcome.elapsed_s:.1f}s")  # fmt: skip
     verdict = "[green]every event stored exactly once[/]" if outcome.exactly_once else "[red]MISMATCH[/]"
     console.print(verdict)
-    console.print(f"warehouse: {_where(settings)} — try: .venv/bin/vigie sql \"SELECT count() FROM "
-                  f"{settings.warehouse.database}.answers\"")  # fmt: skip
+    if outcome.report is not None:
+        console.print(f"report: {outcome.report} (open it in a browser; it needs no network)")
+    db = settings.warehouse.database
+    example = f"SELECT skill_code, count() FROM {db}.answers GROUP BY skill_code ORDER BY 2 DESC LIMIT 5"
+    console.print(f'warehouse: {_where(settings)} — try: .venv/bin/vigie sql "{example}"')

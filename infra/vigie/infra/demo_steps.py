@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
-from vigie.contract.events import AnswerSubmitted, SessionEnded, SessionStarted
+from vigie.contract.calendar import is_school_day
+from vigie.contract.events import AnswerSubmitted
+from vigie.contract.referential import zone_of
 from vigie.producers.sdk import EventPublisher
 from vigie.producers.simulator import Simulation, SimulationConfig
 from vigie.settings import VigieSettings
 
+#: A few messages a careless platform could send: the stream must dead-letter them and carry on.
+INVALID_MESSAGES = (b"not json at all", b'{"kind": "answer", "student_id": "jean.dupont"}', b"{}")
+
 
 @dataclass
 class SentCohort:
+    """Event ids the demo published, by the warehouse table they must land in."""
+
     ids: dict[str, list[uuid.UUID]] = field(default_factory=dict)
     invalid: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
 
     @property
     def total(self) -> int:
-        return sum(len(v) for v in self.ids.values())
+        return sum(len(v) for k, v in self.ids.items() if k != "mastery_updates")
 
     @property
     def expected(self) -> dict[str, int]:
@@ -29,38 +39,65 @@ class SentCohort:
 class StoredCount:
     rows: dict[str, int]
     distinct: dict[str, int]
-    complete: bool
+    dead_letters: int
+    signals: int
+
+    def complete(self, sent: SentCohort) -> bool:
+        return all(self.distinct[t] == n for t, n in sent.expected.items()) and self.dead_letters >= sent.invalid
 
 
-def publish_cohort(settings: VigieSettings, *, students: int, days: int) -> SentCohort:
-    simulation = Simulation(SimulationConfig(students_per_class=students, days=days), settings.privacy)
-    sent = SentCohort(ids={"answers": [], "session_events": []})
+def last_term_day(academy: str, today: date | None = None) -> date:
+    """The latest school day before today in the academy's zone, so the demo never lands in holidays."""
+    day = (today or datetime.now(UTC).date()) - timedelta(days=1)
+    while not is_school_day(day, zone_of(academy)):
+        day -= timedelta(days=1)
+    return day
+
+
+def publish_cohort(settings: VigieSettings, *, academies: tuple[str, ...], students: int, days: int) -> SentCohort:
+    from vigie.stream.mastery.processor import mastery_event_id
+
+    config = SimulationConfig(academies=academies, students_per_class=students, days=days,
+                              end=last_term_day(academies[0]))  # fmt: skip
+    first, last = config.window()
+    sent = SentCohort(ids={"answers": [], "session_events": [], "mastery_updates": []}, first_day=first, last_day=last)
     with EventPublisher(settings.kafka) as publisher:
-        for event in simulation.events():
+        for event in Simulation(config, settings.privacy).events():
             publisher.publish(event)
-            table = "answers" if isinstance(event, AnswerSubmitted) else "session_events"
-            assert isinstance(event, AnswerSubmitted | SessionStarted | SessionEnded)
-            sent.ids[table].append(event.event_id)
-        sent.invalid = _publish_invalid(publisher)
+            if isinstance(event, AnswerSubmitted):
+                sent.ids["answers"].append(event.event_id)
+                sent.ids["mastery_updates"].append(mastery_event_id(event.event_id))
+            else:
+                sent.ids["session_events"].append(event.event_id)
+    sent.invalid = _publish_invalid(settings, publisher.topic)
     return sent
 
 
-def _publish_invalid(publisher: EventPublisher) -> int:
-    """A few messages a careless platform could send: the stream must dead-letter them, not stop."""
-    bad = [b"not json at all", b'{"kind": "answer", "student_id": "jean.dupont"}', b"{}"]
-    for value in bad:
-        publisher._producer.send(publisher.topic, key=b"invalid", value=value)
-    return len(bad)
+def _publish_invalid(settings: VigieSettings, topic: str) -> int:
+    """Raw bytes from a platform that skipped the SDK (the SDK itself refuses invalid events)."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    for value in INVALID_MESSAGES:
+        producer.send(topic, key=b"invalid", value=value)
+    producer.flush()
+    producer.close()
+    return len(INVALID_MESSAGES)
 
 
 def count_stored(client, settings: VigieSettings, sent: SentCohort) -> StoredCount:
+    """Rows and distinct event ids the warehouse holds of what was sent (ids bound as parameters)."""
     db = settings.warehouse.database
     rows, distinct = {}, {}
     for table, ids in sent.ids.items():
-        found = client.query(
-            f"SELECT count(), uniqExact(event_id) FROM {db}.{table} WHERE event_id IN %(ids)s",
-            parameters={"ids": ids},
-        ).result_rows[0]
-        rows[table], distinct[table] = int(found[0]), int(found[1])
-    complete = all(distinct[t] == len(ids) for t, ids in sent.ids.items())
-    return StoredCount(rows, distinct, complete)
+        rows[table] = distinct[table] = 0
+        for start in range(0, len(ids), 10_000):
+            found = client.query(
+                f"SELECT count(), uniqExact(event_id) FROM {db}.{table} WHERE event_id IN {{ids:Array(UUID)}}",
+                parameters={"ids": ids[start : start + 10_000]},
+            ).result_rows[0]
+            rows[table] += int(found[0])
+            distinct[table] += int(found[1])
+    dead = client.query(f"SELECT count() FROM {db}.dead_letters WHERE key = 'invalid'").result_rows[0][0]
+    signals = client.query(f"SELECT count() FROM {db}.signals").result_rows[0][0]
+    return StoredCount(rows, distinct, int(dead), int(signals))
