@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from vigie.dashboards.cli import register as register_dashboards
 from vigie.errors import ConfigurationError, VigieError
 from vigie.infra.cli import demo_command
 from vigie.infra.cli import kafka as kafka_app
@@ -37,6 +38,7 @@ app.add_typer(stream_app, name="stream")
 app.add_typer(evaluate, name="evaluate")
 register_producers(app)
 register_warehouse(app)
+register_dashboards(app)
 app.command("demo")(demo_command)
 
 
