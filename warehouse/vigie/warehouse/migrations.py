@@ -1,8 +1,15 @@
 """Numbered, forward-only schema migrations (``sql/NNNN_name.sql``), applied idempotently.
 
-Each file may hold several statements separated by ``;`` at a line end. ``${database}`` and
-``${retention_days}`` are substituted. An applied migration is recorded with its checksum; editing
-it afterwards is an error (write a new migration instead).
+Each file may hold several statements separated by ``;`` at a line end. ``${database}``,
+``${retention_days}`` and ``${min_group_size}`` are substituted. An applied migration is recorded with
+its checksum; editing it afterwards is an error (write a new migration instead).
+
+Two things happen besides applying new files:
+
+- a materialized view created by a migration is backfilled from the rows its source table already
+  holds (an upgrade of a warehouse that has history), so aggregates never start half empty;
+- plain views (``CREATE OR REPLACE VIEW``) hold no data: the latest definition of each is re-created
+  at every ``migrate`` from the current settings, so a new ``min_group_size`` applies at the next start.
 """
 
 from __future__ import annotations
@@ -40,6 +47,14 @@ class Migration:
             min_group_size=warehouse.min_group_size,
         )  # fmt: skip
         return [s.strip() for s in re.split(r";\s*$", text, flags=re.M) if _has_code(s)]
+
+
+def _code(statement: str) -> str:
+    """The statement without its leading comment lines."""
+    lines = statement.splitlines()
+    while lines and (not lines[0].strip() or lines[0].strip().startswith("--")):
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def _has_code(statement: str) -> bool:
@@ -82,10 +97,41 @@ def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
             continue
         for statement in migration.statements(warehouse):
             client.command(statement)
+            view = _MATERIALIZED_VIEW.match(_code(statement))
+            if view:
+                backfill(client, db, view[1])
         client.insert(
             f"{db}.schema_migrations", [[migration.version, migration.name, migration.checksum]],
             column_names=["version", "name", "checksum"],
         )  # fmt: skip
         log.info("applied migration %04d_%s", migration.version, migration.name)
         done.append(migration)
+    refresh_views(client, warehouse)
     return done
+
+
+_MATERIALIZED_VIEW = re.compile(r"^CREATE MATERIALIZED VIEW (?:IF NOT EXISTS )?[\w]+\.(\w+)", re.I)
+_VIEW = re.compile(r"^CREATE OR REPLACE VIEW [\w]+\.(\w+)", re.I)
+_DROP_VIEW = re.compile(r"^DROP (?:VIEW|TABLE) (?:IF EXISTS )?[\w]+\.(\w+)", re.I)
+
+
+def refresh_views(client: Client, warehouse: WarehouseSettings) -> list[str]:
+    """Re-create every plain view from its latest definition and the current settings (idempotent)."""
+    latest: dict[str, str | None] = {}
+    for migration in available():
+        for statement in migration.statements(warehouse):
+            if match := _VIEW.match(_code(statement)):
+                latest[match[1]] = statement
+            elif match := _DROP_VIEW.match(_code(statement)):
+                latest[match[1]] = None
+    for statement in latest.values():
+        if statement is not None:
+            client.command(statement)
+    return [name for name, statement in latest.items() if statement is not None]
+
+
+def backfill(client: Client, database: str, view: str) -> int:
+    """Feed a new materialized view's target with what its source already holds; rows written."""
+    from vigie.warehouse.aggregates import recompute
+
+    return recompute(client, database, view, where=None)

@@ -6,14 +6,27 @@ Each topic the sink reads has a router: raw bytes in, ``(table, event_id, row)``
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vigie.contract.codec import decode_learning_event
-from vigie.contract.events import AnswerSubmitted, SessionEnded, SessionStarted
-from vigie.contract.topics import LEARNING_EVENTS, TopicSpec
+from vigie.contract.codec import decode, decode_learning_event
+from vigie.contract.events import (
+    EVENT_ID_NAMESPACE,
+    AnswerSubmitted,
+    DeadLetter,
+    MasteryUpdated,
+    SessionEnded,
+    SessionStarted,
+    SignalChanged,
+    SkillParameters,
+)
+from vigie.contract.referential import ACADEMIES
+from vigie.contract.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +46,32 @@ SESSION_EVENTS = Table(
     ("academy", "school_uai", "class_id", "student_id", "level", "platform", "session_id", "event_id", "kind",
      "outcome", "answers_count", "occurred_at"),
 )  # fmt: skip
+
+MASTERY_UPDATES_TABLE = Table(
+    "mastery_updates",
+    ("academy", "school_uai", "class_id", "student_id", "level", "subject", "skill_code", "event_id",
+     "answer_event_id", "occurred_at", "correct", "p_before", "p_after", "attempts", "mastered", "params_version"),
+)  # fmt: skip
+SIGNALS_TABLE = Table(
+    "signals",
+    ("academy", "school_uai", "class_id", "student_id", "level", "signal_type", "status", "severity", "skill_code",
+     "event_id", "signal_id", "occurred_at", "first_seen_at", "cleared_at", "reasons.code", "reasons.text",
+     "reasons.value", "reasons.threshold"),
+)  # fmt: skip
+SKILL_PARAMETERS_TABLE = Table(
+    "skill_parameters",
+    ("skill_code", "params_version", "event_id", "p_init", "p_learn", "p_guess", "p_slip", "half_life_days",
+     "n_answers", "fitted_at"),
+)  # fmt: skip
+DEAD_LETTERS_TABLE = Table(
+    "dead_letters",
+    ("academy", "student_id", "source_topic", "partition", "offset", "event_id", "reason", "error_type", "key",
+     "payload_b64", "received_at"),
+)  # fmt: skip
+
+#: Every table the sink writes (each has an ``event_id`` column the sink deduplicates on).
+TABLES: tuple[Table, ...] = (ANSWERS, SESSION_EVENTS, MASTERY_UPDATES_TABLE, SIGNALS_TABLE, SKILL_PARAMETERS_TABLE,
+                             DEAD_LETTERS_TABLE)  # fmt: skip
 
 Routed = tuple[Table, uuid.UUID, list[Any]]
 
@@ -58,7 +97,78 @@ def route_learning_event(raw: bytes) -> Routed | None:
     return None  # an erasure request: `vigie erase` deletes the warehouse rows itself
 
 
+def mastery_row(e: MasteryUpdated) -> list[Any]:
+    return [e.academy, e.school_uai, e.class_id, e.student_id, e.level, e.subject, e.skill_code, e.event_id,
+            e.answer_event_id, e.occurred_at, e.correct, e.p_before, e.p_after, e.attempts, e.mastered,
+            e.params_version]  # fmt: skip
+
+
+def signal_row(e: SignalChanged) -> list[Any]:
+    reasons = e.reasons
+    return [e.academy, e.school_uai, e.class_id, e.student_id, e.level, e.signal_type, e.status, e.severity,
+            e.skill_code, e.event_id, e.signal_id, e.occurred_at, e.first_seen_at, e.cleared_at,
+            [r.code for r in reasons], [r.text for r in reasons], [r.value for r in reasons],
+            [r.threshold for r in reasons]]  # fmt: skip
+
+
+def skill_parameters_id(e: SkillParameters) -> uuid.UUID:
+    """SkillParameters carries no event id: one version of one skill's parameters is one event."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"skill-parameters\x1f{e.skill_code}\x1f{e.params_version}")
+
+
+def skill_parameters_row(e: SkillParameters) -> list[Any]:
+    return [e.skill_code, e.params_version, skill_parameters_id(e), e.p_init, e.p_learn, e.p_guess, e.p_slip,
+            e.half_life_days, e.n_answers, e.fitted_at]  # fmt: skip
+
+
+_PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
+
+
+def dead_letter_owner(payload_b64: str) -> tuple[str, str]:
+    """(academy, student_id) read from a rejected payload when it is JSON carrying valid ones, else ''."""
+    try:
+        payload = json.loads(base64.b64decode(payload_b64, validate=True))
+    except (ValueError, TypeError):
+        return "", ""
+    if not isinstance(payload, dict):
+        return "", ""
+    academy, student = payload.get("academy"), payload.get("student_id")
+    academy = academy if isinstance(academy, str) and academy in ACADEMIES else ""
+    student = student if isinstance(student, str) and _PSEUDONYM.match(student) else ""
+    return academy, student
+
+
+def dead_letter_row(e: DeadLetter) -> list[Any]:
+    academy, student = dead_letter_owner(e.payload_b64)
+    return [academy, student, e.source_topic, e.partition, e.offset, e.event_id, e.reason, e.error_type, e.key,
+            e.payload_b64, e.received_at]  # fmt: skip
+
+
+def route_mastery_update(raw: bytes) -> Routed:
+    event = decode(raw, MasteryUpdated)
+    return MASTERY_UPDATES_TABLE, event.event_id, mastery_row(event)
+
+
+def route_signal(raw: bytes) -> Routed:
+    event = decode(raw, SignalChanged)
+    return SIGNALS_TABLE, event.event_id, signal_row(event)
+
+
+def route_skill_parameters(raw: bytes) -> Routed:
+    event = decode(raw, SkillParameters)
+    return SKILL_PARAMETERS_TABLE, skill_parameters_id(event), skill_parameters_row(event)
+
+
+def route_dead_letter(raw: bytes) -> Routed:
+    event = decode(raw, DeadLetter)
+    return DEAD_LETTERS_TABLE, event.event_id, dead_letter_row(event)
+
+
 #: What the sink reads, and how each topic's messages become rows.
 ROUTES: dict[TopicSpec, Callable[[bytes], Routed | None]] = {
     LEARNING_EVENTS: route_learning_event,
+    MASTERY_UPDATES: route_mastery_update,
+    SIGNALS: route_signal,
+    SKILL_PARAMETERS: route_skill_parameters,
+    DEAD_LETTERS: route_dead_letter,
 }

@@ -115,7 +115,9 @@ class Sink:
             client_id="vigie-sink",
         )
 
-    def _accept(self, topic: str, partition: int, offset: int, value: bytes) -> None:
+    def _accept(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
+        if value is None:  # a tombstone of a compacted topic: nothing to store
+            return
         try:
             routed = self.routes[topic](value)
         except InvalidEventError as error:

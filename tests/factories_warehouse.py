@@ -1,0 +1,76 @@
+"""Factories of the stream's output events (mastery, signals, parameters, dead letters) for warehouse tests."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tests.factories import BASE_TIME, PSEUDONYMS, answer
+from vigie.contract.codec import encode
+from vigie.contract.events import (
+    EVENT_ID_NAMESPACE,
+    DeadLetter,
+    MasteryUpdated,
+    SignalChanged,
+    SignalReason,
+    SkillParameters,
+)
+
+_counter = itertools.count(1)
+
+
+def _id(kind: str, n: int) -> uuid.UUID:
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"test-{kind}-{n}")
+
+
+def _pupil(**overrides: Any) -> dict[str, Any]:
+    base = {"academy": "lyon", "school_uai": "0691234A", "class_id": PSEUDONYMS.school_class("classe-1"),
+            "student_id": PSEUDONYMS.student("eleve-1"), "level": "CM1"}  # fmt: skip
+    base.update(overrides)
+    return base
+
+
+def mastery_updated(**overrides: Any) -> MasteryUpdated:
+    n = next(_counter)
+    fields = {"event_id": _id("mastery", n), "answer_event_id": _id("answer", n),
+              "occurred_at": BASE_TIME + timedelta(seconds=n), "subject": "mathematiques",
+              "skill_code": "C3-MA-NOM-01", "correct": True, "p_before": 0.3, "p_after": 0.4, "attempts": n,
+              "mastered": False, "params_version": 1}  # fmt: skip
+    fields.update(_pupil(**{k: overrides.pop(k) for k in list(overrides) if k in _PUPIL_FIELDS}))
+    fields.update(overrides)
+    return MasteryUpdated(**fields)
+
+
+def signal_changed(**overrides: Any) -> SignalChanged:
+    n = next(_counter)
+    at = overrides.pop("occurred_at", BASE_TIME + timedelta(seconds=n))
+    fields = {"event_id": _id("signal", n), "signal_id": _id("episode", n), "status": "raised",
+              "signal_type": "inactivity", "severity": "high", "occurred_at": at, "first_seen_at": at,
+              "reasons": (SignalReason(code="days_inactive", text="Aucune activité depuis 12 jours", value=12,
+                                       threshold=7),)}  # fmt: skip
+    fields.update(_pupil(**{k: overrides.pop(k) for k in list(overrides) if k in _PUPIL_FIELDS}))
+    fields.update(overrides)
+    return SignalChanged(**fields)
+
+
+def skill_parameters(**overrides: Any) -> SkillParameters:
+    fields = {"skill_code": "C3-MA-NOM-01", "p_init": 0.2, "p_learn": 0.1, "p_guess": 0.2, "p_slip": 0.1,
+              "n_answers": 1000, "params_version": 1, "fitted_at": BASE_TIME}  # fmt: skip
+    fields.update(overrides)
+    return SkillParameters(**fields)
+
+
+def dead_letter(**overrides: Any) -> DeadLetter:
+    n = next(_counter)
+    payload = overrides.pop("payload", encode(answer()))
+    fields = {"event_id": _id("dlq", n), "source_topic": "vigie.learning-events.v1", "partition": 0, "offset": n,
+              "reason": "score: too large", "error_type": "InvalidEventError", "key": None,
+              "payload_b64": base64.b64encode(payload).decode(), "received_at": BASE_TIME}  # fmt: skip
+    fields.update(overrides)
+    return DeadLetter(**fields)
+
+
+_PUPIL_FIELDS = {"academy", "school_uai", "class_id", "student_id", "level"}
