@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import date
 
 import pytest
 from kafka import KafkaConsumer
@@ -14,9 +15,8 @@ from vigie.contract.events import DeadLetter
 from vigie.contract.topics import DEAD_LETTERS
 from vigie.infra.demo import stop_process
 from vigie.infra.topics import ensure_topics
-from vigie.producers.pseudonym import Pseudonymizer
 from vigie.producers.sdk import EventPublisher
-from vigie.producers.simulator import CohortConfig, simulate
+from vigie.producers.simulator import Simulation, SimulationConfig
 from vigie.warehouse.sink import Sink
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +26,9 @@ def test_cohort_flows_through_kafka_and_the_stream_into_the_warehouse(settings, 
     ensure_topics(settings.kafka)
     worker = start_worker(settings, tmp_path / "worker.log")
     try:
-        events = list(simulate(CohortConfig(students_per_class=3, days=3), Pseudonymizer(b"k" * 16)))
+        config = SimulationConfig(students_per_class=3, start=date(2025, 11, 17), days=5)
+        events = list(Simulation(config, settings.privacy).events())
+        assert events, "a term-time week gives activity"
         with EventPublisher(settings.kafka) as publisher:
             for event in events:
                 publisher.publish(event)

@@ -6,9 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from vigie.contract.events import AnswerSubmitted, SessionEnded, SessionStarted
-from vigie.producers.pseudonym import Pseudonymizer
 from vigie.producers.sdk import EventPublisher
-from vigie.producers.simulator import CohortConfig, simulate
+from vigie.producers.simulator import Simulation, SimulationConfig
 from vigie.settings import VigieSettings
 
 
@@ -34,11 +33,10 @@ class StoredCount:
 
 
 def publish_cohort(settings: VigieSettings, *, students: int, days: int) -> SentCohort:
-    config = CohortConfig(students_per_class=students, days=days)
-    pseudonymizer = Pseudonymizer(settings.privacy.key_for(config.academies[0]))
+    simulation = Simulation(SimulationConfig(students_per_class=students, days=days), settings.privacy)
     sent = SentCohort(ids={"answers": [], "session_events": []})
     with EventPublisher(settings.kafka) as publisher:
-        for event in simulate(config, pseudonymizer):
+        for event in simulation.events():
             publisher.publish(event)
             table = "answers" if isinstance(event, AnswerSubmitted) else "session_events"
             assert isinstance(event, AnswerSubmitted | SessionStarted | SessionEnded)
