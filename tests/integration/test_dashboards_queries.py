@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboards_data import TIME_FROM, TIME_TO, dashboard_settings, fill
+from tests.dashboards_data import TIME_FROM, TIME_TO, dashboard_settings, demo_choice, fill
 from vigie.dashboards import levels
 from vigie.dashboards.macros import ALL, VariableState
 from vigie.dashboards.runner import resolve_variables, run_dashboard, run_panel
@@ -32,7 +32,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory, state_dir: Path) -> Iterato
     migrate(client, settings.warehouse)
     counts = fill(client, settings)
     assert counts["answers"] > 1000
-    yield client, settings
+    yield client, settings, demo_choice(client, settings.warehouse.database)
     client.command(f"DROP DATABASE IF EXISTS {settings.warehouse.database}")
 
 
@@ -46,8 +46,9 @@ def _is_time(type_name: str) -> bool:
     ids=lambda x: getattr(x, "uid", getattr(x, "title", "")),
 )
 def test_panel_returns_rows_that_fit_the_panel(filled, spec, panel) -> None:
-    client, settings = filled
-    ctx = resolve_variables(client, spec, settings.warehouse.database, TIME_FROM, TIME_TO)
+    client, settings, choice = filled
+    chosen = {name: value for name, value in choice.items() if name in {v.name for v in spec.variables}}
+    ctx = resolve_variables(client, spec, settings.warehouse.database, TIME_FROM, TIME_TO, chosen)
     for var in spec.variables:
         assert ctx.variables[var.name].options, f"variable ${var.name} has no option"
     result = run_panel(client, panel, ctx)
@@ -66,7 +67,7 @@ def test_panel_returns_rows_that_fit_the_panel(filled, spec, panel) -> None:
 
 
 def test_filters_narrow_the_results(filled) -> None:
-    client, settings = filled
+    client, settings, _ = filled
     spec = levels.academy()
     ctx, everything = run_dashboard(client, spec, settings.warehouse.database, TIME_FROM, TIME_TO)
     schools = ctx.variables["school"].options
@@ -80,7 +81,7 @@ def test_filters_narrow_the_results(filled) -> None:
 
 
 def test_class_variable_is_chained_to_the_chosen_school(filled) -> None:
-    client, settings = filled
+    client, settings, _ = filled
     spec = levels.classroom()
     first = resolve_variables(client, spec, settings.warehouse.database, TIME_FROM, TIME_TO)
     schools = first.variables["school"].options
