@@ -64,8 +64,9 @@ def test_report_is_self_contained(report: Path) -> None:
     html = report.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the report must fetch nothing"
     assert "<link" not in html and "@import" not in html
-    assert html.count('class="vigie-chart"') >= 4
-    assert 'data-kind="matrix"' in html and 'data-kind="timeseries"' in html and 'data-kind="barchart"' in html
+    assert html.count('class="vigie-chart"') >= 8
+    for kind in ("matrix", "timeseries", "barchart", "stat"):
+        assert f'data-kind="{kind}"' in html, kind
     assert "École / établissement" in html
 
 
@@ -92,7 +93,7 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     assert body, dom.stdout[:500]
     rendered = int(re.search(r'data-charts-rendered="(\d+)"', body[1])[1])
     total = int(re.search(r'data-charts-total="(\d+)"', body[1])[1])
-    assert total >= 4 and rendered == total, (rendered, total)  # every SVG chart has a non-empty box
+    assert total >= 8 and rendered == total, (rendered, total)  # every SVG chart has a non-empty box
     assert dom.stdout.count('<rect class="cell"') > 0 and "<polyline" in dom.stdout
 
     shot = subprocess.run(

@@ -39,6 +39,22 @@ def _fmt(value: Any) -> str:
     return text[:8] if len(text) == 32 and all(c in "0123456789abcdef" for c in text) else text
 
 
+def _fmt_unit(value: Any, unit: str | None) -> str:
+    number = _num(value)
+    if number is not None and unit == "percentunit":
+        return f"{number * 100:.1f} %"
+    if number is not None and float(number).is_integer():
+        return f"{int(number):,}".replace(",", " ")
+    return _fmt(value)
+
+
+def _group_size(result: PanelResult, row: tuple[Any, ...]) -> str:
+    for name in ("group_size", "pupils"):
+        if name in result.columns:
+            return f" (n = {_fmt_unit(row[result.columns.index(name)], None)})"
+    return ""
+
+
 def mastery_colour(value: float | None) -> str:
     if value is None:
         return "#eeeeee"
@@ -62,23 +78,21 @@ def table(result: PanelResult, limit: int = 30) -> str:
 
 
 def bars(result: PanelResult) -> str:
-    label_col, value_col = (
-        0,
-        next((i for i in range(1, len(result.columns)) if _num(result.rows[0][i]) is not None), 1)
-        if result.rows
-        else 1,
-    )
-    rows = [(_fmt(r[label_col]), _num(r[value_col]) or 0.0) for r in result.rows[:25]]
-    top = max((v for _, v in rows), default=1.0) or 1.0
+    """Horizontal bars: first column labels, first numeric column values, group size beside each bar."""
+    numeric = [i for i in range(1, len(result.columns)) if _num(result.rows[0][i]) is not None]
+    value_col = numeric[0] if numeric else 1
+    rows = [(_fmt(r[0]), _num(r[value_col]) or 0.0, r) for r in result.rows[:25]]
+    top = max((v for _, v, _ in rows), default=1.0) or 1.0
     width, bar_h, left = 640, 22, 170
     body = []
-    for i, (label, value) in enumerate(rows):
+    for i, (label, value, row) in enumerate(rows):
         y = 10 + i * (bar_h + 6)
-        w = max(1.0, (width - left - 70) * value / top)
+        w = max(1.0, (width - left - 130) * value / top)
+        text = _fmt_unit(value, result.panel.unit) + _group_size(result, row)
         body.append(
             f'<text x="{left - 6}" y="{y + 15}" text-anchor="end" font-size="12">{escape(label)}</text>'
             f'<rect class="bar" x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{PALETTE[0]}"/>'
-            f'<text x="{left + w + 4:.1f}" y="{y + 15}" font-size="12">{escape(_fmt(value))}</text>'
+            f'<text x="{left + w + 4:.1f}" y="{y + 15}" font-size="12">{escape(text)}</text>'
         )
     return _svg(width, 20 + len(rows) * (bar_h + 6), "".join(body), "barchart")
 
@@ -87,14 +101,18 @@ def lines(result: PanelResult) -> str:
     """Time series: first column time, optional string column = series, last numeric column = value."""
     t_index = result.columns.index(result.panel.time_column)
     label_index = next((i for i, ty in enumerate(result.types) if "String" in ty), None)
-    value_index = max(i for i, ty in enumerate(result.types) if any(k in ty for k in ("Int", "Float", "Decimal")))
+    numeric = [i for i, ty in enumerate(result.types) if any(k in ty for k in ("Int", "Float", "Decimal"))]
     series: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     for row in result.rows:
-        value = _num(row[value_index])
-        if value is not None:
-            series[str(row[label_index]) if label_index is not None else result.columns[value_index]].append(
-                (row[t_index], value)
-            )
+        if label_index is not None:  # long format: one series per label, the last numeric column
+            value = _num(row[numeric[-1]])
+            if value is not None:
+                series[str(row[label_index])].append((row[t_index], value))
+            continue
+        for i in numeric:  # wide format: one series per numeric column
+            value = _num(row[i])
+            if value is not None:
+                series[result.columns[i]].append((row[t_index], value))
     width, height, left, bottom, top_pad = 640, 260, 50, 40, 14
     times = [t for points in series.values() for t, _ in points]
     values = [v for points in series.values() for _, v in points]
@@ -113,7 +131,8 @@ def lines(result: PanelResult) -> str:
     body = [
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 150}" y2="{height - bottom}" stroke="#888"/>',
         f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{height - bottom}" stroke="#888"/>',
-        f'<text x="{left - 4}" y="{top_pad + 4}" text-anchor="end" font-size="11">{escape(_fmt(vmax))}</text>',
+        f'<text x="{left - 4}" y="{top_pad + 4}" text-anchor="end" font-size="11">'
+        f"{escape(_fmt_unit(vmax, None))}</text>",
         f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end" font-size="11">0</text>',
         f'<text x="{left}" y="{height - bottom + 16}" font-size="11">{escape(_fmt(min(times)))}</text>',
         f'<text x="{width - 150}" y="{height - bottom + 16}" text-anchor="end" font-size="11">'
@@ -204,12 +223,16 @@ def geomap(result: PanelResult) -> str:
 
 
 def stat(result: PanelResult) -> str:
-    value = result.rows[0][-1] if result.rows else None
+    """The last column of the first row, large, with the group size under it."""
+    row = result.rows[0]
+    value = _fmt_unit(row[-1], result.panel.unit)
+    caption = _group_size(result, row).strip(" ()")
     return _svg(
-        220,
-        90,
-        f'<text class="stat" x="110" y="60" text-anchor="middle" font-size="40" fill="{PALETTE[0]}">'
-        f"{escape(_fmt(value)) if value is not None else '–'}</text>",
+        260,
+        110,
+        f'<text class="stat" x="130" y="60" text-anchor="middle" font-size="40" fill="{PALETTE[0]}">'
+        f"{escape(value)}</text>"
+        f'<text x="130" y="92" text-anchor="middle" font-size="13" fill="#555">{escape(caption)}</text>',
         "stat",
     )
 
