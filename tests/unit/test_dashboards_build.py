@@ -121,3 +121,33 @@ def test_compose_file_passes_docker_compose_config_when_available() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_drill_down_links_reach_existing_dashboards_with_known_variables_and_fields() -> None:
+    uids = {spec.uid for spec in SPECS}
+    drilled = 0
+    for spec in SPECS:
+        document = grafana.build(spec)
+        names = {v["name"] for v in document["templating"]["list"]}
+        for link in document.get("links", []):
+            assert {tag.removeprefix("uid:") for tag in link["tags"]} <= uids
+        for panel, panel_spec in zip(document["panels"], spec.panels, strict=True):
+            for link in panel.get("fieldConfig", {}).get("defaults", {}).get("links") or []:
+                drilled += 1
+                assert link["url"].split("?")[0].removeprefix("/d/") in uids
+                assert set(re.findall(r"__data\.fields\.(\w+)", link["url"])) <= set(panel_spec.columns)
+                assert set(re.findall(r"\$\{(\w+):queryparam\}", link["url"])) <= names
+    assert drilled >= 3  # national -> academy -> school -> class
+
+
+def test_build_command_writes_the_json_and_provisioning(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vigie.cli import app
+
+    result = CliRunner().invoke(
+        app, ["dashboards", "build", "--out", str(tmp_path / "g"), "--provisioning", str(tmp_path / "p")]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == sorted(f"{s.uid}.json" for s in SPECS)
+    assert (tmp_path / "p" / "datasources" / "vigie.yaml").is_file()

@@ -18,9 +18,11 @@ from vigie.dashboards.query import DATASOURCE_UID, ClickHouseQueryBuilder, Forma
 with warnings.catch_warnings():  # the SDK warns at import that v2 dashboards exist; v1 is what provisioning reads
     warnings.simplefilter("ignore", DeprecationWarning)
     from grafana_foundation_sdk.builders import barchart, dashboard, geomap, piechart, stat, table, timeseries
+    from grafana_foundation_sdk.builders import common as common_builder
     from grafana_foundation_sdk.cog.encoder import JSONEncoder
     from grafana_foundation_sdk.models import common as common_model
     from grafana_foundation_sdk.models import dashboard as dashboard_model
+    from grafana_foundation_sdk.models import geomap as geomap_model
 
 FOLDERS: dict[str, tuple[str, str]] = {
     "national": ("vigie-national", "Vigie — National / Observatoire"),
@@ -41,11 +43,15 @@ def _link(link: LinkSpec) -> dashboard.DashboardLink:
     )
 
 
-def _data_link(link: LinkSpec, spec: PanelSpec) -> dashboard.DashboardLink:
-    # A cell link from a row to the lower level, carrying the row's school/class and the page's filters.
-    var, column = ("class", "class_id") if "class_id" in spec.columns else ("school", "school_uai")
-    url = f"/d/{link.dashboard_uid}?${{__url_time_range}}&${{__all_variables}}&var-{var}=${{__data.fields.{column}}}"
-    return dashboard.DashboardLink(link.title).url(url)
+def _data_link(link: LinkSpec, spec: PanelSpec, variables: set[str]) -> dashboard.DashboardLink:
+    """A cell link from a row to the lower level: the row's academy/school/class, the page's time range."""
+    params = ["${__url_time_range}"]
+    for var, column in (("academy", "academy"), ("school", "school_uai"), ("class", "class_id")):
+        if column in spec.columns:
+            params.append(f"var-{var}=${{__data.fields.{column}}}")
+        elif var in variables:
+            params.append(f"${{{var}:queryparam}}")
+    return dashboard.DashboardLink(link.title).url(f"/d/{link.dashboard_uid}?" + "&".join(params))
 
 
 def _variable(var: VariableSpec) -> dashboard.QueryVariable:
@@ -65,7 +71,7 @@ def _variable(var: VariableSpec) -> dashboard.QueryVariable:
     return builder
 
 
-def _panel(spec: PanelSpec, panel_id: int, x: int, y: int) -> Any:
+def _panel(spec: PanelSpec, panel_id: int, x: int, y: int, variables: set[str]) -> Any:
     kinds = {
         "timeseries": timeseries.Panel,
         "table": table.Panel,
@@ -116,6 +122,48 @@ def _panel(spec: PanelSpec, panel_id: int, x: int, y: int) -> Any:
             )
         )
     if spec.kind == "geomap":
+        size = next((c for c in ("group_size", "pupils") if c in spec.columns), None)
+        colour = next((c for c in spec.columns if c.endswith("_share")), None)
+        markers = {
+            "showLegend": True,
+            "style": {
+                "size": {"field": size, "fixed": 8, "min": 6, "max": 30} if size else {"fixed": 8},
+                "color": {"field": colour} if colour else {"fixed": "blue"},
+                "text": {"field": "academy", "mode": "field"},
+                "textConfig": {"fontSize": 11, "offsetX": 14, "textAlign": "left"},
+            },
+        }
+        panel = (
+            panel.view(geomap.MapViewConfig().id("coords").lat(46.6).lon(2.4).zoom(5))
+            .basemap(common_builder.MapLayerOptions().type("default").name("Fond de carte"))
+            .tooltip(geomap.TooltipOptions().mode(geomap_model.TooltipMode.DETAILS))
+            .layers(
+                [
+                    common_builder.MapLayerOptions()
+                    .type("markers")
+                    .name("Académies")
+                    .config(markers)
+                    .location(
+                        common_builder.FrameGeometrySource()
+                        .mode(common_model.FrameGeometrySourceMode.COORDS)
+                        .latitude("latitude")
+                        .longitude("longitude")
+                    )
+                    .tooltip(True)
+                ]
+            )
+            .thresholds(
+                dashboard.ThresholdsConfig()
+                .mode(dashboard_model.ThresholdsMode.ABSOLUTE)
+                .steps(
+                    [
+                        dashboard_model.Threshold(value=None, color="green"),
+                        dashboard_model.Threshold(value=0.15, color="orange"),
+                        dashboard_model.Threshold(value=0.3, color="red"),
+                    ]
+                )
+            )
+        )
         panel = panel.with_transformation(
             dashboard_model.DataTransformerConfig(
                 id_val="convertFieldType",
@@ -128,7 +176,7 @@ def _panel(spec: PanelSpec, panel_id: int, x: int, y: int) -> Any:
             )
         )
     if spec.links and spec.kind in ("table", "matrix"):
-        panel = panel.data_links([_data_link(link, spec) for link in spec.links])
+        panel = panel.data_links([_data_link(link, spec, variables) for link in spec.links])
     return panel
 
 
@@ -154,7 +202,7 @@ def build(spec: DashboardSpec) -> dict[str, Any]:
     for panel_id, panel in enumerate(spec.panels, start=1):
         if x + panel.width > 24:
             x, y, row_height = 0, y + row_height, 0
-        builder = builder.with_panel(_panel(panel, panel_id, x, y))
+        builder = builder.with_panel(_panel(panel, panel_id, x, y, {v.name for v in spec.variables}))
         x += panel.width
         row_height = max(row_height, panel.height)
     for link in spec.links:
