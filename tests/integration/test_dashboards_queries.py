@@ -95,3 +95,18 @@ def test_class_variable_is_chained_to_the_chosen_school(filled) -> None:
     }
     assert all(classes.values())
     assert not set.intersection(*classes.values())  # each school offers only its own classes
+
+
+def test_subject_and_level_selections_reach_every_view(filled) -> None:
+    client, settings, _ = filled
+    spec = levels.academy()
+    ctx = resolve_variables(client, spec, settings.warehouse.database, TIME_FROM, TIME_TO)
+    subjects, level_options = ctx.variables["subject"].options, ctx.variables["level"].options
+    assert "mathematiques" in subjects and len(level_options) >= 2
+    chosen = dict(ctx.variables)
+    chosen["subject"] = VariableState(("mathematiques",), subjects, multi=True, include_all=True)
+    chosen["level"] = VariableState((level_options[0],), level_options, multi=True, include_all=True)
+    narrowed = type(ctx)(ctx.time_from, ctx.time_to, ctx.interval_s, chosen)
+    matrix = run_panel(client, spec.panels[1], narrowed)
+    assert matrix.rows and all("-MA-" in row[0] for row in matrix.rows), matrix.rows
+    assert "subject IN ('mathematiques')" in matrix.sql and f"level IN ('{level_options[0]}')" in matrix.sql
