@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from vigie.dashboards import levels
+from vigie.dashboards.grafana import FOLDERS
 from vigie.dashboards.push import push
 from vigie.errors import ConfigurationError, RetriableError
 from vigie.settings import VigieSettings
@@ -99,7 +100,7 @@ def test_push_creates_folders_and_upserts_every_dashboard_idempotently(grafana) 
     fake, url = grafana
     first = push(_settings(url))
     assert first.datasource_health == "OK" and not first.datasource_created
-    assert sorted(first.folders_created) == sorted({"vigie-national", "vigie-academie", "vigie-ecole", "vigie-classe"})
+    assert sorted(first.folders_created) == sorted({uid for uid, _ in FOLDERS.values()})
     uids = {spec.uid for spec in levels.all_dashboards()}
     assert set(fake.dashboards) == uids
     for body in fake.dashboards.values():

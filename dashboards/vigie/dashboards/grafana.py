@@ -24,11 +24,12 @@ with warnings.catch_warnings():  # the SDK warns at import that v2 dashboards ex
     from grafana_foundation_sdk.models import dashboard as dashboard_model
     from grafana_foundation_sdk.models import geomap as geomap_model
 
+#: Folder uid and title per level (folder uids differ from dashboard uids: older Grafanas share the namespace).
 FOLDERS: dict[str, tuple[str, str]] = {
-    "national": ("vigie-national", "Vigie — National / Observatoire"),
-    "academy": ("vigie-academie", "Vigie — Académies (DRANE)"),
-    "school": ("vigie-ecole", "Vigie — Écoles et établissements"),
-    "class": ("vigie-classe", "Vigie — Classes (enseignants)"),
+    "national": ("vigie-folder-national", "Vigie — National / Observatoire"),
+    "academy": ("vigie-folder-academie", "Vigie — Académies (DRANE)"),
+    "school": ("vigie-folder-ecole", "Vigie — Écoles et établissements"),
+    "class": ("vigie-folder-classe", "Vigie — Classes (enseignants)"),
 }
 
 
