@@ -53,3 +53,21 @@ def session_ended(**overrides: Any) -> SessionEnded:
 
 def student(n: int) -> str:
     return PSEUDONYMS.student(f"eleve-{n}")
+
+
+def pupil(**overrides: Any):
+    """A pupil as a platform knows them: RAW ids, for the SDK's builder to pseudonymise."""
+    from vigie.producers.builder import Pupil
+
+    fields = {"academy": "lyon", "school_uai": "0691234A", "student": "ent-48213", "school_class": "cm1-b-2025",
+              "level": "CM1", "teacher": "prof-2291"}  # fmt: skip
+    fields.update(overrides)
+    return Pupil(**fields)
+
+
+def builder(platform: str = "mathix", key: str = "test-key-0123456789abcdef", **privacy: Any):
+    """An SDK event builder whose academies all use ``key`` unless ``privacy`` says otherwise."""
+    from vigie.producers.builder import EventBuilder
+    from vigie.settings import PrivacySettings
+
+    return EventBuilder(platform, PrivacySettings(default_key=key, **privacy))

@@ -58,11 +58,18 @@ class StreamSettings(BaseModel):
     web_port: int = 6066
 
 
+#: The development key: fine on a laptop, refused when ``privacy.production`` is set.
+DEV_PSEUDONYM_KEY = "vigie-dev-key-change-me"
+
+
 class PrivacySettings(BaseModel):
     """Keys of the pseudonymisation HMAC. One secret per academy; ``default_key`` serves the rest."""
 
-    default_key: SecretStr = SecretStr("vigie-dev-key-change-me")
+    default_key: SecretStr = SecretStr(DEV_PSEUDONYM_KEY)
     academy_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    production: bool = Field(
+        False, description="Set VIGIE_PRIVACY__PRODUCTION=true: the SDK then refuses the development key."
+    )
 
     def key_for(self, academy: str) -> bytes:
         secret = self.academy_keys.get(academy, self.default_key)

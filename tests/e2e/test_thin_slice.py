@@ -50,7 +50,7 @@ def test_cohort_flows_through_kafka_and_the_stream_into_the_warehouse(settings, 
     assert base64.b64decode(letters[0].payload_b64) == b'{"kind": "answer"}'
     assert "required" in letters[0].reason.lower()
 
-    stats = Sink(settings, warehouse).run(until=lambda s: s.inserted_total >= len(events), idle_timeout_s=30)
+    stats = Sink(settings, warehouse).run(until=lambda s: s.inserted_total >= len(events), idle_timeout_s=90)
     assert stats.inserted_total == len(events)
     db = settings.warehouse.database
     answers = sum(1 for e in events if e.kind == "answer")

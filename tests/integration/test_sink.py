@@ -22,12 +22,12 @@ def test_sink_stores_each_event_once_even_when_redelivered(settings, warehouse) 
     events += [factories.session_started(student_id=factories.student(i)) for i in range(20)]
     _publish(settings, events + events[:50])  # a platform retried 50 sends
 
-    first = Sink(settings, warehouse).run(until=lambda s: s.consumed >= 370, idle_timeout_s=30)
+    first = Sink(settings, warehouse).run(until=lambda s: s.consumed >= 370, idle_timeout_s=90)
     assert first.inserted == {"answers": 300, "session_events": 20}
 
     # A new consumer group rereads everything from the start: the redelivery after a crash.
     settings.sink.group_id += "-again"
-    second = Sink(settings, warehouse).run(until=lambda s: s.consumed >= 370, idle_timeout_s=30)
+    second = Sink(settings, warehouse).run(until=lambda s: s.consumed >= 370, idle_timeout_s=90)
     assert second.inserted_total == 0
     assert second.duplicates_skipped == 320
 
@@ -41,6 +41,6 @@ def test_invalid_messages_do_not_stop_the_sink(settings, warehouse) -> None:
     with EventPublisher(settings.kafka) as publisher:
         publisher._producer.send(publisher.topic, key=b"k", value=b"{broken")
         publisher.publish(factories.answer())
-    stats = Sink(settings, warehouse).run(until=lambda s: s.consumed >= 2, idle_timeout_s=30)
+    stats = Sink(settings, warehouse).run(until=lambda s: s.consumed >= 2, idle_timeout_s=90)
     assert stats.invalid_skipped == 1
     assert stats.inserted == {"answers": 1}
