@@ -17,6 +17,7 @@ from vigie.infra.cli import kafka as kafka_app
 from vigie.logs import configure
 from vigie.producers.cli import register as register_producers
 from vigie.stream.cli import app as stream_app
+from vigie.stream.signals.cli import evaluate_signals
 from vigie.warehouse.cli import register as register_warehouse
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ def _main(log_level: str = typer.Option("INFO", "--log-level", envvar="VIGIE_LOG
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(stream_app, name="stream")
 app.add_typer(evaluate, name="evaluate")
+evaluate.command("signals")(evaluate_signals)
 register_producers(app)
 register_warehouse(app)
 register_dashboards(app)

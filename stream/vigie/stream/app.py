@@ -57,6 +57,7 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
 def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamApp:
     """The app with every Vigie topic declared and the pipeline agent registered."""
     from vigie.stream.pipeline import register_pipeline
+    from vigie.stream.signals.agents import register_signals
 
     app = faust_app(settings, app_id=app_id)
     prefix = settings.kafka.topic_prefix
@@ -73,6 +74,7 @@ def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamA
         for spec in ALL_TOPICS
     }
     stream_app = StreamApp(settings, app, topics)
+    register_signals(stream_app)
     register_pipeline(stream_app)
     return stream_app
 

@@ -1,0 +1,326 @@
+"""The signals processor's logic, without Kafka: the faust agent and ``vigie evaluate signals`` both run it.
+
+``SignalEngine.process(events)`` applies a batch of events in order to the pupils' states (kept in
+any mutable mapping: a faust table in the worker, a dict in the evaluation) and returns the
+``SignalChanged`` events to emit: only when a signal appears, changes severity or clears.
+
+Event time, not wall-clock time. Each partition has a watermark (the latest ``occurred_at`` seen
+on it). Inactivity is evaluated at day boundaries: at boundary ``B`` (00:00 UTC of day ``B``) a
+pupil has missed the school days of their zone in ``(last active day, B - 1]``. ``tick()`` (the faust
+timer) evaluates every pupil of a partition whose watermark crossed a day boundary since the last
+tick; before applying an event, the pupil is first brought up to its partition's watermark the same
+way. Each boundary's evaluation uses only the pupil's own past, so the signals are the same whether
+the timer runs often or rarely, whatever the batch sizes: replaying last year gives last year's signals.
+
+Idempotence: a pupil's state keeps its recent event ids; a redelivered event is skipped, so it
+cannot raise a signal twice. Signal and emission ids are UUIDv5 of (pupil, signal, time, status).
+
+Approximation, documented: an item's typical response time (for rapid guessing) is a running
+mean of log-times per item kept in memory by each worker (not in the table): each worker learns it
+from the pupils of its own partitions, and it restarts empty after a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Iterable, MutableMapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import pairwise
+from typing import Any
+
+from kafka.partitioner.default import murmur2
+
+from vigie.contract.calendar import is_school_day, school_days_between
+from vigie.contract.events import (
+    EVENT_ID_NAMESPACE,
+    AnswerSubmitted,
+    ErasureRequested,
+    LearningEvent,
+    SessionEnded,
+    SessionStarted,
+    SignalChanged,
+    SignalReason,
+)
+from vigie.contract.referential import Zone, zone_of
+from vigie.contract.taxonomy import skills
+from vigie.stream.signals import rules as r
+from vigie.stream.signals.rules import RANK, Finding, SignalRules
+from vigie.stream.signals.state import OpenSignal, PupilState
+
+log = logging.getLogger(__name__)
+
+#: Signals that speak of dropping out (wheel-spinning is a learning difficulty, reported but not a dropout risk).
+DROPOUT_SIGNALS = frozenset({"inactivity", "falling_success", "rapid_guessing", "abandoned_sessions"})
+ONE_DAY = timedelta(days=1)
+
+
+@lru_cache(maxsize=1 << 20)
+def pupil_partition(student_id: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner gives this pupil's key (murmur2, as producers and faust do)."""
+    return (murmur2(student_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+@lru_cache(maxsize=1 << 14)
+def _school_day(day: date, zone: Zone) -> bool:
+    return is_school_day(day, zone)
+
+
+@lru_cache(maxsize=1 << 16)
+def _school_days_between(start: date, end: date, zone: Zone) -> int:
+    return school_days_between(start, end, zone)
+
+
+def boundary(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def at_risk(value: dict[str, Any], min_rank: int = RANK["medium"]) -> bool:
+    """Does this pupil state hold an open dropout signal of at least this severity?"""
+    return any(key.split(":")[0] in DROPOUT_SIGNALS and RANK[s["severity"]] >= min_rank
+               for key, s in value.get("signals", {}).items())  # fmt: skip
+
+
+class ItemTimes:
+    """Per-item typical response time: a running mean of log-times (per worker, in memory, bounded)."""
+
+    def __init__(self, max_items: int = 200_000) -> None:
+        self.max_items = max_items
+        self._stats: dict[str, list[float]] = {}
+
+    def typical_ms(self, item: str, min_answers: int) -> float | None:
+        stats = self._stats.get(item)
+        return math.exp(stats[1]) if stats and stats[0] >= min_answers else None
+
+    def observe(self, item: str, response_ms: int) -> None:
+        stats = self._stats.pop(item, None) or [0, 0.0]
+        stats[0] += 1
+        stats[1] += max(1 / stats[0], 0.05) * (math.log(max(response_ms, 100)) - stats[1])
+        self._stats[item] = stats  # re-inserted last: the dict's order is least recently used first
+        if len(self._stats) > self.max_items:
+            del self._stats[next(iter(self._stats))]
+
+
+class SignalEngine:
+    """Apply events and day-boundary ticks to pupil states in ``store``; return the signal changes."""
+
+    def __init__(self, store: MutableMapping[str, Any], *, partitions: int, rules: SignalRules | None = None) -> None:
+        self.store = store
+        self.partitions = partitions
+        self.rules = rules or SignalRules()
+        self.items = ItemTimes()
+        self.watermarks: dict[int, datetime] = {}
+        self.scanned: dict[int, date] = {}
+        self.events = 0
+        self.duplicates = 0
+        self._labels = {code: skill.label for code, skill in skills().items()}
+
+    # -- entry points -----------------------------------------------------------------------------
+    def process(self, events: Iterable[LearningEvent]) -> list[SignalChanged]:
+        """Apply a batch in order; each touched pupil's state is read once and written once."""
+        out: list[SignalChanged] = []
+        cache: dict[str, PupilState | None] = {}
+        for event in events:
+            self.events += 1
+            pupil = event.student_id
+            partition = pupil_partition(pupil, self.partitions)
+            mark = self.watermarks.get(partition)
+            if mark is None or event.occurred_at > mark:
+                self.watermarks[partition] = mark = event.occurred_at
+            if isinstance(event, ErasureRequested):
+                cache[pupil] = None
+                continue
+            state = cache.get(pupil) if pupil in cache else self._load(pupil)
+            if state is None:
+                state = PupilState()
+            cache[pupil] = state
+            self._apply(pupil, state, event, mark.date(), out)
+        for pupil, state in cache.items():
+            if state is None:
+                self.store.pop(pupil, None)
+            else:
+                self.store[pupil] = state.to_value()
+        return out
+
+    def tick(self, partitions: Iterable[int] | None = None) -> list[SignalChanged]:
+        """Evaluate inactivity for the pupils of every partition whose watermark crossed a day boundary."""
+        wanted = None if partitions is None else set(partitions)
+        due = {p: mark.date() for p, mark in self.watermarks.items()
+               if self.scanned.get(p) != mark.date() and (wanted is None or p in wanted)}  # fmt: skip
+        if not due:
+            return []
+        out: list[SignalChanged] = []
+        for pupil in list(self.store.keys()):
+            day = due.get(pupil_partition(pupil, self.partitions))
+            state = self._load(pupil) if day is not None else None
+            if state is not None and self._catch_up(pupil, state, day, out):  # type: ignore[arg-type]
+                self.store[pupil] = state.to_value()
+        self.scanned.update(due)
+        log.debug("signals tick: partitions %s, %d changes", sorted(due), len(out))
+        return out
+
+    # -- internals --------------------------------------------------------------------------------
+    def _load(self, pupil: str) -> PupilState | None:
+        value = self.store.get(pupil)
+        return PupilState.from_value(value) if value else None
+
+    def _apply(self, pupil: str, state: PupilState, event: LearningEvent, today: date,
+               out: list[SignalChanged]) -> None:  # fmt: skip
+        assert not isinstance(event, ErasureRequested)
+        self._catch_up(pupil, state, today, out)
+        event_id = event.event_id.hex
+        if state.seen(event_id):
+            self.duplicates += 1
+            return
+        state.remember(event_id)
+        state.academy, state.school_uai = event.academy, event.school_uai
+        state.class_id, state.level = event.class_id, event.level
+        at, rules = event.occurred_at, self.rules
+        if isinstance(event, AnswerSubmitted):
+            self._active(pupil, state, event, today, out)
+            if state.open_session is None or state.open_session == event.session_id:
+                state.open_session = event.session_id
+                state.open_answers += 1
+            state.add_result(event.correct, rules)
+            attempts, _, best, mastered = state.add_skill_attempt(event.skill_code, event.correct, rules)
+            spinning = None if mastered else r.wheel_spinning(attempts, best, self._labels[event.skill_code], rules)
+            self._transition(pupil, state, f"wheel_spinning:{event.skill_code}", spinning, at, out)
+            item = f"{event.platform}\x1f{event.item_id}"
+            typical = self.items.typical_ms(item, rules.item_min_answers)
+            self.items.observe(item, event.response_time_ms)
+            state.add_pace(None if typical is None else event.response_time_ms < rules.rapid_fraction * typical,
+                           event.correct, rules)  # fmt: skip
+            self._precursors(pupil, state, at, out)
+        elif isinstance(event, SessionStarted):
+            self._active(pupil, state, event, today, out)
+            if state.open_session not in (None, event.session_id) and state.open_answers == 0:
+                state.close_session(True, rules)  # opened, then another session began without an answer
+            if state.open_session != event.session_id:
+                state.open_session, state.open_answers = event.session_id, 0
+            self._precursors(pupil, state, at, out)
+        elif isinstance(event, SessionEnded) and state.open_session in (None, event.session_id):
+            left = event.outcome != "completed" and event.answers_count == 0 and state.open_answers == 0
+            state.close_session(left, rules)
+            self._precursors(pupil, state, at, out)
+
+    def _precursors(self, pupil: str, state: PupilState, at: datetime, out: list[SignalChanged]) -> None:
+        """Falling success, rapid guessing and abandoned sessions, from the pupil's state.
+
+        Falling success and rapid guessing alone are common in pupils who do not drop out (a hard
+        skill week, one hurried session); with inactivity they are what precedes a drop-out. So they
+        stay at ``rules.alone_cap`` alone and rise by ``rules.corroboration_bump`` levels when
+        corroborated; their reasons say which (see ``rules.corroborate``).
+        """
+        rules = self.rules
+        raw = self._raw_precursors(state)
+        present = {t for t, f in raw.items() if f is not None} if rules.precursors_corroborate else set()
+        if "inactivity" in state.signals:
+            present.add("inactivity")
+        for signal_type, finding in raw.items():
+            if finding is not None and signal_type in rules.capped_alone:
+                finding = r.corroborate(finding, sorted(present - {signal_type}), rules)
+            self._transition(pupil, state, signal_type, finding, at, out)
+
+    def _raw_precursors(self, state: PupilState) -> dict[str, Finding | None]:
+        """Each precursor's own finding, before corroboration."""
+        rules = self.rules
+        raw: dict[str, Finding | None] = {"falling_success": None}
+        if len(state.recent) >= rules.recent_answers and state.earlier_n >= rules.earlier_min_answers:
+            recent_rate = state.recent.count("1") / len(state.recent)
+            raw["falling_success"] = r.falling_success(recent_rate, state.earlier_rate,
+                                                       "falling_success" in state.signals, rules)  # fmt: skip
+        rapid = state.pace.count("r") + state.pace.count("R")
+        raw["rapid_guessing"] = r.rapid_guessing(rapid, len(state.pace), state.pace.count("R"),
+                                                 "rapid_guessing" in state.signals, rules)  # fmt: skip
+        raw["abandoned_sessions"] = r.abandoned_sessions(state.sessions.count("a"), len(state.sessions), rules)
+        return raw
+
+    def _inactivity(self, state: PupilState, missed: int, gap: float) -> Finding | None:
+        """Inactivity, one level lower (``rules.inactivity_alone_drop``) when the pupil's last sessions showed
+        no precursor: a silence after ordinary sessions is more often illness than a drop-out."""
+        finding = r.inactivity(missed, gap, self.rules)
+        if finding is None or not self.rules.inactivity_alone_drop:
+            return finding
+        others = sorted(t for t, f in self._raw_precursors(state).items() if f is not None)
+        return r.corroborate_inactivity(finding, others, self.rules)
+
+    def _active(self, pupil: str, state: PupilState, event: LearningEvent, today: date,
+                out: list[SignalChanged]) -> None:  # fmt: skip
+        """Activity: the pupil's rhythm learns the day; inactivity is re-evaluated at the current boundary."""
+        state.mark_active(event.occurred_at.date(), self.rules)
+        last = state.last_active
+        assert last is not None
+        finding = None
+        if last < today:  # a late event: the pupil may still be inactive since
+            finding = self._inactivity(state, _school_days_between(last, today - ONE_DAY, zone_of(state.academy)),
+                                       self._usual_gap(state))  # fmt: skip
+        cleared = (SignalReason(code="activity_resumed", value=1, threshold=1,
+                                text="L'élève a repris son activité."),)  # fmt: skip
+        self._transition(pupil, state, "inactivity", finding, event.occurred_at, out, cleared)
+
+    def _usual_gap(self, state: PupilState) -> float:
+        zone = zone_of(state.academy)
+        days = [date.fromisoformat(d) for d in state.active_days]
+        gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
+        history = _school_days_between(date.fromisoformat(state.first_day), days[-1], zone) if state.first_day else 0
+        return r.usual_gap(gaps, self.rules, history)
+
+    def _catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
+        """Evaluate inactivity at each day boundary in (last evaluated, ``day``]; True if anything changed."""
+        last = state.last_active
+        evaluated = date.fromisoformat(state.evaluated_day) if state.evaluated_day else None
+        open_signal = state.signals.get("inactivity")
+        if last is None or (evaluated is not None and evaluated >= day):
+            return False
+        if open_signal is not None and open_signal.severity == "high":
+            return False  # nothing can change before the pupil comes back
+        first = max(last, evaluated or last) + ONE_DAY
+        if first > day:
+            return False
+        zone, gap = zone_of(state.academy), self._usual_gap(state)
+        missed = _school_days_between(last, first - ONE_DAY, zone)
+        changed = False
+        current = first
+        while current <= day:
+            missed += _school_day(current - ONE_DAY, zone) if current > first else 0
+            finding = self._inactivity(state, missed, gap)
+            if self._transition(pupil, state, "inactivity", finding, boundary(current), out):
+                changed = True
+                self._precursors(pupil, state, boundary(current), out)  # inactivity corroborates them
+            if finding is not None and finding.severity == "high":
+                break  # cannot rise further before the pupil comes back
+            current += ONE_DAY
+        if changed:
+            state.evaluated_day = day.isoformat()
+        return changed
+
+    def _transition(self, pupil: str, state: PupilState, key: str, finding: Finding | None, at: datetime,
+                    out: list[SignalChanged], cleared_reasons: Sequence[SignalReason] = ()) -> bool:  # fmt: skip
+        """Emit on appearance, change of severity or clearing; nothing otherwise."""
+        current = state.signals.get(key)
+        new = finding.severity if finding else None
+        if new == (current.severity if current else None):
+            return False
+        signal_type, _, skill = key.partition(":")
+        if current is None:
+            signal_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"signal\x1f{pupil}\x1f{key}\x1f{at.isoformat()}")
+            current = state.signals[key] = OpenSignal(signal_id.hex, new, at.isoformat())  # type: ignore[arg-type]
+            status = "raised"
+        elif new is None:
+            del state.signals[key]
+            status = "cleared"
+        else:
+            current.severity = new
+            status = "changed"
+        event_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"{current.signal_id}\x1f{status}\x1f{new}\x1f{at.isoformat()}")
+        out.append(SignalChanged(
+            event_id=event_id, signal_id=uuid.UUID(current.signal_id), status=status,  # type: ignore[arg-type]
+            signal_type=signal_type,  # type: ignore[arg-type]
+            severity=new, reasons=finding.reasons if finding else tuple(cleared_reasons), occurred_at=at,
+            first_seen_at=datetime.fromisoformat(current.first_seen_at),
+            cleared_at=at if status == "cleared" else None, academy=state.academy, school_uai=state.school_uai,
+            class_id=state.class_id, student_id=pupil, level=state.level, skill_code=skill or None,  # type: ignore[arg-type]
+        ))  # fmt: skip
+        return True
