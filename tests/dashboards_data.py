@@ -1,15 +1,15 @@
 """A warehouse filled by the simulator, for the dashboard and report tests (no Kafka needed).
 
 Rows go through the sink's own row functions and ``WarehouseWriter``, as the sink writes them.
-The stream's outputs are derived here from the simulated answers with deliberately simple rules
-(a fixed-step mastery update, a falling-success signal), standing in for the mastery and signal
-processors: the dashboards only need realistic shapes, not calibrated estimates.
+Signals come from the signals processor's own engine run over the simulated events; mastery is
+derived with a deliberately simple fixed-step rule, standing in for the mastery processor until it
+lands (the dashboards only need realistic shapes, not calibrated estimates).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict, deque
+from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -20,7 +20,6 @@ from vigie.contract.events import (
     SessionEnded,
     SessionStarted,
     SignalChanged,
-    SignalReason,
 )
 from vigie.producers.simulator import Simulation, SimulationConfig
 from vigie.settings import VigieSettings
@@ -49,48 +48,35 @@ def _id(*parts: object) -> uuid.UUID:
     return uuid.uuid5(EVENT_ID_NAMESPACE, "dashboards-test\x1f" + "\x1f".join(map(str, parts)))
 
 
-def derived_events(answers: list[AnswerSubmitted]) -> tuple[list[MasteryUpdated], list[SignalChanged]]:
-    """Mastery after each answer (fixed steps) and falling-success signals (last 8 answers < 60 %)."""
+def derived_mastery(answers: list[AnswerSubmitted]) -> list[MasteryUpdated]:
+    """Mastery after each answer with fixed steps (a stand-in for the mastery processor)."""
     p: dict[tuple[str, str], float] = defaultdict(lambda: 0.3)
     attempts: dict[tuple[str, str], int] = defaultdict(int)
-    recent: dict[str, deque[bool]] = defaultdict(lambda: deque(maxlen=8))
-    open_signal: dict[str, tuple[uuid.UUID, datetime]] = {}
-    mastery, signals = [], []
+    mastery = []
     for a in sorted(answers, key=lambda e: (e.student_id, e.occurred_at)):
         key = (a.student_id, a.skill_code)
         before = p[key]
         after = before + (1 - before) * 0.2 if a.correct else before * 0.8
         p[key], attempts[key] = after, attempts[key] + 1
-        pupil = dict(academy=a.academy, school_uai=a.school_uai, class_id=a.class_id, student_id=a.student_id,
-                     level=a.level)  # fmt: skip
         mastery.append(MasteryUpdated(
             event_id=_id("mastery", a.event_id), answer_event_id=a.event_id, occurred_at=a.occurred_at,
+            academy=a.academy, school_uai=a.school_uai, class_id=a.class_id, student_id=a.student_id, level=a.level,
             subject=a.subject, skill_code=a.skill_code, correct=a.correct, p_before=round(before, 4),
-            p_after=round(after, 4), attempts=attempts[key], mastered=after >= MASTERED_AT, **pupil,
+            p_after=round(after, 4), attempts=attempts[key], mastered=after >= MASTERED_AT,
         ))  # fmt: skip
-        window = recent[a.student_id]
-        window.append(a.correct)
-        if len(window) < window.maxlen:
-            continue
-        rate = sum(window) / len(window)
-        if rate < 0.6 and a.student_id not in open_signal:
-            signal_id = _id("signal", a.student_id, a.occurred_at)
-            open_signal[a.student_id] = (signal_id, a.occurred_at)
-            reason = SignalReason(code="success_rate_last_8", value=rate, threshold=0.6,
-                                  text=f"Réussite de {rate:.0%} sur les 8 dernières réponses (seuil 60 %)")  # fmt: skip
-            signals.append(SignalChanged(
-                event_id=_id("raised", signal_id), signal_id=signal_id, status="raised",
-                signal_type="falling_success", severity="high" if rate < 0.3 else "medium", reasons=(reason,),
-                occurred_at=a.occurred_at, first_seen_at=a.occurred_at, **pupil,
-            ))  # fmt: skip
-        elif rate >= 0.9 and a.student_id in open_signal:
-            signal_id, first_seen = open_signal.pop(a.student_id)
-            signals.append(SignalChanged(
-                event_id=_id("cleared", signal_id), signal_id=signal_id, status="cleared",
-                signal_type="falling_success", severity=None, reasons=(), occurred_at=a.occurred_at,
-                first_seen_at=first_seen, cleared_at=a.occurred_at, **pupil,
-            ))  # fmt: skip
-    return mastery, signals
+    return mastery
+
+
+def derived_signals(events: list) -> list[SignalChanged]:
+    """The signals processor's own engine over the events, in batches with day ticks, as the stream runs it."""
+    from vigie.stream.signals.engine import SignalEngine
+
+    engine = SignalEngine({}, partitions=6)
+    changes: list[SignalChanged] = []
+    for start in range(0, len(events), 500):
+        changes += engine.process(events[start : start + 500])
+        changes += engine.tick()
+    return changes
 
 
 def fill(client, settings: VigieSettings) -> dict[str, int]:
@@ -107,13 +93,10 @@ def fill(client, settings: VigieSettings) -> dict[str, int]:
     from vigie.warehouse.sink import WarehouseWriter
 
     writer = WarehouseWriter(client, settings.warehouse.database)
-    answers, sessions = [], {}
-    for event in Simulation(COHORT, settings.privacy).events():
-        if isinstance(event, AnswerSubmitted):
-            answers.append(event)
-        elif isinstance(event, SessionStarted | SessionEnded):
-            sessions[event.event_id] = session_row(event)
-    mastery, signals = derived_events(answers)
+    events = list(Simulation(COHORT, settings.privacy).events())
+    answers = [e for e in events if isinstance(e, AnswerSubmitted)]
+    sessions = {e.event_id: session_row(e) for e in events if isinstance(e, SessionStarted | SessionEnded)}
+    mastery, signals = derived_mastery(answers), derived_signals(events)
     tables = (
         (ANSWERS, {a.event_id: answer_row(a) for a in answers}),
         (SESSION_EVENTS, sessions),
