@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean bench browser
+.PHONY: demo test lint install clean bench bench-pybkt browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: lint browser
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# pyBKT next to Vigie's mastery on the same split, in its own venv (pyBKT needs numpy < 2).
+bench-pybkt: $(STAMP)
+	bench/pybkt/run.sh
 
 clean:
 	-$(BIN)/vigie kafka stop

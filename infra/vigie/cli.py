@@ -17,6 +17,7 @@ from vigie.infra.cli import kafka as kafka_app
 from vigie.logs import configure
 from vigie.producers.cli import register as register_producers
 from vigie.stream.cli import app as stream_app
+from vigie.stream.cli import calibrate_command, evaluate_mastery_command
 from vigie.stream.signals.cli import evaluate_signals
 from vigie.warehouse.cli import register as register_warehouse
 
@@ -42,6 +43,8 @@ register_producers(app)
 register_warehouse(app)
 register_dashboards(app)
 app.command("demo")(demo_command)
+app.command("calibrate")(calibrate_command)
+evaluate.command("mastery")(evaluate_mastery_command)
 
 
 def main() -> None:

@@ -56,6 +56,7 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
 
 def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamApp:
     """The app with every Vigie topic declared and the pipeline agent registered."""
+    from vigie.stream.mastery.agents import register_mastery
     from vigie.stream.pipeline import register_pipeline
     from vigie.stream.signals.agents import register_signals
 
@@ -75,6 +76,7 @@ def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamA
     }
     stream_app = StreamApp(settings, app, topics)
     register_signals(stream_app)
+    register_mastery(stream_app)
     register_pipeline(stream_app)
     return stream_app
 

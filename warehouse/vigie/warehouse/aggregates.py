@@ -64,7 +64,14 @@ def recompute(client: Client, database: str, view: str, *, where: str | None,
         sql += f" WHERE {where}"
     summary = client.command(sql, parameters=parameters)
     written = _written(summary)
-    log.info("recomputed %s rows of %s.%s through %s", written, database, mv.target, view)
+    log.log(
+        logging.INFO if written else logging.DEBUG,
+        "recomputed %s rows of %s.%s through %s",
+        written,
+        database,
+        mv.target,
+        view,
+    )
     return written
 
 

@@ -1,6 +1,9 @@
-"""Warehouse commands: migrations, the sink, and SQL for analysts."""
+"""Warehouse commands: migrations, retention, access SQL, the sink, erasure, and SQL for analysts."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import typer
 
@@ -17,6 +20,112 @@ def migrate_command() -> None:
     settings = VigieSettings()
     applied = migrate(connect(settings), settings.warehouse)
     typer.echo(f"{len(applied)} migration(s) applied" + "".join(f"\n  {m.version:04d}_{m.name}" for m in applied))
+
+
+@warehouse.command("retention")
+def retention_command(
+    days: int | None = typer.Option(None, help="New retention in days; default: settings.warehouse.retention_days."),
+    show: bool = typer.Option(False, "--show", help="Only print each table's current retention."),
+) -> None:
+    """Change the TTL of every existing table (ALTER TABLE ... MODIFY TTL), or show it."""
+    from vigie.settings import VigieSettings
+    from vigie.warehouse.client import connect
+    from vigie.warehouse.migrations import migrate
+    from vigie.warehouse.retention import retention, set_retention
+
+    settings = VigieSettings()
+    client = connect(settings)
+    migrate(client, settings.warehouse)
+    db = settings.warehouse.database
+    if show:
+        for table in retention(client, db):
+            typer.echo(f"{table.table:32} {table.days if table.days is not None else 'none'} days")
+        return
+    target = days if days is not None else settings.warehouse.retention_days
+    changed = set_retention(client, db, target)
+    typer.echo(f"retention {target} days: {len(changed)} table(s) changed"
+               + "".join(f"\n  {t}: {old} -> {new}" for t, old, new in changed))  # fmt: skip
+
+
+@warehouse.command("access-sql")
+def access_sql_command(
+    academy: str = typer.Option(..., help="Academy code, e.g. lyon."),
+    password_env: str = typer.Option(..., help="Name of the environment variable holding the user's password."),
+    level: str = typer.Option("aggregates", help="aggregates: the k-anonymous views only; analyst: every table."),
+    admin_user: str = typer.Option("default", help="The server user the sink writes with (keeps every row)."),
+) -> None:
+    """Print the SQL creating a read-only user for one academy (role, row policies, SELECT grants)."""
+    from vigie.errors import ConfigurationError
+    from vigie.settings import VigieSettings
+    from vigie.warehouse.access import access_sql, objects_of, render
+    from vigie.warehouse.client import connect
+    from vigie.warehouse.migrations import migrate
+
+    if level not in ("aggregates", "analyst"):
+        raise ConfigurationError("--level is 'aggregates' or 'analyst'")
+    password = os.environ.get(password_env)
+    if not password:
+        raise ConfigurationError(f"set the password in the environment variable {password_env}")
+    settings = VigieSettings()
+    client = connect(settings)
+    migrate(client, settings.warehouse)
+    db = settings.warehouse.database
+    statements = access_sql(objects_of(client, db), db, academy, password, level=level,  # type: ignore[arg-type]
+                            admin_user=admin_user or None)  # fmt: skip
+    typer.echo(render(statements), nl=False)
+
+
+def erase_command(
+    student: str = typer.Option(..., help="The pupil's pseudonym (32 hex digits)."),
+    academy: str | None = typer.Option(None, help="Restrict to this academy (required if the warehouse has no row)."),
+) -> None:
+    """Forget a pupil: delete their rows from every table and ask the stream to drop their state."""
+    import re
+
+    from vigie.errors import ConfigurationError
+    from vigie.settings import VigieSettings
+    from vigie.warehouse.client import connect
+    from vigie.warehouse.erase import erase_student
+    from vigie.warehouse.migrations import migrate
+
+    if not re.fullmatch(r"[0-9a-f]{32}", student):
+        raise ConfigurationError("--student takes a pseudonym: 32 lowercase hex digits")
+    settings = VigieSettings()
+    client = connect(settings)
+    migrate(client, settings.warehouse)
+    report = erase_student(settings, client, student, academy)
+    typer.echo(f"erasure of {student} published to the stream for {', '.join(report.academies)}")
+    for table, count in sorted(report.deleted.items()):
+        extra = f" (recomputed {report.recomputed[table]} rows)" if table in report.recomputed else ""
+        typer.echo(f"  {table:28} {count} row(s) removed{extra}")
+    typer.echo(f"{sum(report.deleted.values())} row(s) removed from {settings.warehouse.database}")
+
+
+def sql_command(
+    query: str = typer.Argument(..., help='A reading query, e.g. "SELECT * FROM vigie.v_academy_at_risk".'),
+    fmt: str = typer.Option("table", "--format", help="table (on screen), csv or parquet."),
+    out: Path | None = typer.Option(None, help="File to write (required for csv and parquet)."),
+) -> None:
+    """Run a query on the configured warehouse: a table on screen, or a CSV/Parquet file."""
+    from rich.console import Console
+
+    from vigie.errors import ConfigurationError
+    from vigie.settings import VigieSettings
+    from vigie.warehouse.client import connect
+    from vigie.warehouse.query import render, run_query, write
+
+    if fmt not in ("table", "csv", "parquet"):
+        raise ConfigurationError("--format is table, csv or parquet")
+    if fmt != "table" and out is None:
+        raise ConfigurationError(f"--format {fmt} needs --out FILE")
+    settings = VigieSettings()
+    client = connect(settings)
+    result = run_query(client, query, server=settings.clickhouse_url is not None)
+    if fmt == "table":
+        Console().print(render(result))
+        return
+    write(result, fmt, out)  # type: ignore[arg-type]
+    typer.echo(f"{result.num_rows} row(s) written to {out}")
 
 
 def sink_command(
@@ -43,3 +152,5 @@ def sink_command(
 def register(app: typer.Typer) -> None:
     app.add_typer(warehouse, name="warehouse")
     app.command("sink")(sink_command)
+    app.command("erase")(erase_command)
+    app.command("sql")(sql_command)

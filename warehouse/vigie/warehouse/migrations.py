@@ -8,8 +8,9 @@ Two things happen besides applying new files:
 
 - a materialized view created by a migration is backfilled from the rows its source table already
   holds (an upgrade of a warehouse that has history), so aggregates never start half empty;
-- plain views (``CREATE OR REPLACE VIEW``) hold no data: the latest definition of each is re-created
-  at every ``migrate`` from the current settings, so a new ``min_group_size`` applies at the next start.
+- plain views (``CREATE OR REPLACE VIEW``) hold no data: at every ``migrate`` the latest definition of
+  each is rendered from the current settings and re-created if it differs from the one applied last
+  (``schema_views``), so a new ``min_group_size`` applies at the next start.
 """
 
 from __future__ import annotations
@@ -116,7 +117,12 @@ _DROP_VIEW = re.compile(r"^DROP (?:VIEW|TABLE) (?:IF EXISTS )?[\w]+\.(\w+)", re.
 
 
 def refresh_views(client: Client, warehouse: WarehouseSettings) -> list[str]:
-    """Re-create every plain view from its latest definition and the current settings (idempotent)."""
+    """Re-create the plain views whose rendered definition changed (or that are missing); return them.
+
+    Unchanged views are left alone: re-creating one would reset what an operator set on it on a
+    server (``SQL SECURITY DEFINER`` for the academy users, see ``vigie warehouse access-sql``).
+    """
+    db = warehouse.database
     latest: dict[str, str | None] = {}
     for migration in available():
         for statement in migration.statements(warehouse):
@@ -124,10 +130,26 @@ def refresh_views(client: Client, warehouse: WarehouseSettings) -> list[str]:
                 latest[match[1]] = statement
             elif match := _DROP_VIEW.match(_code(statement)):
                 latest[match[1]] = None
-    for statement in latest.values():
-        if statement is not None:
-            client.command(statement)
-    return [name for name, statement in latest.items() if statement is not None]
+    client.command(
+        f"CREATE TABLE IF NOT EXISTS {db}.schema_views (name String, checksum String,"
+        " applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ReplacingMergeTree(applied_at) ORDER BY name"
+    )
+    recorded = dict(client.query(f"SELECT name, checksum FROM {db}.schema_views FINAL").result_rows)
+    existing = {r[0] for r in client.query(
+        "SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'View'", parameters={"db": db}
+    ).result_rows}  # fmt: skip
+    refreshed = []
+    for name, statement in latest.items():
+        if statement is None:
+            continue
+        checksum = hashlib.sha256(statement.encode()).hexdigest()[:16]
+        if name in existing and recorded.get(name) == checksum:
+            continue
+        client.command(statement)
+        client.insert(f"{db}.schema_views", [[name, checksum]], column_names=["name", "checksum"])
+        log.info("view %s.%s (re)created", db, name)
+        refreshed.append(name)
+    return refreshed
 
 
 def backfill(client: Client, database: str, view: str) -> int:

@@ -33,6 +33,9 @@ from vigie.contract.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES
 class Table:
     name: str
     columns: tuple[str, ...]
+    #: The event-time column: a redelivered event has the same time, so dedup lookups scan only the
+    #: batch's time range (monthly partitions are pruned on long histories).
+    time_column: str = "occurred_at"
 
 
 ANSWERS = Table(
@@ -62,11 +65,13 @@ SKILL_PARAMETERS_TABLE = Table(
     "skill_parameters",
     ("skill_code", "params_version", "event_id", "p_init", "p_learn", "p_guess", "p_slip", "half_life_days",
      "n_answers", "fitted_at"),
+    time_column="fitted_at",
 )  # fmt: skip
 DEAD_LETTERS_TABLE = Table(
     "dead_letters",
     ("academy", "student_id", "source_topic", "partition", "offset", "event_id", "reason", "error_type", "key",
      "payload_b64", "received_at"),
+    time_column="received_at",
 )  # fmt: skip
 
 #: Every table the sink writes (each has an ``event_id`` column the sink deduplicates on).

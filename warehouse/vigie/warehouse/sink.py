@@ -19,6 +19,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 from kafka import KafkaConsumer
+from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 
 from vigie.contract.topics import TopicSpec
 from vigie.errors import InvalidEventError
@@ -63,13 +64,24 @@ class WarehouseWriter:
         self.client = client
         self.database = database
 
-    def stored_ids(self, table: Table, event_ids: list[Any]) -> set[Any]:
+    def stored_ids(self, table: Table, event_ids: list[Any], since: Any = None, until: Any = None) -> set[Any]:
+        """The ids among ``event_ids`` already stored; ``since``/``until`` bound the event times to scan.
+
+        Ids travel as a bound Array(UUID) parameter, not in the SQL text (which max_query_size limits).
+        """
         found: set[Any] = set()
+        window = ""
+        parameters: dict[str, Any] = {}
+        if since is not None and until is not None:
+            window = (
+                f" AND {table.time_column} BETWEEN {{since:DateTime64(3, 'UTC')}} AND {{until:DateTime64(3, 'UTC')}}"
+            )
+            parameters = {"since": since, "until": until}
         for start in range(0, len(event_ids), 50_000):
             chunk = event_ids[start : start + 50_000]
             result = self.client.query(
-                f"SELECT event_id FROM {self.database}.{table.name} WHERE event_id IN %(ids)s",
-                parameters={"ids": chunk},
+                f"SELECT event_id FROM {self.database}.{table.name} WHERE event_id IN {{ids:Array(UUID)}}{window}",
+                parameters={"ids": chunk, **parameters},
             )
             found.update(r[0] for r in result.result_rows)
         return found
@@ -78,7 +90,9 @@ class WarehouseWriter:
         """Insert the rows whose event id is not stored yet; return (inserted, skipped)."""
         if not rows_by_id:
             return 0, 0
-        already = self.stored_ids(table, list(rows_by_id))
+        at = table.columns.index(table.time_column)
+        times = [row[at] for row in rows_by_id.values()]
+        already = self.stored_ids(table, list(rows_by_id), min(times), max(times))
         fresh = [row for event_id, row in rows_by_id.items() if event_id not in already]
         if fresh:
             self.client.insert(f"{self.database}.{table.name}", fresh, column_names=list(table.columns))
@@ -102,9 +116,8 @@ class Sink:
     def stop(self) -> None:
         self._stop.set()
 
-    def _consumer(self) -> KafkaConsumer:
-        return KafkaConsumer(
-            *self.routes,
+    def _consumer(self, metadata_wait_s: float = 30.0) -> KafkaConsumer:
+        consumer = KafkaConsumer(
             bootstrap_servers=self.settings.kafka.bootstrap_servers,
             group_id=self.settings.sink.group_id,
             enable_auto_commit=False,
@@ -114,6 +127,19 @@ class Sink:
             max_partition_fetch_bytes=16 * 1024 * 1024,
             client_id="vigie-sink",
         )
+        # Join the group only once every topic's partitions are known: a topic missing from the
+        # metadata when the group forms (leader still being elected) gets no partition, and stays
+        # unassigned until the next metadata refresh, minutes later.
+        deadline = time.monotonic() + metadata_wait_s
+        missing = list(self.routes)
+        while missing and time.monotonic() < deadline:
+            missing = [topic for topic in missing if not consumer.partitions_for_topic(topic)]
+            if missing:
+                time.sleep(0.5)
+        if missing:
+            log.warning("no partition metadata yet for %s; consuming anyway", ", ".join(missing))
+        consumer.subscribe(list(self.routes))
+        return consumer
 
     def _accept(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
         if value is None:  # a tombstone of a compacted topic: nothing to store
@@ -156,7 +182,7 @@ class Sink:
                 log.warning("warehouse refused a batch (%s); retrying in %.1fs", error, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        consumer.commit()
+        _commit(consumer)
         self.stats.flushes += 1
 
     def run(
@@ -179,7 +205,7 @@ class Sink:
                     if until is not None and until(self.stats):
                         break
                 elif polled and not self.buffers:
-                    consumer.commit()  # only invalid messages: nothing to write, move on
+                    _commit(consumer)  # only invalid messages: nothing to write, move on
                 if idle_timeout_s is not None and time.monotonic() - last_message > idle_timeout_s:
                     break
             if self.buffers:
@@ -187,3 +213,12 @@ class Sink:
         finally:
             consumer.close(autocommit=False)
         return self.stats
+
+
+def _commit(consumer: KafkaConsumer) -> None:
+    """Commit the consumed offsets; if the group is rebalancing, skip: the new owner of the partitions
+    rereads from the last commit, and the writer skips the event ids already stored."""
+    try:
+        consumer.commit()
+    except (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError) as error:
+        log.warning("offsets not committed (group rebalancing: %s); the next owner rereads them", error)

@@ -1,0 +1,157 @@
+"""Per-skill parameters: the book the processor reads, and the feed that keeps it up to date.
+
+The compacted SKILL_PARAMETERS topic has one partition and workers share a consumer group for the
+learning events, so a group consumer would give the parameters to one worker only. The feed is a
+consumer *without* a group: it assigns itself every partition of the topic, reads it from the
+beginning, and then follows it, in a background thread of every worker. A new calibration
+reaches every running worker within one poll (no restart).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from vigie.contract.codec import decode
+from vigie.contract.events import SkillParameters
+from vigie.contract.topics import SKILL_PARAMETERS
+from vigie.errors import InvalidEventError
+from vigie.settings import KafkaSettings
+from vigie.stream.mastery.model import DEFAULT_PARAMS, BktParams
+
+log = logging.getLogger(__name__)
+
+
+def from_contract(event: SkillParameters) -> BktParams:
+    return BktParams(event.p_init, event.p_learn, event.p_guess, event.p_slip, event.half_life_days,
+                     event.params_version)  # fmt: skip
+
+
+class ParameterBook:
+    """Parameters by skill; a skill never calibrated gets ``default``. Replacing an entry is atomic."""
+
+    def __init__(self, default: BktParams = DEFAULT_PARAMS, by_skill: dict[str, BktParams] | None = None) -> None:
+        self.default = default
+        self._by_skill: dict[str, BktParams] = dict(by_skill or {})
+
+    def get(self, skill: str) -> BktParams:
+        return self._by_skill.get(skill, self.default)
+
+    def put(self, skill: str, params: BktParams) -> None:
+        """Keep the newest version of a skill (a compacted topic may replay older records first)."""
+        current = self._by_skill.get(skill)
+        if current is None or params.version >= current.version:
+            self._by_skill[skill] = params
+
+    def remove(self, skill: str) -> None:
+        self._by_skill.pop(skill, None)
+
+    def __len__(self) -> int:
+        return len(self._by_skill)
+
+
+class ParameterFeed:
+    """Follows the SKILL_PARAMETERS topic into a ``ParameterBook`` from a daemon thread."""
+
+    def __init__(self, kafka: KafkaSettings, book: ParameterBook, *, poll_ms: int = 500) -> None:
+        self.kafka = kafka
+        self.book = book
+        self.poll_ms = poll_ms
+        self.topic = SKILL_PARAMETERS.name(kafka.topic_prefix)
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="vigie-skill-parameters", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Wait until the topic has been read to its end once (the parameters at start are known)."""
+        return self.ready.wait(timeout_s)
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        if value is None:  # tombstone: back to the defaults
+            if key is not None:
+                self.book.remove(key.decode("utf-8", "replace"))
+            return
+        try:
+            event = decode(value, SkillParameters)
+        except InvalidEventError as error:
+            log.warning("ignoring invalid skill parameters on %s (key %r): %s", self.topic, key, error)
+            return
+        self.book.put(event.skill_code, from_contract(event))
+
+    def _run(self) -> None:
+        from kafka import KafkaConsumer, TopicPartition
+
+        consumer = None
+        while not self._stop.is_set():
+            try:
+                if consumer is None:
+                    consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers, group_id=None,
+                                             enable_auto_commit=False, client_id="vigie-skill-parameters")  # fmt: skip
+                    partitions = consumer.partitions_for_topic(self.topic)
+                    if not partitions:
+                        log.info("topic %s not found yet; mastery uses default parameters", self.topic)
+                        self.ready.set()
+                        consumer.close()
+                        consumer = None
+                        self._stop.wait(2.0)
+                        continue
+                    tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+                    consumer.assign(tps)
+                    consumer.seek_to_beginning(*tps)
+                    end = consumer.end_offsets(tps)
+                while True:
+                    for records in consumer.poll(timeout_ms=self.poll_ms).values():
+                        for record in records:
+                            self.apply(record.key, record.value)
+                    if not self.ready.is_set() and all(consumer.position(tp) >= end[tp] for tp in tps):
+                        log.info("skill parameters loaded from %s: %d calibrated skills", self.topic, len(self.book))
+                        self.ready.set()
+                    if self._stop.is_set():
+                        break
+            except Exception as error:  # the feed must survive broker hiccups; the processor keeps going
+                log.warning("skill parameter feed on %s failed (%s); retrying", self.topic, error)
+                if consumer is not None:
+                    consumer.close()
+                    consumer = None
+                self._stop.wait(1.0)
+        if consumer is not None:
+            consumer.close()
+
+
+def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at) -> SkillParameters:
+    return SkillParameters(skill_code=skill, p_init=params.p_init, p_learn=params.p_learn, p_guess=params.p_guess,
+                           p_slip=params.p_slip, half_life_days=params.half_life_days, n_answers=n_answers,
+                           params_version=params.version, fitted_at=fitted_at)  # fmt: skip
+
+
+def publish(kafka: KafkaSettings, parameters: list[SkillParameters], timeout_s: float = 30.0) -> int:
+    """Send parameters to the compacted topic (key = skill code) and wait for the broker."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    from vigie.contract.codec import encode
+    from vigie.errors import RetriableError
+
+    topic = SKILL_PARAMETERS.name(kafka.topic_prefix)
+    try:
+        producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all", client_id="vigie-calibrate")
+        try:
+            futures = [producer.send(topic, key=p.skill_code.encode(), value=encode(p)) for p in parameters]
+            producer.flush(timeout=timeout_s)
+            for future in futures:
+                future.get(timeout=timeout_s)
+        finally:
+            producer.close()
+    except KafkaError as error:
+        raise RetriableError(f"publishing skill parameters to {topic} failed: {error}") from error
+    return len(parameters)

@@ -1,0 +1,90 @@
+"""A pupil's mastery state: every skill's estimate and a bounded window of recent answers.
+
+The window makes the update idempotent under at-least-once delivery: an answer whose id is in it
+does not move the estimate again, and gives back the same outcome (so the stream can re-emit the
+same ``MasteryUpdated`` if the first emission was lost in a crash). The window lives in the same
+value as the estimates, so one changelog record carries both: state and dedup can never disagree.
+
+Pure Python, no faust: the stream's processor and ``vigie evaluate mastery`` both use ``advance``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import OrderedDict
+from typing import NamedTuple
+
+from vigie.stream.mastery.model import BktParams, SkillEstimate, step
+
+#: Recent answers remembered per pupil. A replay after a crash re-delivers what came after the last
+#: committed offset (about a second of traffic): far fewer answers of one pupil than this.
+DEDUP_WINDOW = 64
+STATE_FORMAT = 1
+
+
+class Outcome(NamedTuple):
+    """One answer's effect on one skill; ``duplicate`` is True when it had been applied before."""
+
+    answer_id: str
+    skill: str
+    p_before: float
+    p_after: float
+    p_correct: float
+    attempts: int
+    params_version: int
+    duplicate: bool = False
+
+
+class PupilState:
+    """Mutable while a batch is applied, then encoded once (one table write per pupil per batch)."""
+
+    __slots__ = ("recent", "skills", "window")
+
+    def __init__(
+        self,
+        skills: dict[str, SkillEstimate] | None = None,
+        recent: OrderedDict[str, Outcome] | None = None,
+        window: int = DEDUP_WINDOW,
+    ) -> None:
+        self.skills: dict[str, SkillEstimate] = skills if skills is not None else {}
+        self.recent: OrderedDict[str, Outcome] = recent if recent is not None else OrderedDict()
+        self.window = window
+
+    def advance(self, answer_id: str, skill: str, correct: bool, at: float, params: BktParams) -> Outcome:
+        """Apply one answer (idempotent by ``answer_id`` within the window)."""
+        seen = self.recent.get(answer_id)
+        if seen is not None:
+            return seen._replace(duplicate=True)
+        result = step(self.skills.get(skill), correct, at, params)
+        self.skills[skill] = result.estimate
+        outcome = Outcome(answer_id, skill, result.p_before, result.p_after, result.p_correct,
+                          result.estimate.attempts, params.version)  # fmt: skip
+        self.recent[answer_id] = outcome
+        while len(self.recent) > self.window:
+            self.recent.popitem(last=False)
+        return outcome
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {
+                "v": STATE_FORMAT,
+                "s": {k: [e.p_known, e.attempts, e.last_at] for k, e in self.skills.items()},
+                # p_correct is not kept: a duplicate is re-emitted, never predicted again.
+                "r": [[o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version]
+                      for o in self.recent.values()],
+            },
+            separators=(",", ":"),
+        ).encode()  # fmt: skip
+
+    @classmethod
+    def decode(cls, raw: bytes | None, window: int = DEDUP_WINDOW) -> PupilState:
+        """The state stored as ``raw``; a fresh state for ``None`` (new pupil, or erased)."""
+        if not raw:
+            return cls(window=window)
+        doc = json.loads(raw)
+        if doc.get("v") != STATE_FORMAT:
+            raise ValueError(f"unknown mastery state format {doc.get('v')!r}")
+        skills = {k: SkillEstimate(float(p), int(n), float(t)) for k, (p, n, t) in doc["s"].items()}
+        recent = OrderedDict((r[0], Outcome(r[0], r[1], r[2], r[3], math.nan, r[4], r[5])) for r in doc["r"])
+        return cls(skills, recent, window)

@@ -1,0 +1,89 @@
+"""`vigie erase`: no row of the pupil left in any table, aggregates recomputed, the stream told."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kafka import KafkaConsumer
+
+from tests import factories, factories_warehouse
+from tests.integration.warehouse_data import store, tables_with_column
+from vigie.contract.codec import decode_learning_event, encode
+from vigie.contract.events import ErasureRequested
+from vigie.contract.topics import LEARNING_EVENTS
+from vigie.errors import ConfigurationError
+from vigie.infra.topics import ensure_topics
+from vigie.warehouse.erase import erase_student
+
+pytestmark = pytest.mark.integration
+
+ERASED, KEPT = factories.student(1), factories.student(2)
+
+
+def _everything_about(student_id: str) -> list:
+    pupil = {"student_id": student_id}
+    return [
+        factories.answer(**pupil), factories.answer(**pupil, skill_code="C3-MA-NOM-02"),
+        factories.session_started(**pupil), factories.session_ended(**pupil),
+        factories_warehouse.mastery_updated(**pupil), factories_warehouse.signal_changed(**pupil),
+        factories_warehouse.dead_letter(payload=encode(factories.answer(**pupil))),
+    ]  # fmt: skip
+
+
+def _erasures(settings, timeout_s: float = 30.0) -> list[ErasureRequested]:
+    consumer = KafkaConsumer(LEARNING_EVENTS.name(settings.kafka.topic_prefix),
+                             bootstrap_servers=settings.kafka.bootstrap_servers, auto_offset_reset="earliest",
+                             group_id=None, consumer_timeout_ms=2000)  # fmt: skip
+    found: list[ErasureRequested] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not found and time.monotonic() < deadline:
+            for record in consumer:
+                event = decode_learning_event(record.value)
+                if isinstance(event, ErasureRequested):
+                    assert record.key == event.student_id.encode()
+                    found.append(event)
+    finally:
+        consumer.close()
+    return found
+
+
+def test_erasure_leaves_no_row_of_the_pupil_and_publishes_the_request(settings, warehouse) -> None:
+    ensure_topics(settings.kafka)
+    db = settings.warehouse.database
+    store(warehouse, db, _everything_about(ERASED) + _everything_about(KEPT))
+    with_pupils = tables_with_column(warehouse, db, "student_id")
+    assert len(with_pupils) >= 8
+
+    report = erase_student(settings, warehouse, ERASED)
+
+    for table in with_pupils:
+        left = warehouse.query(f"SELECT count() FROM {db}.{table} WHERE student_id = %(s)s", parameters={"s": ERASED})
+        assert left.result_rows == [(0,)], table
+    assert report.deleted["answers"] == 2 and report.deleted["dead_letters"] == 1
+    assert report.academies == ["lyon"] and report.published == 1
+    # The per-class aggregates were rebuilt from what remains: the kept pupil only.
+    activity = warehouse.query(
+        f"SELECT sum(answers), uniqExactMerge(pupils_state) FROM {db}.agg_activity_daily"
+    ).result_rows
+    assert activity == [(2, 1)]
+    active = warehouse.query(
+        f"SELECT uniqExactMerge(pupils_state), sum(answers), sum(sessions_started) FROM {db}.agg_pupils_daily"
+    ).result_rows
+    assert active == [(1, 2, 1)]
+    signals = warehouse.query(f"SELECT sum(raised), uniqExactMerge(pupils_state) FROM {db}.agg_signals_daily")
+    assert signals.result_rows == [(1, 1)]
+    kept = warehouse.query(f"SELECT count() FROM {db}.answers WHERE student_id = %(s)s", parameters={"s": KEPT})
+    assert kept.result_rows == [(2,)]
+
+    events = _erasures(settings)
+    assert [(e.student_id, e.academy) for e in events] == [(ERASED, "lyon")]
+
+    again = erase_student(settings, warehouse, ERASED, academy="lyon")  # idempotent
+    assert sum(again.deleted.values()) == 0
+
+
+def test_erasing_an_unknown_pupil_needs_the_academy(settings, warehouse) -> None:
+    with pytest.raises(ConfigurationError):
+        erase_student(settings, warehouse, factories.student(99))

@@ -1,0 +1,69 @@
+"""Groups smaller than k pupils never appear in the school- and academy-level views."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories, factories_warehouse
+from tests.integration.warehouse_data import store
+from vigie.warehouse.migrations import migrate
+
+pytestmark = pytest.mark.integration
+
+SMALL_SCHOOL, BIG_SCHOOL, OTHER_ACADEMY_SCHOOL = "0691234A", "0695678B", "0381234C"
+
+
+def _pupil_events(n: int, academy: str, school: str, *, at_risk: bool) -> list:
+    pupil = {"academy": academy, "school_uai": school, "student_id": factories.student(n),
+             "class_id": factories.PSEUDONYMS.school_class(f"{school}-cm1")}  # fmt: skip
+    events = [factories.answer(**pupil, correct=n % 2 == 0), factories.session_started(**pupil),
+              factories_warehouse.mastery_updated(**pupil, p_after=0.5, mastered=n % 2 == 0)]  # fmt: skip
+    if at_risk:
+        events.append(factories_warehouse.signal_changed(**pupil))
+    return events
+
+
+@pytest.fixture
+def cohort(settings, warehouse):
+    """k - 1 pupils in one school, k in another (same academy), k - 1 in another academy."""
+    k = settings.warehouse.min_group_size
+    events = []
+    for n in range(k - 1):
+        events += _pupil_events(n, "lyon", SMALL_SCHOOL, at_risk=True)
+    for n in range(100, 100 + k):
+        events += _pupil_events(n, "lyon", BIG_SCHOOL, at_risk=n < 102)
+    for n in range(200, 200 + k - 1):
+        events += _pupil_events(n, "grenoble", OTHER_ACADEMY_SCHOOL, at_risk=True)
+    store(warehouse, settings.warehouse.database, events)
+    return k
+
+
+def _rows(client, db: str, view: str, columns: str) -> list[tuple]:
+    return client.query(f"SELECT {columns} FROM {db}.{view} ORDER BY {columns}").result_rows
+
+
+def test_school_views_hide_groups_of_k_minus_1_and_show_groups_of_k(settings, warehouse, cohort) -> None:
+    db, k = settings.warehouse.database, cohort
+    assert _rows(warehouse, db, "v_school_activity_daily", "school_uai, pupils, answers_count") == [(BIG_SCHOOL, k, k)]
+    assert _rows(warehouse, db, "v_school_mastery_skill", "school_uai, pupils") == [(BIG_SCHOOL, k)]
+    assert _rows(warehouse, db, "v_school_at_risk", "school_uai, pupils, pupils_at_risk") == [(BIG_SCHOOL, k, 2)]
+    share = warehouse.query(f"SELECT at_risk_share FROM {db}.v_school_at_risk").result_rows[0][0]
+    assert share == pytest.approx(2 / k)
+
+
+def test_academy_views_hide_small_academies(settings, warehouse, cohort) -> None:
+    db, k = settings.warehouse.database, cohort
+    lyon = 2 * k - 1
+    assert _rows(warehouse, db, "v_academy_activity_daily", "academy, pupils") == [("lyon", lyon)]
+    assert _rows(warehouse, db, "v_academy_mastery_skill", "academy, pupils") == [("lyon", lyon)]
+    assert _rows(warehouse, db, "v_academy_at_risk", "academy, pupils, pupils_at_risk") == [("lyon", lyon, k - 1 + 2)]
+
+
+def test_a_new_k_applies_at_the_next_migrate(settings, warehouse, cohort) -> None:
+    db, k = settings.warehouse.database, cohort
+    smaller = settings.warehouse.model_copy(update={"min_group_size": k - 1})
+    assert migrate(warehouse, smaller) == []  # no new migration: the views are re-created all the same
+    shown = _rows(warehouse, db, "v_school_activity_daily", "school_uai, pupils")
+    assert shown == sorted([(SMALL_SCHOOL, k - 1), (BIG_SCHOOL, k), (OTHER_ACADEMY_SCHOOL, k - 1)])
+    migrate(warehouse, settings.warehouse)
+    assert len(_rows(warehouse, db, "v_school_activity_daily", "school_uai")) == 1

@@ -1,0 +1,75 @@
+"""Routing of every topic into typed rows, and the migrations' text, without any service."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests import factories, factories_warehouse
+from vigie.contract.codec import encode
+from vigie.contract.topics import ALL_TOPICS, DEAD_LETTERS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS
+from vigie.errors import InvalidEventError
+from vigie.settings import WarehouseSettings
+from vigie.warehouse.migrations import available
+from vigie.warehouse.rows import ROUTES, TABLES, dead_letter_owner
+
+pytestmark = pytest.mark.unit
+
+
+def test_every_topic_is_routed_to_a_table_with_matching_columns() -> None:
+    assert set(ROUTES) == set(ALL_TOPICS)
+    samples = {
+        MASTERY_UPDATES: factories_warehouse.mastery_updated(),
+        SIGNALS: factories_warehouse.signal_changed(),
+        SKILL_PARAMETERS: factories_warehouse.skill_parameters(),
+        DEAD_LETTERS: factories_warehouse.dead_letter(),
+    }
+    for topic, event in samples.items():
+        table, event_id, row = ROUTES[topic](encode(event))
+        assert table in TABLES
+        assert len(row) == len(table.columns)
+        assert row[table.columns.index("event_id")] == event_id
+
+
+def test_signal_reasons_become_parallel_arrays() -> None:
+    table, _, row = ROUTES[SIGNALS](encode(factories_warehouse.signal_changed()))
+    values = dict(zip(table.columns, row, strict=True))
+    assert values["reasons.code"] == ["days_inactive"] and values["reasons.threshold"] == [7.0]
+
+
+def test_skill_parameters_ids_are_stable_per_version() -> None:
+    route = ROUTES[SKILL_PARAMETERS]
+    one = route(encode(factories_warehouse.skill_parameters(params_version=1)))[1]
+    assert one == route(encode(factories_warehouse.skill_parameters(params_version=1, n_answers=5)))[1]
+    assert one != route(encode(factories_warehouse.skill_parameters(params_version=2)))[1]
+
+
+def test_dead_letters_keep_the_pupil_when_the_payload_names_one() -> None:
+    event = factories.answer(student_id=factories.student(3))
+    assert dead_letter_owner(base64.b64encode(encode(event)).decode()) == ("lyon", factories.student(3))
+    assert dead_letter_owner(base64.b64encode(b'{"academy": "nowhere", "student_id": "Bob"}').decode()) == ("", "")
+
+
+@given(st.binary(max_size=200))
+def test_dead_letter_owner_never_crashes(payload: bytes) -> None:
+    academy, student = dead_letter_owner(base64.b64encode(payload).decode())
+    assert isinstance(academy, str) and isinstance(student, str)
+
+
+def test_invalid_mastery_update_is_an_invalid_event() -> None:
+    with pytest.raises(InvalidEventError):
+        ROUTES[MASTERY_UPDATES](b'{"kind": "mastery_updated"}')
+
+
+def test_migrations_are_numbered_and_fully_substituted() -> None:
+    migrations = available()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    for migration in migrations:
+        for statement in migration.statements(WarehouseSettings(retention_days=42, min_group_size=7)):
+            assert "${" not in statement
+            assert not statement.rstrip().endswith(";")
+    views = [s for m in migrations for s in m.statements(WarehouseSettings(min_group_size=7)) if " VIEW " in s]
+    assert any("pupils >= 7" in s for s in views)

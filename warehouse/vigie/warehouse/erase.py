@@ -1,0 +1,148 @@
+"""Right to erasure: remove one pupil from every table of the warehouse and from the stream's state.
+
+Warehouse side: every table that has a ``student_id`` column loses the pupil's rows (``ALTER TABLE
+... DELETE`` with ``mutations_sync``: the parts are rewritten, the data is physically gone, not only
+masked). Aggregate tables without per-pupil rows (daily activity, active pupils, signal counts) still
+carry the pupil inside their counts and distinct-pupil states: their rows for the classes the pupil
+belonged to are deleted and recomputed from the raw tables, now without the pupil, through the very
+SELECT of their materialized views (see ``vigie.warehouse.aggregates``).
+
+Stream side: an ``ErasureRequested`` event goes to the learning-events topic, keyed by the pupil, so
+each processor meets it after the pupil's earlier events and deletes their state (changelog
+tombstones). It is published first: the stream stops producing the pupil's outputs, then the
+warehouse forgets them. Erasure is idempotent; run it again after the sink drained late outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from clickhouse_connect.driver.client import Client
+
+from vigie.contract.events import ErasureRequested
+from vigie.errors import ConfigurationError
+from vigie.warehouse.aggregates import columns_of, materialized_views, recompute
+
+log = logging.getLogger(__name__)
+
+_MUTATION = {"mutations_sync": 2}
+
+
+@dataclass
+class ErasureReport:
+    student_id: str
+    academies: list[str] = field(default_factory=list)
+    deleted: dict[str, int] = field(default_factory=dict)
+    recomputed: dict[str, int] = field(default_factory=dict)
+    classes: list[tuple[str, str, str]] = field(default_factory=list)
+    published: int = 0
+
+
+def _tables_with(client: Client, database: str, column: str) -> list[str]:
+    return [r[0] for r in client.query(
+        "SELECT c.table FROM system.columns AS c INNER JOIN system.tables AS t"
+        " ON c.database = t.database AND c.table = t.name"
+        " WHERE c.database = {db:String} AND c.name = {col:String} AND t.engine LIKE '%MergeTree' ORDER BY c.table",
+        parameters={"db": database, "col": column},
+    ).result_rows]  # fmt: skip
+
+
+def _pupil_filter(academy: str | None) -> str:
+    return "student_id = {student:String}" + (" AND academy = {academy:String}" if academy else "")
+
+
+def find_pupil(client: Client, database: str, student_id: str, academy: str | None = None) -> ErasureReport:
+    """What the warehouse holds about a pupil: rows per table, academies and classes (nothing deleted)."""
+    report = ErasureReport(student_id)
+    params = {"student": student_id, "academy": academy or ""}
+    where = _pupil_filter(academy)
+    academies: set[str] = set()
+    classes: set[tuple[str, str, str]] = set()
+    for table in _tables_with(client, database, "student_id"):
+        columns = set(columns_of(client, database, table))
+        count = client.query(f"SELECT count() FROM {database}.{table} WHERE {where}", parameters=params).result_rows
+        report.deleted[table] = int(count[0][0])
+        if not report.deleted[table]:
+            continue
+        if "academy" in columns:
+            academies.update(r[0] for r in client.query(
+                f"SELECT DISTINCT academy FROM {database}.{table} WHERE {where} AND academy != ''", parameters=params
+            ).result_rows)  # fmt: skip
+        if {"academy", "school_uai", "class_id"} <= columns:
+            classes.update(client.query(
+                f"SELECT DISTINCT academy, school_uai, class_id FROM {database}.{table} WHERE {where}",
+                parameters=params,
+            ).result_rows)  # fmt: skip
+    report.academies = sorted(academies)
+    report.classes = sorted(tuple(c) for c in classes)
+    return report
+
+
+def erase_from_warehouse(client: Client, database: str, student_id: str, academy: str | None = None) -> ErasureReport:
+    """Delete the pupil from every table with a ``student_id`` and recompute the aggregates they touched."""
+    report = find_pupil(client, database, student_id, academy)
+    params = {"student": student_id, "academy": academy or ""}
+    where = _pupil_filter(academy)
+    for table, count in report.deleted.items():
+        if count:
+            client.command(f"ALTER TABLE {database}.{table} DELETE WHERE {where}", parameters=params,
+                           settings=_MUTATION)  # fmt: skip
+    if report.classes:
+        _recompute_classes(client, database, report)
+    log.info("erased pupil from %s: %s rows deleted, %s aggregate rows recomputed", database,
+             sum(report.deleted.values()), sum(report.recomputed.values()))  # fmt: skip
+    return report
+
+
+def _recompute_classes(client: Client, database: str, report: ErasureReport) -> None:
+    """Rebuild the rows of per-class aggregates (no per-pupil rows) for the pupil's classes."""
+    with_pupils = set(_tables_with(client, database, "student_id"))
+    by_target: dict[str, list[str]] = {}
+    for view in materialized_views(client, database):
+        by_target.setdefault(view.target, []).append(view.name)
+    classes = ", ".join(f"({_quote(a)}, {_quote(s)}, {_quote(c)})" for a, s, c in report.classes)
+    where = f"(academy, school_uai, class_id) IN ({classes})"
+    for target, views in sorted(by_target.items()):
+        if target in with_pupils or not {"academy", "school_uai", "class_id"} <= set(
+            columns_of(client, database, target)
+        ):
+            continue  # rows of the pupil were deleted directly, or the table holds no class data
+        before = client.query(f"SELECT count() FROM {database}.{target} WHERE {where}").result_rows[0][0]
+        client.command(f"ALTER TABLE {database}.{target} DELETE WHERE {where}", settings=_MUTATION)
+        written = sum(recompute(client, database, view, where=where) for view in views)
+        report.deleted[target] = int(before)
+        report.recomputed[target] = written
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def erasure_events(student_id: str, academies: list[str]) -> list[ErasureRequested]:
+    now = datetime.now(UTC)
+    return [ErasureRequested(event_id=uuid.uuid4(), occurred_at=now, academy=a, student_id=student_id)
+            for a in academies]  # fmt: skip
+
+
+def erase_student(settings, client: Client, student_id: str, academy: str | None = None) -> ErasureReport:
+    """Publish the erasure to the stream, then erase the pupil from the warehouse."""
+    from vigie.producers.sdk import EventPublisher
+
+    database = settings.warehouse.database
+    academies = [academy] if academy else find_pupil(client, database, student_id).academies
+    if not academies:
+        raise ConfigurationError(
+            "the warehouse holds no row of this pupil, so their academy is unknown: pass --academy to still "
+            "erase them from the stream's state"
+        )
+    events = erasure_events(student_id, academies)
+    with EventPublisher(settings.kafka) as publisher:
+        for event in events:
+            publisher.publish_sync(event)
+    report = erase_from_warehouse(client, database, student_id, academy)
+    report.academies = academies
+    report.published = len(events)
+    return report
