@@ -1,20 +1,18 @@
 """A warehouse filled by the simulator, for the dashboard and report tests (no Kafka needed).
 
 Rows go through the sink's own row functions and ``WarehouseWriter``, as the sink writes them.
-Signals come from the signals processor's own engine run over the simulated events; mastery is
-derived with a deliberately simple fixed-step rule, standing in for the mastery processor until it
-lands (the dashboards only need realistic shapes, not calibrated estimates).
+Mastery updates and signal changes come from the stream's own processors (mastery with default
+parameters, the signals engine with its day ticks) run over the simulated events in batches, as the
+stream worker runs them, without Kafka.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from vigie.contract.events import (
-    EVENT_ID_NAMESPACE,
     AnswerSubmitted,
     MasteryUpdated,
     SessionEnded,
@@ -37,34 +35,19 @@ COHORT = SimulationConfig(
 )
 TIME_FROM = datetime(2025, 10, 25, tzinfo=UTC)
 TIME_TO = datetime(2025, 11, 23, tzinfo=UTC)
-MASTERED_AT = 0.8
 
 
 def dashboard_settings(state_dir: Path) -> VigieSettings:
     return VigieSettings(state_dir=state_dir, warehouse={"database": f"d_{uuid.uuid4().hex[:10]}"})
 
 
-def _id(*parts: object) -> uuid.UUID:
-    return uuid.uuid5(EVENT_ID_NAMESPACE, "dashboards-test\x1f" + "\x1f".join(map(str, parts)))
+def derived_mastery(events: list, threshold: float) -> list[MasteryUpdated]:
+    """The mastery processor (default BKT parameters) over the events, in batches as the stream runs it."""
+    from vigie.stream.mastery.params import ParameterBook
+    from vigie.stream.mastery.processor import MasteryProcessor
 
-
-def derived_mastery(answers: list[AnswerSubmitted]) -> list[MasteryUpdated]:
-    """Mastery after each answer with fixed steps (a stand-in for the mastery processor)."""
-    p: dict[tuple[str, str], float] = defaultdict(lambda: 0.3)
-    attempts: dict[tuple[str, str], int] = defaultdict(int)
-    mastery = []
-    for a in sorted(answers, key=lambda e: (e.student_id, e.occurred_at)):
-        key = (a.student_id, a.skill_code)
-        before = p[key]
-        after = before + (1 - before) * 0.2 if a.correct else before * 0.8
-        p[key], attempts[key] = after, attempts[key] + 1
-        mastery.append(MasteryUpdated(
-            event_id=_id("mastery", a.event_id), answer_event_id=a.event_id, occurred_at=a.occurred_at,
-            academy=a.academy, school_uai=a.school_uai, class_id=a.class_id, student_id=a.student_id, level=a.level,
-            subject=a.subject, skill_code=a.skill_code, correct=a.correct, p_before=round(before, 4),
-            p_after=round(after, 4), attempts=attempts[key], mastered=after >= MASTERED_AT,
-        ))  # fmt: skip
-    return mastery
+    processor = MasteryProcessor({}, ParameterBook(), threshold=threshold)
+    return [e.event for start in range(0, len(events), 500) for e in processor.process(events[start : start + 500])]
 
 
 def derived_signals(events: list) -> list[SignalChanged]:
@@ -96,7 +79,7 @@ def fill(client, settings: VigieSettings) -> dict[str, int]:
     events = list(Simulation(COHORT, settings.privacy).events())
     answers = [e for e in events if isinstance(e, AnswerSubmitted)]
     sessions = {e.event_id: session_row(e) for e in events if isinstance(e, SessionStarted | SessionEnded)}
-    mastery, signals = derived_mastery(answers), derived_signals(events)
+    mastery, signals = derived_mastery(events, settings.stream.mastery_threshold), derived_signals(events)
     tables = (
         (ANSWERS, {a.event_id: answer_row(a) for a in answers}),
         (SESSION_EVENTS, sessions),
