@@ -1,7 +1,7 @@
 -- k-anonymous views the dashboards need beyond 0010: platforms, at-risk trend, classes of a school,
 -- and the effect of platforms and uses on mastery progress. Same rule as 0010: every row describes a
 -- group of at least ${min_group_size} pupils (`pupils`); smaller groups are removed, not nulled.
--- Written with the dashboards (issue 7); numbered 0020 to leave 0011-0019 to the warehouse.
+-- Written with the dashboards (issue 7).
 
 CREATE OR REPLACE VIEW ${database}.v_school_platform_daily AS
 SELECT day, academy, school_uai, level, platform,
