@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from vigie.dashboards.cli import register as register_dashboards
 from vigie.errors import ConfigurationError, VigieError
 from vigie.infra.cli import demo_command
 from vigie.infra.cli import kafka as kafka_app
@@ -40,6 +41,7 @@ app.add_typer(evaluate, name="evaluate")
 evaluate.command("signals")(evaluate_signals)
 register_producers(app)
 register_warehouse(app)
+register_dashboards(app)
 app.command("demo")(demo_command)
 app.command("calibrate")(calibrate_command)
 evaluate.command("mastery")(evaluate_mastery_command)

@@ -1,0 +1,1 @@
+"""Dashboards: Grafana as code (foundation SDK), provisioning, push by API, offline HTML report."""

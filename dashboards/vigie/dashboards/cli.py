@@ -1,0 +1,62 @@
+"""Dashboard commands: build the Grafana JSON, push it by API, write the offline HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+dashboards = typer.Typer(help="Grafana dashboards as code, and the offline report.", no_args_is_help=True)
+
+#: ``dashboards/`` of a source checkout (the JSON and provisioning files are committed there).
+SOURCE_DIR = Path(__file__).resolve().parents[2]
+
+
+@dashboards.command("build")
+def build_command(
+    out: Path = typer.Option(SOURCE_DIR / "grafana", help="Folder of the dashboard JSON (one sub-folder per level)."),
+    provisioning_dir: Path = typer.Option(SOURCE_DIR / "provisioning", "--provisioning", help="Provisioning folder."),
+) -> None:
+    """Write every dashboard's JSON and the Grafana provisioning files."""
+    from vigie.dashboards import grafana, levels, provisioning
+
+    written = grafana.write_all(levels.all_dashboards(), out) + provisioning.write(provisioning_dir)
+    typer.echo(f"{len(written)} file(s) written" + "".join(f"\n  {p}" for p in written))
+
+
+@dashboards.command("push")
+def push_command() -> None:
+    """Upsert folders and dashboards into Grafana (GRAFANA_URL, GRAFANA_TOKEN); idempotent."""
+    from vigie.dashboards.push import push
+    from vigie.settings import VigieSettings
+
+    report = push(VigieSettings())
+    typer.echo(
+        f"data source health: {report.datasource_health}"
+        + (" (created)" if report.datasource_created else "")
+        + f"\nfolders created: {report.folders_created or 'none'}"
+        + f"\ndashboards pushed: {', '.join(report.dashboards)}"
+    )
+
+
+def report_command(
+    academy: str = typer.Option(..., help="Academy code, e.g. lyon."),
+    out: Path = typer.Option(Path("report.html"), help="Where to write the HTML page."),
+    days: int = typer.Option(30, min=1, help="Period: the last N days."),
+) -> None:
+    """Write an academy's self-contained HTML report (the dashboards' queries, as inline SVG charts)."""
+    from datetime import UTC, datetime, timedelta
+
+    from vigie.dashboards.report import write_report
+    from vigie.settings import VigieSettings
+    from vigie.warehouse.client import connect
+
+    settings = VigieSettings()
+    now = datetime.now(UTC)
+    path = write_report(settings, connect(settings), academy, out, now - timedelta(days=days), now)
+    typer.echo(f"report written to {path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(dashboards, name="dashboards")
+    app.command("report")(report_command)
