@@ -67,3 +67,25 @@ def test_a_new_k_applies_at_the_next_migrate(settings, warehouse, cohort) -> Non
     assert shown == sorted([(SMALL_SCHOOL, k - 1), (BIG_SCHOOL, k), (OTHER_ACADEMY_SCHOOL, k - 1)])
     migrate(warehouse, settings.warehouse)
     assert len(_rows(warehouse, db, "v_school_activity_daily", "school_uai")) == 1
+
+
+def test_only_open_dropout_signals_of_medium_or_high_severity_count_as_at_risk(settings, warehouse) -> None:
+    """Low severities are early hints and wheel-spinning is a learning difficulty: neither is "at risk"."""
+    db, k = settings.warehouse.database, settings.warehouse.min_group_size
+    school = BIG_SCHOOL
+    events = []
+    for n in range(300, 300 + k + 2):
+        events += _pupil_events(n, "lyon", school, at_risk=False)
+    pupil = {"academy": "lyon", "school_uai": school, "class_id": factories.PSEUDONYMS.school_class(f"{school}-cm1")}
+    events += [
+        factories_warehouse.signal_changed(**pupil, student_id=factories.student(300), severity="high"),
+        factories_warehouse.signal_changed(**pupil, student_id=factories.student(301), severity="medium",
+                                           signal_type="falling_success"),
+        factories_warehouse.signal_changed(**pupil, student_id=factories.student(302), severity="low"),
+        factories_warehouse.signal_changed(**pupil, student_id=factories.student(303), severity="high",
+                                           signal_type="wheel_spinning"),
+    ]
+    store(warehouse, db, events)
+    assert _rows(warehouse, db, "v_school_at_risk", "pupils, pupils_at_risk") == [(k + 2, 2)]
+    assert _rows(warehouse, db, "v_academy_at_risk", "pupils, pupils_at_risk") == [(k + 2, 2)]
+    assert _rows(warehouse, db, "v_school_class_summary", "pupils, pupils_at_risk") == [(k + 2, 2)]
