@@ -29,7 +29,7 @@ test: lint browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench all
 
 # pyBKT next to Vigie's mastery on the same split, in its own venv (pyBKT needs numpy < 2).
 bench-pybkt: $(STAMP)
