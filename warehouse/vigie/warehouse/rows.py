@@ -34,8 +34,9 @@ class Table:
     name: str
     columns: tuple[str, ...]
     #: The event-time column: a redelivered event has the same time, so dedup lookups scan only the
-    #: batch's time range (monthly partitions are pruned on long histories).
-    time_column: str = "occurred_at"
+    #: batch's time range (monthly partitions are pruned on long histories). None when the time is
+    #: not part of the event's identity (a dead letter re-made on redelivery gets a new received_at).
+    time_column: str | None = "occurred_at"
 
 
 ANSWERS = Table(
@@ -71,7 +72,7 @@ DEAD_LETTERS_TABLE = Table(
     "dead_letters",
     ("academy", "student_id", "source_topic", "partition", "offset", "event_id", "reason", "error_type", "key",
      "payload_b64", "received_at"),
-    time_column="received_at",
+    time_column=None,
 )  # fmt: skip
 
 #: Every table the sink writes (each has an ``event_id`` column the sink deduplicates on).

@@ -90,9 +90,12 @@ class WarehouseWriter:
         """Insert the rows whose event id is not stored yet; return (inserted, skipped)."""
         if not rows_by_id:
             return 0, 0
-        at = table.columns.index(table.time_column)
-        times = [row[at] for row in rows_by_id.values()]
-        already = self.stored_ids(table, list(rows_by_id), min(times), max(times))
+        if table.time_column is None:
+            already = self.stored_ids(table, list(rows_by_id))
+        else:
+            at = table.columns.index(table.time_column)
+            times = [row[at] for row in rows_by_id.values()]
+            already = self.stored_ids(table, list(rows_by_id), min(times), max(times))
         fresh = [row for event_id, row in rows_by_id.items() if event_id not in already]
         if fresh:
             self.client.insert(f"{self.database}.{table.name}", fresh, column_names=list(table.columns))
