@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from vigie.contract.calendar import is_school_day
+from vigie.contract.codec import dead_letter_id
 from vigie.contract.events import AnswerSubmitted
 from vigie.contract.referential import zone_of
 from vigie.producers.sdk import EventPublisher
@@ -28,7 +29,8 @@ class SentCohort:
 
     @property
     def total(self) -> int:
-        return sum(len(v) for k, v in self.ids.items() if k != "mastery_updates")
+        """Valid events published (mastery updates are the stream's, dead letters are rejects)."""
+        return len(self.ids["answers"]) + len(self.ids["session_events"])
 
     @property
     def expected(self) -> dict[str, int]:
@@ -39,11 +41,10 @@ class SentCohort:
 class StoredCount:
     rows: dict[str, int]
     distinct: dict[str, int]
-    dead_letters: int
     signals: int
 
     def complete(self, sent: SentCohort) -> bool:
-        return all(self.distinct[t] == n for t, n in sent.expected.items()) and self.dead_letters >= sent.invalid
+        return all(self.distinct[t] == n for t, n in sent.expected.items())
 
 
 def last_term_day(academy: str, today: date | None = None) -> date:
@@ -69,20 +70,22 @@ def publish_cohort(settings: VigieSettings, *, academies: tuple[str, ...], stude
                 sent.ids["mastery_updates"].append(mastery_event_id(event.event_id))
             else:
                 sent.ids["session_events"].append(event.event_id)
-    sent.invalid = _publish_invalid(settings, publisher.topic)
+    sent.ids["dead_letters"] = _publish_invalid(settings, publisher.topic)
+    sent.invalid = len(sent.ids["dead_letters"])
     return sent
 
 
-def _publish_invalid(settings: VigieSettings, topic: str) -> int:
-    """Raw bytes from a platform that skipped the SDK (the SDK itself refuses invalid events)."""
+def _publish_invalid(settings: VigieSettings, topic: str) -> list[uuid.UUID]:
+    """Raw bytes from a platform that skipped the SDK (the SDK itself refuses invalid events).
+
+    Returns the ids their dead letters must have: derived from where each message landed.
+    """
     from kafka import KafkaProducer
 
     producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers)
-    for value in INVALID_MESSAGES:
-        producer.send(topic, key=b"invalid", value=value)
-    producer.flush()
+    landed = [producer.send(topic, key=b"invalid", value=value).get(timeout=30) for value in INVALID_MESSAGES]
     producer.close()
-    return len(INVALID_MESSAGES)
+    return [dead_letter_id(topic, m.partition, m.offset) for m in landed]
 
 
 def count_stored(client, settings: VigieSettings, sent: SentCohort) -> StoredCount:
@@ -98,6 +101,5 @@ def count_stored(client, settings: VigieSettings, sent: SentCohort) -> StoredCou
             ).result_rows[0]
             rows[table] += int(found[0])
             distinct[table] += int(found[1])
-    dead = client.query(f"SELECT count() FROM {db}.dead_letters WHERE key = 'invalid'").result_rows[0][0]
     signals = client.query(f"SELECT count() FROM {db}.signals").result_rows[0][0]
-    return StoredCount(rows, distinct, int(dead), int(signals))
+    return StoredCount(rows, distinct, int(signals))

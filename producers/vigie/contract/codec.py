@@ -54,12 +54,17 @@ def decode(raw: bytes, model: type[M]) -> M:
         raise explain(error) from None
 
 
+def dead_letter_id(topic: str, partition: int, offset: int) -> uuid.UUID:
+    """The stable id of the dead letter of the message at (topic, partition, offset)."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"dlq\x1f{topic}\x1f{partition}\x1f{offset}")
+
+
 def dead_letter(
     *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, error: Exception
 ) -> DeadLetter:
     """Wrap a rejected message with its reason; its id is stable for the same (topic, partition, offset)."""
     return DeadLetter(
-        event_id=uuid.uuid5(EVENT_ID_NAMESPACE, f"dlq\x1f{topic}\x1f{partition}\x1f{offset}"),
+        event_id=dead_letter_id(topic, partition, offset),
         source_topic=topic,
         partition=partition,
         offset=offset,
