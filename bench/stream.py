@@ -79,6 +79,12 @@ def end_offsets(consumer, topic: str) -> int:
     return sum(consumer.end_offsets(partitions).values())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -98,13 +104,16 @@ def throughput(bootstrap: str, mastery_topic: str, answers: int, workers, timeou
             count = end_offsets(consumer, mastery_topic)
             if count and first_at is None:
                 first_at, first_count = time.perf_counter(), count
+                cpu_first = sum(cpu_seconds(w.pid) for w in workers)
             time.sleep(0.05)
         done = time.perf_counter()
+        cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu_first if first_at is not None else 0.0
     finally:
         consumer.close()
     span = done - (first_at or done)
     return {"answers": answers, "mastery_updates": count, "startup_s": round((first_at or done) - started, 1),
-            "processing_s": round(span, 2),
+            "processing_s": round(span, 2), "worker_cpu_s": round(cpu, 2),
+            "worker_cpu_share": round(cpu / span / len(workers), 2) if span > 0 else None,
             "answers_per_s": round((count - (first_count or 0)) / span) if span > 0 else None}  # fmt: skip
 
 
@@ -158,6 +167,7 @@ def main() -> None:
     parser.add_argument("--pupils", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=500.0, help="answers/s of the latency phase (0: skip)")
     parser.add_argument("--latency-s", type=float, default=10.0)
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of worker 0 (throughput)")
     parser.add_argument("--batch-within", type=float, default=None, help="VIGIE_STREAM__BATCH_WITHIN_S of workers")
     args = parser.parse_args()
 
@@ -193,7 +203,18 @@ def main() -> None:
                           "workers": args.workers, "build_s": round(built, 1),
                           "preload_s": round(time.perf_counter() - started, 1)}), flush=True)  # fmt: skip
         workers = [start_worker(settings, tmp / f"worker-{i}.log") for i in range(args.workers)]
+        spy = None
+        if args.profile is not None:
+            import subprocess
+            import sys
+
+            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
+                                    "--rate", "200", "-o", str(args.profile), "--pid", str(workers[0].pid)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         figures = throughput(broker.bootstrap, MASTERY_UPDATES.name(prefix), args.answers, workers)
+        if spy is not None:
+            spy.send_signal(__import__("signal").SIGINT)
+            spy.wait(30)
         figures["answers_per_s_per_worker"] = round(figures["answers_per_s"] / args.workers) \
             if figures["answers_per_s"] else None  # fmt: skip
         print(json.dumps({"throughput": figures}), flush=True)
