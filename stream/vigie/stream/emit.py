@@ -125,7 +125,8 @@ class Emitter:
                 if batch.append(key=key, value=value, timestamp=None) is None:
                     futures.append(await producer.send_batch(batch, topic, partition=partition))
                     batch = producer.create_batch()
-                    batch.append(key=key, value=value, timestamp=None)
+                    if batch.append(key=key, value=value, timestamp=None) is None:
+                        raise ValueError(f"a record of {len(value or b'')} bytes for {topic} exceeds a whole batch")
             futures.append(await producer.send_batch(batch, topic, partition=partition))
         return futures
 
