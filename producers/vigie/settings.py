@@ -53,7 +53,7 @@ class StreamSettings(BaseModel):
     app_id: str = "vigie-stream"
     mastery_threshold: float = Field(0.95, gt=0, lt=1)
     batch_size: int = Field(1000, ge=1)
-    batch_within_s: float = Field(0.2, gt=0)
+    batch_within_s: float = Field(0.05, gt=0)
     web_enabled: bool = False
     web_port: int = 6066
 

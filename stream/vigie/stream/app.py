@@ -13,6 +13,7 @@ from faust.types import TopicT
 
 from vigie.contract.topics import ALL_TOPICS, LEARNING_EVENTS, TopicSpec, partitions_of
 from vigie.settings import VigieSettings
+from vigie.stream.emit import Emitter, Outbox
 from vigie.stream.processor import PupilProcessor
 
 
@@ -24,6 +25,13 @@ class StreamApp:
     app: faust.App
     topics: dict[TopicSpec, TopicT]
     processors: list[PupilProcessor] = field(default_factory=list)
+    #: Changelog records of the processors' tables, produced with the batch's emissions by ``emitter``.
+    outbox: Outbox = field(default_factory=Outbox)
+    emitter: Emitter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.emitter = Emitter(self.app)
+        self.names = {spec: topic.get_topic_name() for spec, topic in self.topics.items()}
 
     def topic(self, spec: TopicSpec) -> TopicT:
         return self.topics[spec]

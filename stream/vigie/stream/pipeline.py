@@ -2,7 +2,9 @@
 
 Events are taken in batches (``take_events`` with a ``within`` bound) so that state is read and
 written once per pupil per batch, not once per answer. Invalid messages go to the dead-letter
-topic with the reason and the original bytes, and the stream carries on.
+topic with the reason and the original bytes, and the stream carries on. The batch's emissions, dead
+letters and table changelog records are produced together (``vigie.stream.emit``), and acknowledged
+before the next batch is taken.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def split_valid(app: StreamApp, batch: Sequence[EventT]) -> tuple[list[LearningE
 def register_pipeline(app: StreamApp) -> None:
     settings = app.settings.stream
     source = app.topic(LEARNING_EVENTS)
-    dlq = app.topic(DEAD_LETTERS)
+    dlq, names, outbox = app.names[DEAD_LETTERS], app.names, app.outbox
 
     @app.app.agent(source, name="pipeline")
     async def pipeline(stream):
@@ -49,7 +51,9 @@ def register_pipeline(app: StreamApp) -> None:
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
             valid, rejected = split_valid(app, batch)
             for key, value in rejected:
-                await dlq.send(key=key, value=value)
+                outbox.add(dlq, key, value)
             for processor in app.processors:
                 for emission in processor.process(valid):
-                    await app.topic(emission.topic).send(key=emission.key.encode(), value=encode(emission.event))
+                    outbox.add(names[emission.topic], emission.key.encode(), encode(emission.event))
+            # The batch's offsets are acked when the next batch is taken: its output is acknowledged by then.
+            await app.emitter.send_and_wait(outbox.drain())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from vigie.stream.app import StreamApp
+from vigie.stream.emit import ChangelogTable
 from vigie.stream.mastery.params import ParameterBook, ParameterFeed
 from vigie.stream.mastery.processor import MasteryProcessor
 
@@ -39,7 +40,8 @@ def register_mastery(stream_app: StreamApp) -> MasteryProcessor:
     table.value_serializer = "raw"
     table.changelog_topic = table._new_changelog_topic()
     feed = ParameterFeed(settings.kafka, ParameterBook())
-    processor = FeedingMasteryProcessor(table, feed, threshold=settings.stream.mastery_threshold)
+    state = ChangelogTable(table, stream_app.outbox)
+    processor = FeedingMasteryProcessor(state, feed, threshold=settings.stream.mastery_threshold)
 
     @stream_app.app.task
     async def start_parameter_feed() -> None:

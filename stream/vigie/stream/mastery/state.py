@@ -10,10 +10,11 @@ Pure Python, no faust: the stream's processor and ``vigie evaluate mastery`` bot
 
 from __future__ import annotations
 
-import json
 import math
 from collections import OrderedDict
 from typing import NamedTuple
+
+import orjson
 
 from vigie.stream.mastery.model import BktParams, SkillEstimate, step
 
@@ -66,7 +67,7 @@ class PupilState:
         return outcome
 
     def encode(self) -> bytes:
-        return json.dumps(
+        return orjson.dumps(
             {
                 "v": STATE_FORMAT,
                 "s": {k: [e.p_known, e.attempts, e.last_at] for k, e in self.skills.items()},
@@ -74,15 +75,14 @@ class PupilState:
                 "r": [[o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version]
                       for o in self.recent.values()],
             },
-            separators=(",", ":"),
-        ).encode()  # fmt: skip
+        )  # fmt: skip
 
     @classmethod
     def decode(cls, raw: bytes | None, window: int = DEDUP_WINDOW) -> PupilState:
         """The state stored as ``raw``; a fresh state for ``None`` (new pupil, or erased)."""
         if not raw:
             return cls(window=window)
-        doc = json.loads(raw)
+        doc = orjson.loads(raw)
         if doc.get("v") != STATE_FORMAT:
             raise ValueError(f"unknown mastery state format {doc.get('v')!r}")
         skills = {k: SkillEstimate(float(p), int(n), float(t)) for k, (p, n, t) in doc["s"].items()}

@@ -14,6 +14,7 @@ from vigie.contract.codec import encode
 from vigie.contract.events import LearningEvent, SignalChanged
 from vigie.contract.topics import LEARNING_EVENTS, SIGNALS
 from vigie.stream.app import StreamApp
+from vigie.stream.emit import ChangelogTable
 from vigie.stream.processor import Emission
 from vigie.stream.signals.engine import SignalEngine
 
@@ -52,18 +53,22 @@ def register_signals(stream_app: StreamApp) -> SignalsProcessor:
     # faust derives the key codec from key_type (json for str: '"abc"'); raw bytes of the pseudonym are
     # what the producers hash, so the changelog lands on the pupil's own partition.
     table.key_serializer = "raw"
-    # The changelog topic was built with the json key codec; rebuild it so recovery reads keys the way
-    # they were written (raw), else a restarted worker cannot restore its state.
+    # The changelog topic was built with the JSON key codec when the table was registered: rebuilt, or a
+    # restarted worker's recovery fails to decode the raw keys and never ends.
     table.changelog_topic = table._new_changelog_topic()
-    processor = SignalsProcessor(SignalEngine(table, partitions=settings.kafka.partitions))
+    state = ChangelogTable(table, stream_app.outbox)
+    processor = SignalsProcessor(SignalEngine(state, partitions=settings.kafka.partitions))
     stream_app.processors.append(processor)
     source_name = LEARNING_EVENTS.name(settings.kafka.topic_prefix)
-    signals_topic = stream_app.topic(SIGNALS)
+    signals_topic = stream_app.names[SIGNALS]
 
     @app.timer(interval=TICK_SECONDS, name="signals-day-boundaries")
     async def day_boundaries() -> None:
         actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == source_name}
-        for emission in emissions(processor.engine.tick(actives)):
-            await signals_topic.send(key=emission.key.encode(), value=encode(emission.event))
+        changes = emissions(processor.engine.tick(actives))
+        # The tick's table writes (in the outbox) and its signals, produced together.
+        records = stream_app.outbox.drain()
+        records += [(signals_topic, emission.key.encode(), encode(emission.event)) for emission in changes]
+        await stream_app.emitter.send_and_wait(records)
 
     return processor

@@ -1,0 +1,137 @@
+"""Produce a batch's output in a few calls: emissions, dead letters and table changelogs alike.
+
+faust's ``topic.send`` and a table's ``__setitem__`` each build a future message, run codecs, hash the
+key and hand one record to the Kafka client: that per-record machinery cost more than the processors
+themselves. Here the processors write their tables through ``ChangelogTable`` (the local store plus a
+changelog record in the ``Outbox``), and ``Emitter`` produces the outbox grouped by topic partition,
+as whole record batches of the app's producer.
+
+At least once: the pipeline waits for the batch's records to be acknowledged before it takes the next
+batch, and faust acks (then commits) the batch's offsets only after that. Partitions are those of the
+Java client and kafka-python (murmur2 of the key over the sorted partitions), so a changelog record
+lands on its pupil's partition, like the pupil's learning events (co-partitioning).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+import orjson
+from aiokafka.partitioner import murmur2
+
+#: (topic name, key, value); a ``None`` value is a tombstone.
+Record = tuple[str, bytes, bytes | None]
+
+#: Keys whose hash is remembered (pupil pseudonyms repeat); the memo is dropped when it grows past this.
+HASH_MEMO_SIZE = 1 << 20
+
+
+class Outbox:
+    """Records waiting to be produced; ``drain`` hands them over in the order they were added."""
+
+    __slots__ = ("records",)
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def add(self, topic: str, key: bytes, value: bytes | None) -> None:
+        self.records.append((topic, key, value))
+
+    def drain(self) -> list[Record]:
+        records, self.records = self.records, []
+        return records
+
+
+class ChangelogTable(MutableMapping[str, Any]):
+    """A processor's view of a faust table: reads and writes the local store, writes become changelog
+    records in ``outbox`` (instead of faust's one ``send_soon`` per write). Raw ``str`` keys."""
+
+    def __init__(self, table: Any, outbox: Outbox) -> None:
+        from faust.serializers import codecs
+
+        self.table = table
+        self.outbox = outbox
+        self.topic = table.changelog_topic.get_topic_name()
+        serializer = table.value_serializer or table.app.conf.value_serializer
+        if serializer == "raw":
+            self._encode: Callable[[Any], bytes] = bytes
+        elif serializer == "json":  # the same JSON document as faust's codec (read back by it), faster
+            self._encode = orjson.dumps
+        else:
+            self._encode = lambda value: codecs.dumps(serializer, value)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.table.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.table.data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.table.data
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.table.data[key] = value
+        self.outbox.add(self.topic, key.encode(), self._encode(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self.table.data[key]
+        self.outbox.add(self.topic, key.encode(), None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.table.data.keys()))
+
+    def __len__(self) -> int:
+        return len(self.table.data)
+
+
+class Emitter:
+    """Produce records through the faust app's Kafka producer, one record batch per topic partition."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._partitions: dict[str, list[int]] = {}
+        self._hashes: dict[bytes, int] = {}
+
+    def _hash(self, key: bytes) -> int:
+        found = self._hashes.get(key)
+        if found is None:
+            if len(self._hashes) >= HASH_MEMO_SIZE:
+                self._hashes.clear()
+            found = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return found
+
+    async def _partitions_of(self, producer: Any, topic: str) -> list[int]:
+        partitions = self._partitions.get(topic)
+        if partitions is None:
+            partitions = self._partitions[topic] = sorted(await producer.client._wait_on_metadata(topic))
+        return partitions
+
+    async def send(self, records: list[Record]) -> list[asyncio.Future]:
+        """Queue ``records`` on the producer; the futures resolve when the broker acknowledged them."""
+        if not records:
+            return []
+        producer = self.app.producer._ensure_producer()
+        groups: dict[tuple[str, int], list[tuple[bytes, bytes | None]]] = {}
+        for topic, key, value in records:
+            partitions = self._partitions.get(topic) or await self._partitions_of(producer, topic)
+            partition = partitions[self._hash(key) % len(partitions)]
+            groups.setdefault((topic, partition), []).append((key, value))
+        futures: list[asyncio.Future] = []
+        for (topic, partition), items in groups.items():
+            batch = producer.create_batch()
+            for key, value in items:
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    futures.append(await producer.send_batch(batch, topic, partition=partition))
+                    batch = producer.create_batch()
+                    if batch.append(key=key, value=value, timestamp=None) is None:
+                        raise ValueError(f"a record of {len(value or b'')} bytes for {topic} exceeds a whole batch")
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+        return futures
+
+    async def send_and_wait(self, records: list[Record]) -> None:
+        """Produce ``records`` and wait for every acknowledgement (a failure raises)."""
+        futures = await self.send(records)
+        if futures:
+            await asyncio.gather(*futures)
