@@ -39,6 +39,7 @@ class StreamApp:
 
 def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.App:
     stream = settings.stream
+    settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates its datadir, not the parents
     return faust.App(
         app_id or f"{settings.kafka.topic_prefix}-{stream.app_id}",
         broker=f"kafka://{settings.kafka.bootstrap_servers}",
