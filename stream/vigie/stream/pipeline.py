@@ -10,7 +10,9 @@ before the next batch is taken.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
+from typing import NoReturn
 
 from faust.types import EventT
 
@@ -22,6 +24,9 @@ from vigie.stream.app import StreamApp
 from vigie.stream.readiness import wait_for_output_metadata
 
 log = logging.getLogger(__name__)
+
+#: Exit status of a worker that stopped on a failed batch (EX_SOFTWARE).
+EXIT_BATCH_FAILED = 70
 
 
 def split_valid(app: StreamApp, batch: Sequence[EventT]) -> tuple[list[LearningEvent], list[tuple[bytes, bytes]]]:
@@ -40,6 +45,24 @@ def split_valid(app: StreamApp, batch: Sequence[EventT]) -> tuple[list[LearningE
     return valid, rejected
 
 
+def die_without_ack(batch: Sequence[EventT], error: Exception) -> NoReturn:
+    """End the process at once, so that nothing acknowledges or commits the failed batch.
+
+    faust's ``take_events`` acks a batch's events when its generator closes, even when the body raised:
+    a failed batch would be committed and its answers lost. Exiting here keeps at-least-once — the
+    worker's supervisor restarts it and the batch is delivered again. A processor bug that always fails
+    on the same event therefore crash-loops visibly instead of losing data.
+    """
+    first, last = batch[0].message, batch[-1].message
+    log.critical(
+        "batch failed, exiting without commit (%s[%s]@%s .. %s[%s]@%s): %r",
+        first.topic, first.partition, first.offset, last.topic, last.partition, last.offset, error,
+        exc_info=error,
+    )  # fmt: skip
+    logging.shutdown()
+    os._exit(EXIT_BATCH_FAILED)
+
+
 def register_pipeline(app: StreamApp) -> None:
     settings = app.settings.stream
     source = app.topic(LEARNING_EVENTS)
@@ -49,11 +72,14 @@ def register_pipeline(app: StreamApp) -> None:
     async def pipeline(stream):
         await wait_for_output_metadata(app)
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            valid, rejected = split_valid(app, batch)
-            for key, value in rejected:
-                outbox.add(dlq, key, value)
-            for processor in app.processors:
-                for emission in processor.process(valid):
-                    outbox.add(names[emission.topic], emission.key.encode(), encode(emission.event))
-            # The batch's offsets are acked when the next batch is taken: its output is acknowledged by then.
-            await app.emitter.send_and_wait(outbox.drain())
+            try:
+                valid, rejected = split_valid(app, batch)
+                for key, value in rejected:
+                    outbox.add(dlq, key, value)
+                for processor in app.processors:
+                    for emission in processor.process(valid):
+                        outbox.add(names[emission.topic], emission.key.encode(), encode(emission.event))
+                # The batch's offsets are acked when the next batch is taken: its output is acknowledged by then.
+                await app.emitter.send_and_wait(outbox.drain())
+            except Exception as error:  # a shutdown's cancellation is not caught: its sends are already queued
+                die_without_ack(batch, error)
