@@ -40,3 +40,22 @@ def test_keys_land_on_the_partition_the_java_client_and_kafka_python_choose() ->
         expected = (murmur2(key) & 0x7FFFFFFF) % 6
         assert emitter._hash(key) % 6 == expected
         assert emitter._hash(key) % 6 == expected  # memoised
+
+
+def test_outputs_are_acknowledged_before_the_state_that_remembers_them() -> None:
+    """Killed between the two, a worker re-emits (deduplicated downstream) instead of losing outputs."""
+    import asyncio
+
+    emitter = Emitter(app=None)
+    phases: list[list[str]] = []
+
+    async def record_phase(records):
+        phases.append([topic for topic, _, _ in records])
+        return []
+
+    emitter.send = record_phase  # the broker round trip is what the integration tests cover
+    records = [("app-signals-state-changelog", b"p", b"{}"), ("vigie.signals.v1", b"p", b"{}"),
+               ("vigie.mastery-updates.v1", b"p", b"{}"), ("app-mastery-changelog", b"p", None)]  # fmt: skip
+    asyncio.run(emitter.send_and_wait(records, {"app-signals-state-changelog", "app-mastery-changelog"}))
+    assert phases == [["vigie.signals.v1", "vigie.mastery-updates.v1"],
+                      ["app-signals-state-changelog", "app-mastery-changelog"]]  # fmt: skip

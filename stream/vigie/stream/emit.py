@@ -15,7 +15,7 @@ lands on its pupil's partition, like the pupil's learning events (co-partitionin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Collection, Iterator, MutableMapping
 from typing import Any
 
 import orjson
@@ -29,12 +29,16 @@ HASH_MEMO_SIZE = 1 << 20
 
 
 class Outbox:
-    """Records waiting to be produced; ``drain`` hands them over in the order they were added."""
+    """Records waiting to be produced; ``drain`` hands them over in the order they were added.
 
-    __slots__ = ("records",)
+    ``state_topics`` names the changelog topics of the tables writing here (see ``Emitter.send_and_wait``).
+    """
+
+    __slots__ = ("records", "state_topics")
 
     def __init__(self) -> None:
         self.records: list[Record] = []
+        self.state_topics: set[str] = set()
 
     def add(self, topic: str, key: bytes, value: bytes | None) -> None:
         self.records.append((topic, key, value))
@@ -54,6 +58,7 @@ class ChangelogTable(MutableMapping[str, Any]):
         self.table = table
         self.outbox = outbox
         self.topic = table.changelog_topic.get_topic_name()
+        outbox.state_topics.add(self.topic)
         serializer = table.value_serializer or table.app.conf.value_serializer
         if serializer == "raw":
             self._encode: Callable[[Any], bytes] = bytes
@@ -130,8 +135,16 @@ class Emitter:
             futures.append(await producer.send_batch(batch, topic, partition=partition))
         return futures
 
-    async def send_and_wait(self, records: list[Record]) -> None:
-        """Produce ``records`` and wait for every acknowledgement (a failure raises)."""
-        futures = await self.send(records)
-        if futures:
-            await asyncio.gather(*futures)
+    async def send_and_wait(self, records: list[Record], state_topics: Collection[str] = ()) -> None:
+        """Produce ``records`` and wait for every acknowledgement (a failure raises).
+
+        Outputs first, then the state that remembers them (records of ``state_topics``): a worker killed
+        in between restarts from the older state and emits the same outputs again — deterministic ids, so
+        the warehouse keeps one copy — instead of restoring a state whose outputs were never sent.
+        """
+        outputs = [r for r in records if r[0] not in state_topics]
+        state = [r for r in records if r[0] in state_topics] if state_topics else []
+        for phase in (outputs, state):
+            futures = await self.send(phase)
+            if futures:
+                await asyncio.gather(*futures)

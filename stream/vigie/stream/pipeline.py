@@ -80,6 +80,6 @@ def register_pipeline(app: StreamApp) -> None:
                     for emission in processor.process(valid):
                         outbox.add(names[emission.topic], emission.key.encode(), encode(emission.event))
                 # The batch's offsets are acked when the next batch is taken: its output is acknowledged by then.
-                await app.emitter.send_and_wait(outbox.drain())
+                await app.emitter.send_and_wait(outbox.drain(), outbox.state_topics)
             except Exception as error:  # a shutdown's cancellation is not caught: its sends are already queued
                 die_without_ack(batch, error)

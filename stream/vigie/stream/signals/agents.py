@@ -66,9 +66,9 @@ def register_signals(stream_app: StreamApp) -> SignalsProcessor:
     async def day_boundaries() -> None:
         actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == source_name}
         changes = emissions(processor.engine.tick(actives))
-        # The tick's table writes (in the outbox) and its signals, produced together.
+        # The tick's signals, then its table writes (in the outbox): see Emitter.send_and_wait.
         records = stream_app.outbox.drain()
         records += [(signals_topic, emission.key.encode(), encode(emission.event)) for emission in changes]
-        await stream_app.emitter.send_and_wait(records)
+        await stream_app.emitter.send_and_wait(records, stream_app.outbox.state_topics)
 
     return processor
