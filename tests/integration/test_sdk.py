@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import logging
 import threading
 import time
 from pathlib import Path
@@ -22,16 +21,6 @@ from vigie.producers.pseudonym import AcademyPseudonymizers
 from vigie.producers.sdk import VigieProducer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging():
-    """The CLI configures the root logger on the test's own (then closed) stderr: put it back after."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "xapi" / "statements.jsonl"

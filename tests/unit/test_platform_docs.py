@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,6 @@ from vigie.producers.pseudonym import Pseudonymizer
 from vigie.settings import DEV_PSEUDONYM_KEY
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging():
-    """The CLI configures the root logger on the test's own (then closed) stderr: put it back after."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "platforms.md").read_text(encoding="utf-8")

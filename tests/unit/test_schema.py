@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import jsonschema
@@ -16,16 +15,6 @@ from vigie.contract.codec import encode
 from vigie.producers.schema import MODELS, SCHEMA_FILE, learning_event_schema, model_schema, render
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def _keep_logging():
-    """The CLI configures the root logger on the test's own (then closed) stderr: put it back after."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "docs" / "schema" / SCHEMA_FILE
