@@ -71,7 +71,7 @@ class TopicReader:
                 return self.records
             for worker, log in zip(workers, logs, strict=True):
                 assert worker.poll() is None, log.read_text()[-3000:]
-        raise AssertionError(f"condition not met after {timeout_s}s with {len(self.records)} records")
+        raise AssertionError(f"condition not met after {timeout_s}s with {len(self.records)} records: {condition}")
 
     def close(self) -> None:
         self.consumer.close()
@@ -81,9 +81,25 @@ def _updates(records) -> list[MasteryUpdated]:
     return [decode(r.value, MasteryUpdated) for r in records]
 
 
-def _answered(events) -> Callable[[list], bool]:
-    wanted = {e.event_id for e in events}
-    return lambda records: wanted <= {u.answer_event_id for u in _updates(records)}
+class _Answered:
+    """True once every answer has a MasteryUpdated; says which are missing otherwise."""
+
+    def __init__(self, events) -> None:
+        self.wanted = {e.event_id: e for e in events}
+        self.missing: list = []
+
+    def __call__(self, records) -> bool:
+        seen = {u.answer_event_id for u in _updates(records)}
+        self.missing = [e for i, e in self.wanted.items() if i not in seen]
+        return not self.missing
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{e.student_id[:8]}/{e.skill_code}@{e.occurred_at:%H:%M:%S}" for e in self.missing[:10])
+        return f"{len(self.missing)} answers without a MasteryUpdated: {shown}"
+
+
+def _answered(events) -> _Answered:
+    return _Answered(events)
 
 
 def _last_per_pupil_skill(updates: list[MasteryUpdated]) -> dict[tuple[str, str], tuple[float, int]]:
