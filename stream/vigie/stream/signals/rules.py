@@ -82,6 +82,17 @@ def _level(value: float, thresholds: tuple[float, float, float]) -> Severity | N
     return found
 
 
+def _graded(value: float, thresholds, keep_low_from: float | None = None) -> tuple[Severity, float] | None:
+    """Severity of ``value`` and the threshold it passed. An open signal stays "low" while the value is
+    still at least ``keep_low_from`` (hysteresis: no flapping around the first threshold)."""
+    severity = _level(value, thresholds)
+    if severity is None and keep_low_from is not None and value >= keep_low_from:
+        severity = "low"
+    if severity is None:
+        return None
+    return severity, thresholds[SEVERITIES.index(severity)]
+
+
 def _days(n: float) -> str:
     n = round(n, 1)
     shown = int(n) if n == int(n) else n
@@ -106,10 +117,10 @@ def inactivity(missed: int, gap: float, rules: SignalRules) -> Finding | None:
     """``missed`` school days without activity, for a pupil who is usually active every ``gap`` school days."""
     thresholds = tuple(max(m, k * gap + extra) for m, k, extra in zip(
         rules.inactivity_min_days, rules.inactivity_multiples, rules.inactivity_extra_days, strict=True))  # fmt: skip
-    severity = _level(missed, thresholds)  # type: ignore[arg-type]
-    if severity is None:
+    graded = _graded(missed, thresholds)
+    if graded is None:
         return None
-    threshold = thresholds[SEVERITIES.index(severity)]
+    severity, threshold = graded
     return Finding(severity, lambda: (
         SignalReason(code="school_days_inactive", value=missed, threshold=threshold,
                      text=f"Aucune activité depuis {_days(missed)} (seuil : {_days(threshold)})."),
@@ -120,12 +131,10 @@ def inactivity(missed: int, gap: float, rules: SignalRules) -> Finding | None:
 
 def falling_success(recent_rate: float, earlier_rate: float, active: bool, rules: SignalRules) -> Finding | None:
     drop = earlier_rate - recent_rate
-    severity = _level(drop, rules.success_drops)
-    if severity is None and active and drop >= rules.success_clear_drop:
-        severity = "low"
-    if severity is None:
+    graded = _graded(drop, rules.success_drops, rules.success_clear_drop if active else None)
+    if graded is None:
         return None
-    threshold = rules.success_drops[SEVERITIES.index(severity)]
+    severity, threshold = graded
     return Finding(severity, lambda: (
         SignalReason(code="success_drop", value=round(drop, 3), threshold=threshold,
                      text=f"Réussite en baisse de {round(100 * drop)} points (seuil : {round(100 * threshold)})."),
@@ -136,10 +145,10 @@ def falling_success(recent_rate: float, earlier_rate: float, active: bool, rules
 
 
 def wheel_spinning(attempts: int, best_streak: int, skill_label: str, rules: SignalRules) -> Finding | None:
-    severity = _level(attempts, rules.spinning_attempts)  # type: ignore[arg-type]
-    if severity is None:
+    graded = _graded(attempts, rules.spinning_attempts)
+    if graded is None:
         return None
-    threshold = rules.spinning_attempts[SEVERITIES.index(severity)]
+    severity, threshold = graded
     return Finding(severity, lambda: (
         SignalReason(code="attempts_without_mastery", value=attempts, threshold=threshold,
                      text=f"{attempts} tentatives sur « {skill_label} » sans {rules.mastery_streak} "
@@ -155,12 +164,10 @@ def rapid_guessing(rapid: int, answered: int, rapid_correct: int, active: bool, 
     share, success = rapid / answered, rapid_correct / rapid
     if success > rules.rapid_max_success:
         return None
-    severity = _level(share, rules.rapid_shares)
-    if severity is None and active and share >= rules.rapid_clear_share:
-        severity = "low"
-    if severity is None:
+    graded = _graded(share, rules.rapid_shares, rules.rapid_clear_share if active else None)
+    if graded is None:
         return None
-    threshold = rules.rapid_shares[SEVERITIES.index(severity)]
+    severity, threshold = graded
     return Finding(severity, lambda: (
         SignalReason(code="rapid_answer_share", value=round(share, 3), threshold=threshold,
                      text=f"{rapid} réponses sur {answered} données bien plus vite que le temps habituel "
@@ -171,10 +178,10 @@ def rapid_guessing(rapid: int, answered: int, rapid_correct: int, active: bool, 
 
 
 def abandoned_sessions(abandoned: int, sessions: int, rules: SignalRules) -> Finding | None:
-    severity = _level(abandoned, rules.abandoned_counts)  # type: ignore[arg-type]
-    if severity is None:
+    graded = _graded(abandoned, rules.abandoned_counts)
+    if graded is None:
         return None
-    threshold = rules.abandoned_counts[SEVERITIES.index(severity)]
+    severity, threshold = graded
     return Finding(severity, lambda: (
         SignalReason(code="abandoned_sessions", value=abandoned, threshold=threshold,
                      text=f"{abandoned} séances ouvertes puis quittées sans aucune réponse, "
