@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vigie.settings import PrivacySettings
+from vigie.core.settings import PrivacySettings
 from vigie.stream.mastery.calibrate import AnswerLog, calibrate
 from vigie.stream.mastery.evaluate import Columns, auc, evaluate, read_answer_log, split_by_pupil, write_answer_log
 from vigie.stream.mastery.model import DEFAULT_PARAMS, step
@@ -52,8 +52,15 @@ def bench_model(n: int = 300_000) -> dict[str, float]:
 def simulate(days: int, students: int, seed: int = 42):
     from vigie.producers.simulator import Simulation, SimulationConfig
 
-    config = SimulationConfig(academies=("lyon", "creteil"), schools_per_academy=2, classes_per_school=3,
-                              students_per_class=students, days=days, seed=seed, end=date(2026, 6, 30))  # fmt: skip
+    config = SimulationConfig(
+        academies=("lyon", "creteil"),
+        schools_per_academy=2,
+        classes_per_school=3,
+        students_per_class=students,
+        days=days,
+        seed=seed,
+        end=date(2026, 6, 30),
+    )
     sim = Simulation(config, PrivacySettings())
     events = list(sim.events())
     return sim, events
@@ -67,8 +74,11 @@ def bench_processor(events, batch: int = 1000) -> dict[str, float]:
     for i in range(0, len(events), batch):
         emitted += len(processor.process(events[i : i + batch]))
     elapsed = time.perf_counter() - started
-    return {"processor_answers_per_s": round(len(answers) / elapsed), "processor_answers": len(answers),
-            "processor_emitted": emitted}  # fmt: skip
+    return {
+        "processor_answers_per_s": round(len(answers) / elapsed),
+        "processor_answers": len(answers),
+        "processor_emitted": emitted,
+    }
 
 
 def export_csv(events, path: Path, seed: int = 42) -> int:
@@ -77,8 +87,16 @@ def export_csv(events, path: Path, seed: int = 42) -> int:
     pupils = sorted({a.student_id for a in answers})
     test = set(np.random.default_rng(seed).choice(pupils, size=max(1, len(pupils) // 5), replace=False).tolist())
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = ((a.student_id, a.skill_code, int(a.correct), a.occurred_at.isoformat(),
-             "test" if a.student_id in test else "train") for a in answers)  # fmt: skip
+    rows = (
+        (
+            a.student_id,
+            a.skill_code,
+            int(a.correct),
+            a.occurred_at.isoformat(),
+            "test" if a.student_id in test else "train",
+        )
+        for a in answers
+    )
     return write_answer_log(path, rows)
 
 
@@ -94,9 +112,13 @@ def final_mastery_auc(events, truth, book: ParameterBook) -> dict[str, float]:
     labels = np.array([truth.final_knows[k] for k in keys])
     scores = np.array([last[k] for k in keys])
     mastered = scores >= 0.95
-    return {"final_auc": auc(labels, scores), "pairs": len(keys), "share_truly_known": float(labels.mean()),
-            "mastered_flag_precision": float(labels[mastered].mean()) if mastered.any() else float("nan"),
-            "mastered_flag_recall": float(mastered[labels].mean()) if labels.any() else float("nan")}  # fmt: skip
+    return {
+        "final_auc": auc(labels, scores),
+        "pairs": len(keys),
+        "share_truly_known": float(labels.mean()),
+        "mastered_flag_precision": float(labels[mastered].mean()) if mastered.any() else float("nan"),
+        "mastered_flag_recall": float(mastered[labels].mean()) if labels.any() else float("nan"),
+    }
 
 
 def knows_after_auc(events, truth, book: ParameterBook) -> float:
@@ -113,10 +135,12 @@ def knows_after_auc(events, truth, book: ParameterBook) -> float:
 
 def calibrated_book(events) -> ParameterBook:
     answers = [e for e in events if e.kind == "answer"]
-    log_ = AnswerLog(np.array([a.student_id for a in answers], dtype=object),
-                     np.array([a.skill_code for a in answers], dtype=object),
-                     np.array([int(a.correct) for a in answers], dtype=np.int8),
-                     np.array([a.occurred_at.timestamp() for a in answers]))  # fmt: skip
+    log_ = AnswerLog(
+        np.array([a.student_id for a in answers], dtype=object),
+        np.array([a.skill_code for a in answers], dtype=object),
+        np.array([int(a.correct) for a in answers], dtype=np.int8),
+        np.array([a.occurred_at.timestamp() for a in answers]),
+    )
     fits = calibrate(log_, version=1)
     return ParameterBook(by_skill={k: f.params for k, f in fits.items() if f.calibrated})
 
@@ -128,13 +152,12 @@ def bench_e2e(events) -> dict[str, float]:
 
     from kafka import KafkaConsumer
 
-    from tests.conftest import REPO, free_port, start_worker
-    from vigie.contract.topics import MASTERY_UPDATES
+    from tests.conftest import REPO, free_port
+    from vigie.core.settings import VigieSettings
+    from vigie.core.topics import MASTERY_UPDATES, ensure_topics
     from vigie.infra.broker import KafkaBroker
-    from vigie.infra.demo import stop_process
-    from vigie.infra.topics import ensure_topics
+    from vigie.infra.processes import start_worker, stop_process
     from vigie.producers.sdk import EventPublisher
-    from vigie.settings import VigieSettings
 
     answers = [e for e in events if e.kind == "answer"]
     tmp = Path(tempfile.mkdtemp(prefix="vigie-bench-"))
@@ -143,15 +166,21 @@ def bench_e2e(events) -> dict[str, float]:
     broker.start(timeout_s=120)
     worker = None
     try:
-        settings = VigieSettings(state_dir=tmp, kafka={"bootstrap_servers": broker.bootstrap,
-                                                       "topic_prefix": f"b{uuid.uuid4().hex[:8]}", "partitions": 4})
+        settings = VigieSettings(
+            state_dir=tmp,
+            kafka={"bootstrap_servers": broker.bootstrap, "topic_prefix": f"b{uuid.uuid4().hex[:8]}", "partitions": 4},
+        )
         ensure_topics(settings.kafka)
         with EventPublisher(settings.kafka) as publisher:
             for event in events:
                 publisher.publish(event)
-        consumer = KafkaConsumer(MASTERY_UPDATES.name(settings.kafka.topic_prefix), group_id=None,
-                                 bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest",
-                                 consumer_timeout_ms=500)  # fmt: skip
+        consumer = KafkaConsumer(
+            MASTERY_UPDATES.name(settings.kafka.topic_prefix),
+            group_id=None,
+            bootstrap_servers=broker.bootstrap,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=500,
+        )
         worker = start_worker(settings, tmp / "worker.log")
         seen = 0
         first = None
@@ -183,8 +212,15 @@ def main() -> None:
     started = time.perf_counter()
     sim, events = simulate(args.days, args.students)
     truth = sim.truth
-    print(json.dumps({"simulated_events": len(events), "simulated_pupils": len(truth.pupils),
-                      "simulation_s": round(time.perf_counter() - started, 1)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "simulated_events": len(events),
+                "simulated_pupils": len(truth.pupils),
+                "simulation_s": round(time.perf_counter() - started, 1),
+            }
+        )
+    )
     figures |= bench_processor(events)
     print(json.dumps(bench_processor(events)))
     n = export_csv(events, args.csv)

@@ -22,11 +22,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from vigie.core.settings import KafkaSettings, PrivacySettings
+from vigie.core.topics import ensure_topics
 from vigie.infra.broker import KafkaBroker
-from vigie.infra.topics import ensure_topics
 from vigie.producers.builder import EventBuilder, Pupil
 from vigie.producers.sdk import EventPublisher
-from vigie.settings import KafkaSettings, PrivacySettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,11 +42,26 @@ def _answers(builder: EventBuilder, count: int, start: int = 0) -> list:
     when = datetime.now(UTC) - timedelta(hours=1)
     events = []
     for n in range(start, start + count):
-        pupil = Pupil(academy="lyon", school_uai="0691234A", student=f"ent-{n % 5000}",
-                      school_class=f"cm1-{n % 200}", level="CM1", teacher=f"prof-{n % 200}")  # fmt: skip
-        events.append(builder.answer(pupil, source_event_id=f"attempt-{n}", session_id=f"s-{n // 20}",
-                                     skill_code=skills[n % 4], item_id=f"q-{n % 300}", correct=n % 3 != 0,
-                                     response_time_ms=4000 + n % 9000, occurred_at=when))  # fmt: skip
+        pupil = Pupil(
+            academy="lyon",
+            school_uai="0691234A",
+            student=f"ent-{n % 5000}",
+            school_class=f"cm1-{n % 200}",
+            level="CM1",
+            teacher=f"prof-{n % 200}",
+        )
+        events.append(
+            builder.answer(
+                pupil,
+                source_event_id=f"attempt-{n}",
+                session_id=f"s-{n // 20}",
+                skill_code=skills[n % 4],
+                item_id=f"q-{n % 300}",
+                correct=n % 3 != 0,
+                response_time_ms=4000 + n % 9000,
+                occurred_at=when,
+            )
+        )
     return events
 
 
@@ -103,8 +118,10 @@ def main() -> None:
     print(f"  build from raw ids (no I/O)      {_rate(args.events, build_s)}")
     print(f"  fire-and-forget + flush          {_rate(args.events, fire_s)}")
     print(f"  build + fire-and-forget + flush  {_rate(args.events, built_fire_s)}")
-    print(f"  sync (one ack per event)         {_rate(args.sync_events, sync_s)}"
-          f"  p50 {cut[49] * 1000:.1f} ms, p99 {cut[98] * 1000:.1f} ms")  # fmt: skip
+    print(
+        f"  sync (one ack per event)         {_rate(args.sync_events, sync_s)}"
+        f"  p50 {cut[49] * 1000:.1f} ms, p99 {cut[98] * 1000:.1f} ms"
+    )
     print(f"  delivered {delivered:,}, failed {failed}; record CRC32C in {_crc_implementation()}")
 
 

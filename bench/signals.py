@@ -14,9 +14,9 @@ import time
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 
-from vigie.contract.calendar import is_school_day
-from vigie.contract.events import AnswerSubmitted, LearningEvent, SessionEnded, SessionStarted, make_event_id
-from vigie.contract.taxonomy import skills_for
+from vigie.core.contract.calendar import is_school_day
+from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionEnded, SessionStarted, make_event_id
+from vigie.core.contract.taxonomy import skills_for
 from vigie.producers.pseudonym import Pseudonymizer
 from vigie.stream.signals.engine import SignalEngine
 
@@ -29,8 +29,14 @@ def cohort(pupils: int, days: int, answers: int, seed: int) -> list[LearningEven
     n = 0
     for p in range(pupils):
         student, klass = names.student(f"p{p}"), names.school_class(f"c{p // 25}")
-        common = {"platform": "bench", "academy": "lyon", "school_uai": "0691234A", "class_id": klass,
-                  "student_id": student, "level": "CM1"}  # fmt: skip
+        common = {
+            "platform": "bench",
+            "academy": "lyon",
+            "school_uai": "0691234A",
+            "class_id": klass,
+            "student_id": student,
+            "level": "CM1",
+        }
         skill_level = rng.random()
         for d in range(days):
             day = date(2025, 9, 1) + timedelta(days=d)
@@ -39,21 +45,46 @@ def cohort(pupils: int, days: int, answers: int, seed: int) -> list[LearningEven
             moment = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=8 + rng.randrange(8))
             session = f"s{p}-{d}"
             n += 1
-            events.append(SessionStarted(event_id=make_event_id("bench", str(n)), source_event_id=str(n),
-                                         occurred_at=moment, session_id=session, **common))  # fmt: skip
+            events.append(
+                SessionStarted(
+                    event_id=make_event_id("bench", str(n)),
+                    source_event_id=str(n),
+                    occurred_at=moment,
+                    session_id=session,
+                    **common,
+                )
+            )
             for _ in range(answers):
                 n += 1
                 moment += timedelta(seconds=rng.randrange(5, 60))
                 correct = rng.random() < skill_level
-                events.append(AnswerSubmitted(
-                    event_id=make_event_id("bench", str(n)), source_event_id=str(n), occurred_at=moment,
-                    session_id=session, subject="mathematiques", skill_code=rng.choice(skills),
-                    item_id=f"i{rng.randrange(200)}", correct=correct, score=float(correct),
-                    response_time_ms=rng.randrange(1_000, 40_000), **common))  # fmt: skip
+                events.append(
+                    AnswerSubmitted(
+                        event_id=make_event_id("bench", str(n)),
+                        source_event_id=str(n),
+                        occurred_at=moment,
+                        session_id=session,
+                        subject="mathematiques",
+                        skill_code=rng.choice(skills),
+                        item_id=f"i{rng.randrange(200)}",
+                        correct=correct,
+                        score=float(correct),
+                        response_time_ms=rng.randrange(1_000, 40_000),
+                        **common,
+                    )
+                )
             n += 1
-            events.append(SessionEnded(event_id=make_event_id("bench", str(n)), source_event_id=str(n),
-                                       occurred_at=moment + timedelta(seconds=5), session_id=session,
-                                       outcome="completed", answers_count=answers, **common))  # fmt: skip
+            events.append(
+                SessionEnded(
+                    event_id=make_event_id("bench", str(n)),
+                    source_event_id=str(n),
+                    occurred_at=moment + timedelta(seconds=5),
+                    session_id=session,
+                    outcome="completed",
+                    answers_count=answers,
+                    **common,
+                )
+            )
     events.sort(key=lambda e: e.occurred_at)
     return events
 
@@ -82,8 +113,10 @@ def main() -> None:
     peak = tracemalloc.get_traced_memory()[1] if args.memory else None
     tracemalloc.stop()
     state_bytes = sum(len(json.dumps(v)) for v in engine.store.values())
-    print(f"signals engine: {len(events)} events of {args.pupils} pupils over {args.days} days, "
-          f"batches of {args.batch}, {args.partitions} partitions")  # fmt: skip
+    print(
+        f"signals engine: {len(events)} events of {args.pupils} pupils over {args.days} days, "
+        f"batches of {args.batch}, {args.partitions} partitions"
+    )
     print(f"  throughput      {len(events) / elapsed:,.0f} events/s ({elapsed:.2f} s)")
     print(f"  signal changes  {changes}")
     print(f"  state per pupil {state_bytes / max(1, len(engine.store)):,.0f} bytes of JSON (mean)")

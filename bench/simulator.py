@@ -16,12 +16,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from vigie.contract.codec import encode
+from vigie.core.contract.codec import encode
+from vigie.core.settings import KafkaSettings, PrivacySettings
+from vigie.core.topics import ensure_topics
 from vigie.infra.broker import KafkaBroker
-from vigie.infra.topics import ensure_topics
 from vigie.producers.sdk import EventPublisher
 from vigie.producers.simulator import Simulation, SimulationConfig
-from vigie.settings import KafkaSettings, PrivacySettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,16 +38,24 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--skip-kafka", action="store_true")
     args = parser.parse_args()
-    config = SimulationConfig(academies=("lyon", "creteil", "lille"), schools_per_academy=2, classes_per_school=3,
-                              students_per_class=args.students, start=date(2025, 9, 8), days=args.days)  # fmt: skip
+    config = SimulationConfig(
+        academies=("lyon", "creteil", "lille"),
+        schools_per_academy=2,
+        classes_per_school=3,
+        students_per_class=args.students,
+        start=date(2025, 9, 8),
+        days=args.days,
+    )
     privacy = PrivacySettings()
 
     began = time.perf_counter()
     sim = Simulation(config, privacy)
     count = sum(1 for _ in sim.events())
     generated = time.perf_counter() - began
-    print(f"cohort: {config.pupils_count} pupils, {len(sim.days)} days, {count} events "
-          f"({len(sim.truth.dropouts)} drop-outs)")  # fmt: skip
+    print(
+        f"cohort: {config.pupils_count} pupils, {len(sim.days)} days, {count} events "
+        f"({len(sim.truth.dropouts)} drop-outs)"
+    )
     print(f"generated (no Kafka):        {count / generated:>10,.0f} events/s  ({generated:.1f}s)")
 
     began = time.perf_counter()
@@ -70,8 +78,10 @@ def main() -> None:
                     publisher.publish(event)
                 publisher.flush()
             published = time.perf_counter() - began
-            print(f"published to Kafka (acked):  {count / published:>10,.0f} events/s  ({published:.1f}s, "
-                  f"{publisher.sent} delivered, {publisher.failed} failed)")  # fmt: skip
+            print(
+                f"published to Kafka (acked):  {count / published:>10,.0f} events/s  ({published:.1f}s, "
+                f"{publisher.sent} delivered, {publisher.failed} failed)"
+            )
         finally:
             broker.stop()
 

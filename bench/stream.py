@@ -31,10 +31,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from vigie.contract.codec import encode
-from vigie.contract.events import AnswerSubmitted, make_event_id
-from vigie.contract.taxonomy import skills_for
-from vigie.contract.topics import LEARNING_EVENTS, MASTERY_UPDATES
+from vigie.core.contract.codec import encode
+from vigie.core.contract.events import AnswerSubmitted, make_event_id
+from vigie.core.contract.taxonomy import skills_for
+from vigie.core.topics import LEARNING_EVENTS, MASTERY_UPDATES
 from vigie.producers.pseudonym import Pseudonymizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,20 +56,37 @@ class AnswerFactory:
         student, klass = self.pupils[n % len(self.pupils)]
         source = f"bench-{uuid.uuid4().hex}"
         answer = AnswerSubmitted(
-            event_id=make_event_id("bench", source), source_event_id=source, platform="bench",
-            occurred_at=BASE_TIME + timedelta(seconds=n), academy="lyon", school_uai="0691234A",
-            class_id=klass, student_id=student, level="CM1", session_id=f"sess-{n // 1000}",
-            subject="mathematiques", skill_code=self.rng.choice(self.skills), item_id=f"item-{n % 50}",
-            correct=self.rng.random() < 0.7, score=1.0, response_time_ms=12_000,
-        )  # fmt: skip
+            event_id=make_event_id("bench", source),
+            source_event_id=source,
+            platform="bench",
+            occurred_at=BASE_TIME + timedelta(seconds=n),
+            academy="lyon",
+            school_uai="0691234A",
+            class_id=klass,
+            student_id=student,
+            level="CM1",
+            session_id=f"sess-{n // 1000}",
+            subject="mathematiques",
+            skill_code=self.rng.choice(self.skills),
+            item_id=f"item-{n % 50}",
+            correct=self.rng.random() < 0.7,
+            score=1.0,
+            response_time_ms=12_000,
+        )
         return student.encode(), encode(answer), str(answer.event_id)
 
 
 def producer(bootstrap: str, linger_ms: int = 20):
     from kafka import KafkaProducer
 
-    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", compression_type="lz4", linger_ms=linger_ms,
-                         batch_size=256 * 1024, client_id="bench-producer")  # fmt: skip
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        compression_type="lz4",
+        linger_ms=linger_ms,
+        batch_size=256 * 1024,
+        client_id="bench-producer",
+    )
 
 
 def end_offsets(consumer, topic: str) -> int:
@@ -111,10 +128,15 @@ def throughput(bootstrap: str, mastery_topic: str, answers: int, workers, timeou
     finally:
         consumer.close()
     span = done - (first_at or done)
-    return {"answers": answers, "mastery_updates": count, "startup_s": round((first_at or done) - started, 1),
-            "processing_s": round(span, 2), "worker_cpu_s": round(cpu, 2),
-            "worker_cpu_share": round(cpu / span / len(workers), 2) if span > 0 else None,
-            "answers_per_s": round((count - (first_count or 0)) / span) if span > 0 else None}  # fmt: skip
+    return {
+        "answers": answers,
+        "mastery_updates": count,
+        "startup_s": round((first_at or done) - started, 1),
+        "processing_s": round(span, 2),
+        "worker_cpu_s": round(cpu, 2),
+        "worker_cpu_share": round(cpu / span / len(workers), 2) if span > 0 else None,
+        "answers_per_s": round((count - (first_count or 0)) / span) if span > 0 else None,
+    }
 
 
 def latency(bootstrap: str, prefix: str, factory: AnswerFactory, rate: float, seconds: float) -> dict:
@@ -154,9 +176,15 @@ def latency(bootstrap: str, prefix: str, factory: AnswerFactory, rate: float, se
     lags = [update_ts[k] - answer_ts[k] for k in sent if k in update_ts and k in answer_ts]
     if not lags:
         return {"latency_answers": len(sent), "latency_matched": 0}
-    return {"rate_per_s": rate, "latency_answers": len(sent), "latency_matched": len(lags),
-            "latency_ms_p50": percentile(lags, 0.50), "latency_ms_p95": percentile(lags, 0.95),
-            "latency_ms_max": max(lags), "latency_ms_mean": round(statistics.fmean(lags), 1)}  # fmt: skip
+    return {
+        "rate_per_s": rate,
+        "latency_answers": len(sent),
+        "latency_matched": len(lags),
+        "latency_ms_p50": percentile(lags, 0.50),
+        "latency_ms_p95": percentile(lags, 0.95),
+        "latency_ms_max": max(lags),
+        "latency_ms_mean": round(statistics.fmean(lags), 1),
+    }
 
 
 def main() -> None:
@@ -171,11 +199,11 @@ def main() -> None:
     parser.add_argument("--batch-within", type=float, default=None, help="VIGIE_STREAM__BATCH_WITHIN_S of workers")
     args = parser.parse_args()
 
-    from tests.conftest import free_port, start_worker
+    from tests.conftest import free_port
+    from vigie.core.settings import VigieSettings
+    from vigie.core.topics import ensure_topics
     from vigie.infra.broker import KafkaBroker
-    from vigie.infra.demo import stop_process
-    from vigie.infra.topics import ensure_topics
-    from vigie.settings import VigieSettings
+    from vigie.infra.processes import start_worker, stop_process
 
     tmp = Path(tempfile.mkdtemp(prefix="vigie-bench-stream-"))
     libs = Path(os.environ.get("VIGIE_TEST_KAFKA_LIBS", REPO / "var" / "kafka" / "libs"))
@@ -184,9 +212,15 @@ def main() -> None:
     workers = []
     try:
         stream = {"app_id": "bench"} | ({"batch_within_s": args.batch_within} if args.batch_within else {})
-        settings = VigieSettings(state_dir=tmp, kafka={"bootstrap_servers": broker.bootstrap,
-                                 "topic_prefix": f"b{uuid.uuid4().hex[:8]}", "partitions": args.partitions},
-                                 stream=stream)  # fmt: skip
+        settings = VigieSettings(
+            state_dir=tmp,
+            kafka={
+                "bootstrap_servers": broker.bootstrap,
+                "topic_prefix": f"b{uuid.uuid4().hex[:8]}",
+                "partitions": args.partitions,
+            },
+            stream=stream,
+        )
         ensure_topics(settings.kafka)
         prefix = settings.kafka.topic_prefix
         factory = AnswerFactory(args.pupils)
@@ -199,24 +233,48 @@ def main() -> None:
             publisher.send(LEARNING_EVENTS.name(prefix), key=key, value=value)
         publisher.flush()
         publisher.close()
-        print(json.dumps({"answers": args.answers, "pupils": args.pupils, "partitions": args.partitions,
-                          "workers": args.workers, "build_s": round(built, 1),
-                          "preload_s": round(time.perf_counter() - started, 1)}), flush=True)  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "answers": args.answers,
+                    "pupils": args.pupils,
+                    "partitions": args.partitions,
+                    "workers": args.workers,
+                    "build_s": round(built, 1),
+                    "preload_s": round(time.perf_counter() - started, 1),
+                }
+            ),
+            flush=True,
+        )
         workers = [start_worker(settings, tmp / f"worker-{i}.log") for i in range(args.workers)]
         spy = None
         if args.profile is not None:
             import subprocess
             import sys
 
-            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw",
-                                    "--rate", "200", "-o", str(args.profile), "--pid", str(workers[0].pid)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "200",
+                    "-o",
+                    str(args.profile),
+                    "--pid",
+                    str(workers[0].pid),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         figures = throughput(broker.bootstrap, MASTERY_UPDATES.name(prefix), args.answers, workers)
         if spy is not None:
             spy.send_signal(__import__("signal").SIGINT)
             spy.wait(30)
-        figures["answers_per_s_per_worker"] = round(figures["answers_per_s"] / args.workers) \
-            if figures["answers_per_s"] else None  # fmt: skip
+        figures["answers_per_s_per_worker"] = (
+            round(figures["answers_per_s"] / args.workers) if figures["answers_per_s"] else None
+        )
         print(json.dumps({"throughput": figures}), flush=True)
         if args.rate > 0:
             print(json.dumps({"latency": latency(broker.bootstrap, prefix, factory, args.rate, args.latency_s)}))

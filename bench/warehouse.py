@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from vigie.contract.referential import CYCLE_OF_LEVEL, LEVELS
-from vigie.contract.taxonomy import skills
-from vigie.settings import VigieSettings
+from vigie.core.contract.referential import CYCLE_OF_LEVEL, LEVELS
+from vigie.core.contract.taxonomy import skills
+from vigie.core.settings import VigieSettings
 
 ACADEMIES = ("lyon", "grenoble", "paris", "versailles", "lille", "bordeaux")
 PLATFORMS = ("fondamentaux", "mathia", "lalilo")
@@ -52,8 +52,9 @@ class Universe:
 CYCLES = ("cycle2", "cycle3", "cycle4", "seconde")
 
 
-def universe(rng: np.random.Generator, schools_per_academy: int, classes_per_school: int, pupils_per_class: int,
-             days: int) -> Universe:  # fmt: skip
+def universe(
+    rng: np.random.Generator, schools_per_academy: int, classes_per_school: int, pupils_per_class: int, days: int
+) -> Universe:
     academy, school, klass, student, level, class_index = [], [], [], [], [], []
     for a, code in enumerate(ACADEMIES):
         for s in range(schools_per_academy):
@@ -78,8 +79,18 @@ def universe(rng: np.random.Generator, schools_per_academy: int, classes_per_sch
             codes = sorted(k for k, s in skills().items() if s.cycle == cycle and s.subject == subject)
             skills_by[(ci, subject)] = pa.array(codes)
     cycles = np.array([CYCLES.index(CYCLE_OF_LEVEL[lv]) for lv in level], dtype=np.int8)
-    return Universe(pa.array(academy), pa.array(school), pa.array(klass), pa.array(student), pa.array(level),
-                    cycles, np.array(class_index, dtype=np.int64), days_ms, skills_by, len(student))  # fmt: skip
+    return Universe(
+        pa.array(academy),
+        pa.array(school),
+        pa.array(klass),
+        pa.array(student),
+        pa.array(level),
+        cycles,
+        np.array(class_index, dtype=np.int64),
+        days_ms,
+        skills_by,
+        len(student),
+    )
 
 
 def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
@@ -115,9 +126,13 @@ def _platforms(u: Universe, pupil: np.ndarray) -> pa.Array:
 
 def _pupil_columns(u: Universe, pupil: np.ndarray) -> dict[str, pa.Array]:
     idx = pa.array(pupil)
-    return {"academy": u.pupil_academy.take(idx), "school_uai": u.pupil_school.take(idx),
-            "class_id": u.pupil_class.take(idx), "student_id": u.pupil_student.take(idx),
-            "level": u.pupil_level.take(idx)}  # fmt: skip
+    return {
+        "academy": u.pupil_academy.take(idx),
+        "school_uai": u.pupil_school.take(idx),
+        "class_id": u.pupil_class.take(idx),
+        "student_id": u.pupil_student.take(idx),
+        "level": u.pupil_level.take(idx),
+    }
 
 
 def answers_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
@@ -151,46 +166,69 @@ def mastery_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
     subject, skill = _skills(rng, u, pupil, day)
     p_before = rng.beta(2, 2, n).astype(np.float32)
     p_after = np.clip(p_before + rng.normal(0.03, 0.05, n), 0, 1).astype(np.float32)
-    return pa.table(_pupil_columns(u, pupil) | {
-        "subject": subject, "skill_code": skill, "event_id": _uuids(rng, n), "answer_event_id": _uuids(rng, n),
-        "occurred_at": pa.array(at, pa.timestamp("ms", tz="UTC")),
-        "correct": pa.array(rng.random(n) < 0.65), "p_before": pa.array(p_before), "p_after": pa.array(p_after),
-        "attempts": pa.array(rng.integers(1, 60, n).astype(np.uint32)), "mastered": pa.array(p_after >= 0.95),
-        "params_version": pa.array(np.ones(n, dtype=np.uint32)),
-    })  # fmt: skip
+    return pa.table(
+        _pupil_columns(u, pupil)
+        | {
+            "subject": subject,
+            "skill_code": skill,
+            "event_id": _uuids(rng, n),
+            "answer_event_id": _uuids(rng, n),
+            "occurred_at": pa.array(at, pa.timestamp("ms", tz="UTC")),
+            "correct": pa.array(rng.random(n) < 0.65),
+            "p_before": pa.array(p_before),
+            "p_after": pa.array(p_after),
+            "attempts": pa.array(rng.integers(1, 60, n).astype(np.uint32)),
+            "mastered": pa.array(p_after >= 0.95),
+            "params_version": pa.array(np.ones(n, dtype=np.uint32)),
+        }
+    )
 
 
 def sessions_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
     pupil = rng.integers(0, u.pupils, n)
     ended = rng.random(n) < 0.5
     outcome = np.where(ended, np.array(["completed", "abandoned", "timeout"])[rng.integers(0, 3, n)], "")
-    return pa.table(_pupil_columns(u, pupil) | {
-        "platform": _platforms(u, pupil),
-        "session_id": pa.array(np.char.add("s-", rng.integers(0, 1_000_000, n).astype(str))),
-        "event_id": _uuids(rng, n), "kind": pa.array(np.where(ended, "session_ended", "session_started")),
-        "outcome": pa.array(outcome), "answers_count": pa.array(rng.integers(0, 30, n).astype(np.uint32)),
-        "occurred_at": pa.array(_times(rng, u, n)[1], pa.timestamp("ms", tz="UTC")),
-    })  # fmt: skip
+    return pa.table(
+        _pupil_columns(u, pupil)
+        | {
+            "platform": _platforms(u, pupil),
+            "session_id": pa.array(np.char.add("s-", rng.integers(0, 1_000_000, n).astype(str))),
+            "event_id": _uuids(rng, n),
+            "kind": pa.array(np.where(ended, "session_ended", "session_started")),
+            "outcome": pa.array(outcome),
+            "answers_count": pa.array(rng.integers(0, 30, n).astype(np.uint32)),
+            "occurred_at": pa.array(_times(rng, u, n)[1], pa.timestamp("ms", tz="UTC")),
+        }
+    )
 
 
 def signals_batch(rng: np.random.Generator, u: Universe, n: int) -> pa.Table:
     pupil = rng.choice(u.pupils, n, replace=False)
     at = _times(rng, u, n)[1]
     status = np.where(rng.random(n) < 0.7, "raised", "cleared")
-    severity = pa.array(np.where(status == "raised", np.array(["low", "medium", "high"])[rng.integers(0, 3, n)],
-                                 None), pa.string())  # fmt: skip
+    severity = pa.array(
+        np.where(status == "raised", np.array(["low", "medium", "high"])[rng.integers(0, 3, n)], None), pa.string()
+    )
     types = np.array(["inactivity", "falling_success", "wheel_spinning", "rapid_guessing", "abandoned_sessions"])
     reasons = pa.array([["days_inactive"]] * n, pa.list_(pa.string()))
-    return pa.table(_pupil_columns(u, pupil) | {
-        "signal_type": pa.array(types[rng.integers(0, len(types), n)]), "status": pa.array(status),
-        "severity": severity, "skill_code": pa.nulls(n, pa.string()), "event_id": _uuids(rng, n),
-        "signal_id": _uuids(rng, n), "occurred_at": pa.array(at, pa.timestamp("ms", tz="UTC")),
-        "first_seen_at": pa.array(at, pa.timestamp("ms", tz="UTC")),
-        "cleared_at": pa.nulls(n, pa.timestamp("ms", tz="UTC")),
-        "reasons.code": reasons, "reasons.text": pa.array([["Aucune activité"]] * n, pa.list_(pa.string())),
-        "reasons.value": pa.array([[12.0]] * n, pa.list_(pa.float64())),
-        "reasons.threshold": pa.array([[7.0]] * n, pa.list_(pa.float64())),
-    })  # fmt: skip
+    return pa.table(
+        _pupil_columns(u, pupil)
+        | {
+            "signal_type": pa.array(types[rng.integers(0, len(types), n)]),
+            "status": pa.array(status),
+            "severity": severity,
+            "skill_code": pa.nulls(n, pa.string()),
+            "event_id": _uuids(rng, n),
+            "signal_id": _uuids(rng, n),
+            "occurred_at": pa.array(at, pa.timestamp("ms", tz="UTC")),
+            "first_seen_at": pa.array(at, pa.timestamp("ms", tz="UTC")),
+            "cleared_at": pa.nulls(n, pa.timestamp("ms", tz="UTC")),
+            "reasons.code": reasons,
+            "reasons.text": pa.array([["Aucune activité"]] * n, pa.list_(pa.string())),
+            "reasons.value": pa.array([[12.0]] * n, pa.list_(pa.float64())),
+            "reasons.threshold": pa.array([[7.0]] * n, pa.list_(pa.float64())),
+        }
+    )
 
 
 def load(client, table: str, batches: Iterator[pa.Table], total: int, label: str) -> tuple[int, float, float]:
@@ -207,14 +245,19 @@ def load(client, table: str, batches: Iterator[pa.Table], total: int, label: str
         client.insert_arrow(table, batch)
         inserting += time.perf_counter() - t0
         rows += batch.num_rows
-        print(f"\r  {label}: {rows:>11,}/{total:,} rows, {rows / inserting:>9,.0f} rows/s inserting, "
-              f"{time.perf_counter() - started:6.1f}s", end="", flush=True)  # fmt: skip
+        print(
+            f"\r  {label}: {rows:>11,}/{total:,} rows, {rows / inserting:>9,.0f} rows/s inserting, "
+            f"{time.perf_counter() - started:6.1f}s",
+            end="",
+            flush=True,
+        )
     print()
     return rows, inserting, generating
 
 
-def chunks(make: Callable[[np.random.Generator, Universe, int], pa.Table], rng, u, total: int,
-           batch: int) -> Iterator[pa.Table]:  # fmt: skip
+def chunks(
+    make: Callable[[np.random.Generator, Universe, int], pa.Table], rng, u, total: int, batch: int
+) -> Iterator[pa.Table]:
     done = 0
     while done < total:
         n = min(batch, total - done)
@@ -314,21 +357,37 @@ def main(argv: list[str] | None = None) -> None:
     migrate(client, settings.warehouse)
     rng = np.random.default_rng(args.seed)
     u = universe(rng, args.schools, 6, 25, args.days)
-    print(f"universe: {len(ACADEMIES)} academies, {len(ACADEMIES) * args.schools} schools, "
-          f"{u.pupils:,} pupils, {len(u.days_ms)} school days; engine at {state}")  # fmt: skip
+    print(
+        f"universe: {len(ACADEMIES)} academies, {len(ACADEMIES) * args.schools} schools, "
+        f"{u.pupils:,} pupils, {len(u.days_ms)} school days; engine at {state}"
+    )
     try:
         loads = {
-            "answers": load(client, f"{db}.answers", chunks(answers_batch, rng, u, args.rows, args.batch),
-                            args.rows, "answers"),
-            "mastery_updates": load(client, f"{db}.mastery_updates",
-                                    chunks(mastery_batch, rng, u, mastery_rows, args.batch), mastery_rows,
-                                    "mastery updates"),
-            "session_events": load(client, f"{db}.session_events",
-                                   chunks(sessions_batch, rng, u, args.rows // 10, args.batch), args.rows // 10,
-                                   "session events"),
-            "signals": load(client, f"{db}.signals", chunks(signals_batch, rng, u, u.pupils // 4, args.batch),
-                            u.pupils // 4, "signals"),
-        }  # fmt: skip
+            "answers": load(
+                client, f"{db}.answers", chunks(answers_batch, rng, u, args.rows, args.batch), args.rows, "answers"
+            ),
+            "mastery_updates": load(
+                client,
+                f"{db}.mastery_updates",
+                chunks(mastery_batch, rng, u, mastery_rows, args.batch),
+                mastery_rows,
+                "mastery updates",
+            ),
+            "session_events": load(
+                client,
+                f"{db}.session_events",
+                chunks(sessions_batch, rng, u, args.rows // 10, args.batch),
+                args.rows // 10,
+                "session events",
+            ),
+            "signals": load(
+                client,
+                f"{db}.signals",
+                chunks(signals_batch, rng, u, u.pupils // 4, args.batch),
+                u.pupils // 4,
+                "signals",
+            ),
+        }
         rate, inserted, skipped = writer_rate(client, db, rng, u, args.writer_rows)
 
         academy = ACADEMIES[0]
@@ -343,13 +402,17 @@ def main(argv: list[str] | None = None) -> None:
 
         print("\nInsert rates (client.insert_arrow, materialized views included):")
         for table, (rows, inserting, generating) in loads.items():
-            print(f"  {table:18} {rows:>12,} rows  {rows / inserting:>11,.0f} rows/s  "
-                  f"(insert {inserting:6.1f}s, generation {generating:6.1f}s)")  # fmt: skip
+            print(
+                f"  {table:18} {rows:>12,} rows  {rows / inserting:>11,.0f} rows/s  "
+                f"(insert {inserting:6.1f}s, generation {generating:6.1f}s)"
+            )
         total_rows = sum(r for r, _, _ in loads.values())
         total_time = sum(t for _, t, _ in loads.values())
         print(f"  {'all':18} {total_rows:>12,} rows  {total_rows / total_time:>11,.0f} rows/s")
-        print(f"  WarehouseWriter (sink path, dedup lookup on the loaded table): {rate:,.0f} rows/s "
-              f"for {inserted:,} rows; redelivered batch: {skipped:,} skipped")  # fmt: skip
+        print(
+            f"  WarehouseWriter (sink path, dedup lookup on the loaded table): {rate:,.0f} rows/s "
+            f"for {inserted:,} rows; redelivered batch: {skipped:,} skipped"
+        )
         print("\nTables (active parts):")
         for table, rows, size, parts in sizes:
             print(f"  {table:26} {rows:>12,} rows {size:>11} {parts:>4} parts")

@@ -10,15 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from vigie.settings import VigieSettings
+from vigie.core.settings import VigieSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,32 +68,6 @@ def settings(kafka_bootstrap: str, state_dir: Path) -> VigieSettings:
         sink={"group_id": f"sink-{run}", "batch_rows": 5000, "batch_seconds": 0.3},
         stream={"app_id": "stream", "batch_within_s": 0.1},
     )
-
-
-def settings_env(settings: VigieSettings) -> dict[str, str]:
-    """The environment that makes a subprocess (a worker) build the same settings."""
-    env = dict(os.environ)
-    env.update({
-        "VIGIE_STATE_DIR": str(settings.state_dir),
-        "VIGIE_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
-        "VIGIE_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
-        "VIGIE_KAFKA__PARTITIONS": str(settings.kafka.partitions),
-        "VIGIE_WAREHOUSE__DATABASE": settings.warehouse.database,
-        "VIGIE_STREAM__APP_ID": settings.stream.app_id,
-        "VIGIE_STREAM__BATCH_WITHIN_S": str(settings.stream.batch_within_s),
-        "VIGIE_STREAM__MASTERY_THRESHOLD": str(settings.stream.mastery_threshold),
-    })  # fmt: skip
-    return env
-
-
-def start_worker(settings: VigieSettings, log_path: Path) -> subprocess.Popen[bytes]:
-    """A real stream worker process, as an operator starts it."""
-    out = log_path.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-c", "from vigie.cli import main; main()", "stream", "worker", "--loglevel", "info"],
-        env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import faust
 
-from vigie.infra.topics import ensure_topics
-from vigie.settings import VigieSettings
+from vigie.core.settings import VigieSettings
+from vigie.core.topics import ensure_topics
 from vigie.stream.app import create_app
 
 

@@ -12,15 +12,15 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from vigie.contract.events import (
+from vigie.core.contract.events import (
     AnswerSubmitted,
     MasteryUpdated,
     SessionEnded,
     SessionStarted,
     SignalChanged,
 )
+from vigie.core.settings import VigieSettings
 from vigie.producers.simulator import Simulation, SimulationConfig
-from vigie.settings import VigieSettings
 
 #: The demo cohort of the tests: small (2 cores shared), yet above k=5 in most groups shown above class level.
 END = date(2025, 11, 21)  # a Friday in term time
@@ -92,8 +92,12 @@ def fill(client, settings: VigieSettings) -> dict[str, int]:
         # ClickHouse's max_query_size (256 KiB) beyond ~6.5k UUIDs.
         for start in range(0, len(items), 5000):
             writer.write(table, dict(items[start : start + 5000]))
-    return {"answers": len(answers), "session_events": len(sessions), "mastery_updates": len(mastery),
-            "signals": len(signals)}  # fmt: skip
+    return {
+        "answers": len(answers),
+        "session_events": len(sessions),
+        "mastery_updates": len(mastery),
+        "signals": len(signals),
+    }
 
 
 def demo_choice(client, database: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vigie.contract.events import AnswerSubmitted, SessionEnded, SessionStarted, make_event_id
+from vigie.core.contract.events import AnswerSubmitted, SessionEnded, SessionStarted, make_event_id
 from vigie.producers.pseudonym import Pseudonymizer
 
 PSEUDONYMS = Pseudonymizer(b"test-key-0123456789abcdef")
@@ -35,8 +35,16 @@ def _common(**overrides: Any) -> dict[str, Any]:
 
 
 def answer(**overrides: Any) -> AnswerSubmitted:
-    fields = {"subject": "mathematiques", "skill_code": "C3-MA-NOM-01", "item_id": "item-1", "correct": True,
-              "score": 1.0, "response_time_ms": 12_000, "attempt": 1, "hints_used": 0}  # fmt: skip
+    fields = {
+        "subject": "mathematiques",
+        "skill_code": "C3-MA-NOM-01",
+        "item_id": "item-1",
+        "correct": True,
+        "score": 1.0,
+        "response_time_ms": 12_000,
+        "attempt": 1,
+        "hints_used": 0,
+    }
     fields.update(overrides)
     return AnswerSubmitted(**_common(**fields))
 
@@ -59,15 +67,21 @@ def pupil(**overrides: Any):
     """A pupil as a platform knows them: RAW ids, for the SDK's builder to pseudonymise."""
     from vigie.producers.builder import Pupil
 
-    fields = {"academy": "lyon", "school_uai": "0691234A", "student": "ent-48213", "school_class": "cm1-b-2025",
-              "level": "CM1", "teacher": "prof-2291"}  # fmt: skip
+    fields = {
+        "academy": "lyon",
+        "school_uai": "0691234A",
+        "student": "ent-48213",
+        "school_class": "cm1-b-2025",
+        "level": "CM1",
+        "teacher": "prof-2291",
+    }
     fields.update(overrides)
     return Pupil(**fields)
 
 
 def builder(platform: str = "mathix", key: str = "test-key-0123456789abcdef", **privacy: Any):
     """An SDK event builder whose academies all use ``key`` unless ``privacy`` says otherwise."""
+    from vigie.core.settings import PrivacySettings
     from vigie.producers.builder import EventBuilder
-    from vigie.settings import PrivacySettings
 
     return EventBuilder(platform, PrivacySettings(default_key=key, **privacy))

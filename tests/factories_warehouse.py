@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from tests.factories import BASE_TIME, PSEUDONYMS, answer
-from vigie.contract.codec import encode
-from vigie.contract.events import (
+from vigie.core.contract.codec import encode
+from vigie.core.contract.events import (
     EVENT_ID_NAMESPACE,
     DeadLetter,
     MasteryUpdated,
@@ -27,18 +27,32 @@ def _id(kind: str, n: int) -> uuid.UUID:
 
 
 def _pupil(**overrides: Any) -> dict[str, Any]:
-    base = {"academy": "lyon", "school_uai": "0691234A", "class_id": PSEUDONYMS.school_class("classe-1"),
-            "student_id": PSEUDONYMS.student("eleve-1"), "level": "CM1"}  # fmt: skip
+    base = {
+        "academy": "lyon",
+        "school_uai": "0691234A",
+        "class_id": PSEUDONYMS.school_class("classe-1"),
+        "student_id": PSEUDONYMS.student("eleve-1"),
+        "level": "CM1",
+    }
     base.update(overrides)
     return base
 
 
 def mastery_updated(**overrides: Any) -> MasteryUpdated:
     n = next(_counter)
-    fields = {"event_id": _id("mastery", n), "answer_event_id": _id("answer", n),
-              "occurred_at": BASE_TIME + timedelta(seconds=n), "subject": "mathematiques",
-              "skill_code": "C3-MA-NOM-01", "correct": True, "p_before": 0.3, "p_after": 0.4, "attempts": n,
-              "mastered": False, "params_version": 1}  # fmt: skip
+    fields = {
+        "event_id": _id("mastery", n),
+        "answer_event_id": _id("answer", n),
+        "occurred_at": BASE_TIME + timedelta(seconds=n),
+        "subject": "mathematiques",
+        "skill_code": "C3-MA-NOM-01",
+        "correct": True,
+        "p_before": 0.3,
+        "p_after": 0.4,
+        "attempts": n,
+        "mastered": False,
+        "params_version": 1,
+    }
     fields.update(_pupil(**{k: overrides.pop(k) for k in list(overrides) if k in _PUPIL_FIELDS}))
     fields.update(overrides)
     return MasteryUpdated(**fields)
@@ -47,18 +61,32 @@ def mastery_updated(**overrides: Any) -> MasteryUpdated:
 def signal_changed(**overrides: Any) -> SignalChanged:
     n = next(_counter)
     at = overrides.pop("occurred_at", BASE_TIME + timedelta(seconds=n))
-    fields = {"event_id": _id("signal", n), "signal_id": _id("episode", n), "status": "raised",
-              "signal_type": "inactivity", "severity": "high", "occurred_at": at, "first_seen_at": at,
-              "reasons": (SignalReason(code="days_inactive", text="Aucune activité depuis 12 jours", value=12,
-                                       threshold=7),)}  # fmt: skip
+    fields = {
+        "event_id": _id("signal", n),
+        "signal_id": _id("episode", n),
+        "status": "raised",
+        "signal_type": "inactivity",
+        "severity": "high",
+        "occurred_at": at,
+        "first_seen_at": at,
+        "reasons": (SignalReason(code="days_inactive", text="Aucune activité depuis 12 jours", value=12, threshold=7),),
+    }
     fields.update(_pupil(**{k: overrides.pop(k) for k in list(overrides) if k in _PUPIL_FIELDS}))
     fields.update(overrides)
     return SignalChanged(**fields)
 
 
 def skill_parameters(**overrides: Any) -> SkillParameters:
-    fields = {"skill_code": "C3-MA-NOM-01", "p_init": 0.2, "p_learn": 0.1, "p_guess": 0.2, "p_slip": 0.1,
-              "n_answers": 1000, "params_version": 1, "fitted_at": BASE_TIME}  # fmt: skip
+    fields = {
+        "skill_code": "C3-MA-NOM-01",
+        "p_init": 0.2,
+        "p_learn": 0.1,
+        "p_guess": 0.2,
+        "p_slip": 0.1,
+        "n_answers": 1000,
+        "params_version": 1,
+        "fitted_at": BASE_TIME,
+    }
     fields.update(overrides)
     return SkillParameters(**fields)
 
@@ -66,9 +94,17 @@ def skill_parameters(**overrides: Any) -> SkillParameters:
 def dead_letter(**overrides: Any) -> DeadLetter:
     n = next(_counter)
     payload = overrides.pop("payload", encode(answer()))
-    fields = {"event_id": _id("dlq", n), "source_topic": "vigie.learning-events.v1", "partition": 0, "offset": n,
-              "reason": "score: too large", "error_type": "InvalidEventError", "key": None,
-              "payload_b64": base64.b64encode(payload).decode(), "received_at": BASE_TIME}  # fmt: skip
+    fields = {
+        "event_id": _id("dlq", n),
+        "source_topic": "vigie.learning-events.v1",
+        "partition": 0,
+        "offset": n,
+        "reason": "score: too large",
+        "error_type": "InvalidEventError",
+        "key": None,
+        "payload_b64": base64.b64encode(payload).decode(),
+        "received_at": BASE_TIME,
+    }
     fields.update(overrides)
     return DeadLetter(**fields)
 

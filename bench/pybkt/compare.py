@@ -23,13 +23,15 @@ def load(path: str, args: argparse.Namespace) -> pd.DataFrame:
     order = pd.to_numeric(raw[args.order_column], errors="coerce")
     if order.isna().any():  # ISO timestamps
         order = pd.to_datetime(raw[args.order_column], utc=True, format="ISO8601").astype("int64")
-    frame = pd.DataFrame({
-        "user_id": raw[args.student_column],
-        "skill_name": raw[args.skill_column],
-        "correct": raw[args.correct_column].astype(str).str.lower().isin(["1", "true", "1.0"]).astype(int),
-        "order_key": order,
-        "split": raw[args.split_column].str.lower(),
-    })
+    frame = pd.DataFrame(
+        {
+            "user_id": raw[args.student_column],
+            "skill_name": raw[args.skill_column],
+            "correct": raw[args.correct_column].astype(str).str.lower().isin(["1", "true", "1.0"]).astype(int),
+            "order_key": order,
+            "split": raw[args.split_column].str.lower(),
+        }
+    )
     frame = frame.sort_values(["user_id", "order_key"], kind="stable").reset_index(drop=True)
     frame["order_id"] = np.arange(len(frame))
     return frame
@@ -61,14 +63,18 @@ def main() -> None:
     predicted = model.predict(data=test)
     y = predicted["correct"].to_numpy()
     p = np.clip(predicted["correct_predictions"].to_numpy(), 1e-15, 1 - 1e-15)
-    print(json.dumps({
-        "auc": float(roc_auc_score(y, p)),
-        "rmse": float(np.sqrt(mean_squared_error(y, p))),
-        "log_loss": float(log_loss(y, p, labels=[0, 1])),
-        "n_train": len(train),
-        "n_test": len(test),
-        "fit_s": round(fit_s, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "auc": float(roc_auc_score(y, p)),
+                "rmse": float(np.sqrt(mean_squared_error(y, p))),
+                "log_loss": float(log_loss(y, p, labels=[0, 1])),
+                "n_train": len(train),
+                "n_test": len(test),
+                "fit_s": round(fit_s, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -9,12 +9,10 @@ from datetime import date
 import pytest
 from kafka import KafkaConsumer
 
-from tests.conftest import start_worker
-from vigie.contract.codec import decode
-from vigie.contract.events import DeadLetter
-from vigie.contract.topics import DEAD_LETTERS
-from vigie.infra.demo import stop_process
-from vigie.infra.topics import ensure_topics
+from vigie.core.contract.codec import decode
+from vigie.core.contract.events import DeadLetter
+from vigie.core.topics import DEAD_LETTERS, ensure_topics
+from vigie.infra.processes import start_worker, stop_process
 from vigie.producers.sdk import EventPublisher
 from vigie.producers.simulator import Simulation, SimulationConfig
 from vigie.warehouse.sink import Sink
@@ -34,9 +32,12 @@ def test_cohort_flows_through_kafka_and_the_stream_into_the_warehouse(settings, 
                 publisher.publish(event)
             publisher._producer.send(publisher.topic, key=b"x", value=b'{"kind": "answer"}')
 
-        consumer = KafkaConsumer(DEAD_LETTERS.name(settings.kafka.topic_prefix),
-                                 bootstrap_servers=settings.kafka.bootstrap_servers,
-                                 auto_offset_reset="earliest", consumer_timeout_ms=1000)  # fmt: skip
+        consumer = KafkaConsumer(
+            DEAD_LETTERS.name(settings.kafka.topic_prefix),
+            bootstrap_servers=settings.kafka.bootstrap_servers,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=1000,
+        )
         letters: list[DeadLetter] = []
         deadline = time.monotonic() + 90
         while not letters and time.monotonic() < deadline:

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaAdminClient
 
-from vigie.contract.topics import ALL_TOPICS, SKILL_PARAMETERS
-from vigie.infra.topics import ensure_topics
+from vigie.core.topics import ALL_TOPICS, SKILL_PARAMETERS, ensure_topics
 
 pytestmark = pytest.mark.integration
 

@@ -9,12 +9,11 @@ from kafka import KafkaConsumer
 
 from tests import factories, factories_warehouse
 from tests.integration.warehouse_data import store, tables_with_column
-from vigie.contract.codec import decode_learning_event, encode
-from vigie.contract.events import ErasureRequested
-from vigie.contract.topics import LEARNING_EVENTS
-from vigie.errors import ConfigurationError
-from vigie.infra.topics import ensure_topics
-from vigie.warehouse.erase import erase_student
+from vigie.cli.erase import erase_everywhere
+from vigie.core.contract.codec import decode_learning_event, encode
+from vigie.core.contract.events import ErasureRequested
+from vigie.core.errors import ConfigurationError
+from vigie.core.topics import LEARNING_EVENTS, ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -24,17 +23,24 @@ ERASED, KEPT = factories.student(1), factories.student(2)
 def _everything_about(student_id: str) -> list:
     pupil = {"student_id": student_id}
     return [
-        factories.answer(**pupil), factories.answer(**pupil, skill_code="C3-MA-NOM-02"),
-        factories.session_started(**pupil), factories.session_ended(**pupil),
-        factories_warehouse.mastery_updated(**pupil), factories_warehouse.signal_changed(**pupil),
+        factories.answer(**pupil),
+        factories.answer(**pupil, skill_code="C3-MA-NOM-02"),
+        factories.session_started(**pupil),
+        factories.session_ended(**pupil),
+        factories_warehouse.mastery_updated(**pupil),
+        factories_warehouse.signal_changed(**pupil),
         factories_warehouse.dead_letter(payload=encode(factories.answer(**pupil))),
-    ]  # fmt: skip
+    ]
 
 
 def _erasures(settings, timeout_s: float = 30.0) -> list[ErasureRequested]:
-    consumer = KafkaConsumer(LEARNING_EVENTS.name(settings.kafka.topic_prefix),
-                             bootstrap_servers=settings.kafka.bootstrap_servers, auto_offset_reset="earliest",
-                             group_id=None, consumer_timeout_ms=2000)  # fmt: skip
+    consumer = KafkaConsumer(
+        LEARNING_EVENTS.name(settings.kafka.topic_prefix),
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=None,
+        consumer_timeout_ms=2000,
+    )
     found: list[ErasureRequested] = []
     deadline = time.monotonic() + timeout_s
     try:
@@ -56,7 +62,7 @@ def test_erasure_leaves_no_row_of_the_pupil_and_publishes_the_request(settings, 
     with_pupils = tables_with_column(warehouse, db, "student_id")
     assert len(with_pupils) >= 8
 
-    report = erase_student(settings, warehouse, ERASED)
+    report = erase_everywhere(settings, warehouse, ERASED)
 
     for table in with_pupils:
         left = warehouse.query(f"SELECT count() FROM {db}.{table} WHERE student_id = %(s)s", parameters={"s": ERASED})
@@ -80,10 +86,10 @@ def test_erasure_leaves_no_row_of_the_pupil_and_publishes_the_request(settings, 
     events = _erasures(settings)
     assert [(e.student_id, e.academy) for e in events] == [(ERASED, "lyon")]
 
-    again = erase_student(settings, warehouse, ERASED, academy="lyon")  # idempotent
+    again = erase_everywhere(settings, warehouse, ERASED, academy="lyon")  # idempotent
     assert sum(again.deleted.values()) == 0
 
 
 def test_erasing_an_unknown_pupil_needs_the_academy(settings, warehouse) -> None:
     with pytest.raises(ConfigurationError):
-        erase_student(settings, warehouse, factories.student(99))
+        erase_everywhere(settings, warehouse, factories.student(99))

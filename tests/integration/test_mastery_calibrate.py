@@ -9,13 +9,13 @@ import pytest
 from kafka import KafkaConsumer
 from typer.testing import CliRunner
 
-from tests.conftest import settings_env
 from vigie.cli import app
-from vigie.contract.codec import decode
-from vigie.contract.events import SkillParameters
-from vigie.contract.topics import SKILL_PARAMETERS
+from vigie.core.contract.codec import decode
+from vigie.core.contract.events import SkillParameters
+from vigie.core.settings import PrivacySettings
+from vigie.core.topics import SKILL_PARAMETERS
+from vigie.infra.processes import settings_env
 from vigie.producers.simulator import Simulation, SimulationConfig
-from vigie.settings import PrivacySettings
 from vigie.warehouse.rows import ANSWERS, answer_row
 
 pytestmark = pytest.mark.integration
@@ -26,14 +26,19 @@ def test_calibrate_fits_the_stored_answers_and_publishes_parameters(settings, wa
     answers = [e for e in sim.events() if e.kind == "answer"]
     rows = [answer_row(a) for a in answers]
     warehouse.insert(f"{settings.warehouse.database}.{ANSWERS.name}", rows, column_names=list(ANSWERS.columns))
-    result = CliRunner().invoke(app, ["calibrate", "--min-answers", "30", "--min-pupils", "5", "--version", "42"],
-                                env=settings_env(settings))  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["calibrate", "--min-answers", "30", "--min-pupils", "5", "--version", "42"], env=settings_env(settings)
+    )
     assert result.exit_code == 0, result.output
     skills_practised = {a.skill_code for a in answers}
 
-    consumer = KafkaConsumer(SKILL_PARAMETERS.name(settings.kafka.topic_prefix), group_id=None,
-                             bootstrap_servers=settings.kafka.bootstrap_servers, auto_offset_reset="earliest",
-                             consumer_timeout_ms=1000)  # fmt: skip
+    consumer = KafkaConsumer(
+        SKILL_PARAMETERS.name(settings.kafka.topic_prefix),
+        group_id=None,
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=1000,
+    )
     published: dict[str, SkillParameters] = {}
     deadline = time.monotonic() + 60
     while not published and time.monotonic() < deadline:

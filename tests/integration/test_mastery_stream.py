@@ -12,16 +12,13 @@ from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
-from kafka.partitioner.default import murmur2
 
 from tests import factories
-from tests.conftest import start_worker
-from vigie.contract.codec import decode
-from vigie.contract.events import AnswerSubmitted, ErasureRequested, MasteryUpdated
-from vigie.contract.taxonomy import skills
-from vigie.contract.topics import MASTERY_UPDATES
-from vigie.infra.demo import stop_process
-from vigie.infra.topics import ensure_topics
+from vigie.core.contract.codec import decode
+from vigie.core.contract.events import AnswerSubmitted, ErasureRequested, MasteryUpdated
+from vigie.core.contract.taxonomy import skills
+from vigie.core.topics import MASTERY_UPDATES, ensure_topics, partition_of
+from vigie.infra.processes import start_worker, stop_process
 from vigie.producers.sdk import EventPublisher
 from vigie.stream.mastery.model import BktParams
 from vigie.stream.mastery.params import ParameterBook, publish, to_contract
@@ -31,11 +28,6 @@ pytestmark = pytest.mark.integration
 
 SKILLS = sorted(skills())[:3]
 WAIT_S = 180
-
-
-def _partition_of(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (Java and kafka-python alike): murmur2 of the key bytes."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def _answers(pupils: int, per_skill: int, seed: int) -> list[AnswerSubmitted]:
@@ -59,8 +51,13 @@ class TopicReader:
     """Reads a topic from the beginning and keeps everything read, with partitions."""
 
     def __init__(self, settings, topic: str) -> None:
-        self.consumer = KafkaConsumer(topic, bootstrap_servers=settings.kafka.bootstrap_servers, group_id=None,
-                                      auto_offset_reset="earliest", consumer_timeout_ms=500)  # fmt: skip
+        self.consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=settings.kafka.bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=500,
+        )
         self.records = []
 
     def until(self, condition: Callable[[list], bool], workers=(), logs=(), timeout_s: float = WAIT_S) -> list:
@@ -133,7 +130,7 @@ def test_worker_emits_copartitioned_mastery_dedups_and_erases(settings, tmp_path
         updates = _updates(records)
         # Every update is on the pupil's partition of the learning events (co-partitioned outputs).
         for record, update in zip(records, updates, strict=True):
-            assert record.partition == _partition_of(update.student_id.encode(), partitions)
+            assert record.partition == partition_of(update.student_id.encode(), partitions)
         assert _current_per_pupil_skill(updates) == _reference(events), "duplicates did not move the estimates"
         by_id: dict[uuid.UUID, MasteryUpdated] = {}
         for update in updates:
@@ -141,8 +138,9 @@ def test_worker_emits_copartitioned_mastery_dedups_and_erases(settings, tmp_path
         assert len(by_id) == len(events)
 
         pupil = factories.student(0)
-        erasure = ErasureRequested(event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), academy="lyon",
-                                   student_id=pupil)  # fmt: skip
+        erasure = ErasureRequested(
+            event_id=uuid.uuid4(), occurred_at=datetime.now(UTC), academy="lyon", student_id=pupil
+        )
         _publish(settings, [erasure])
         changelog = TopicReader(settings, changelog_topic)
         changelog.until(lambda rs: any(r.key == pupil.encode() and r.value is None for r in rs), [worker], [log])
@@ -150,7 +148,7 @@ def test_worker_emits_copartitioned_mastery_dedups_and_erases(settings, tmp_path
         for record in changelog.records:
             # The TRAP: inside a batch, faust's current event is another pupil's. The partitioner puts the
             # record on murmur2(pupil), i.e. the partition of the pupil's learning events.
-            assert record.partition == _partition_of(record.key, partitions), record.key
+            assert record.partition == partition_of(record.key, partitions), record.key
         changelog.close()
 
         after = factories.answer(student_id=pupil, skill_code=SKILLS[0], correct=True)
@@ -179,7 +177,7 @@ def test_new_parameters_reach_running_workers_without_restart(settings, tmp_path
         partitions = settings.kafka.partitions
         probes: dict[int, str] = {}
         for n in range(100, 200):
-            probes.setdefault(_partition_of(factories.student(n).encode(), partitions), factories.student(n))
+            probes.setdefault(partition_of(factories.student(n).encode(), partitions), factories.student(n))
         waiting = set(range(partitions))
         deadline = time.monotonic() + 90
         while waiting:
@@ -195,7 +193,7 @@ def test_new_parameters_reach_running_workers_without_restart(settings, tmp_path
         _publish(settings, second)
         updates = _updates(mastery.until(_answered(second), workers, logs))
         fresh = [u for u in updates if u.answer_event_id in {e.event_id for e in second}]
-        assert {_partition_of(u.student_id.encode(), partitions) for u in fresh} == set(range(partitions))
+        assert {partition_of(u.student_id.encode(), partitions) for u in fresh} == set(range(partitions))
         assert {u.params_version for u in fresh} == {7}, "every worker sees every skill's parameters"
         assert all(w.poll() is None for w in workers)
         members = _group_members(settings)

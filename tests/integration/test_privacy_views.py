@@ -14,10 +14,17 @@ SMALL_SCHOOL, BIG_SCHOOL, OTHER_ACADEMY_SCHOOL = "0691234A", "0695678B", "038123
 
 
 def _pupil_events(n: int, academy: str, school: str, *, at_risk: bool) -> list:
-    pupil = {"academy": academy, "school_uai": school, "student_id": factories.student(n),
-             "class_id": factories.PSEUDONYMS.school_class(f"{school}-cm1")}  # fmt: skip
-    events = [factories.answer(**pupil, correct=n % 2 == 0), factories.session_started(**pupil),
-              factories_warehouse.mastery_updated(**pupil, p_after=0.5, mastered=n % 2 == 0)]  # fmt: skip
+    pupil = {
+        "academy": academy,
+        "school_uai": school,
+        "student_id": factories.student(n),
+        "class_id": factories.PSEUDONYMS.school_class(f"{school}-cm1"),
+    }
+    events = [
+        factories.answer(**pupil, correct=n % 2 == 0),
+        factories.session_started(**pupil),
+        factories_warehouse.mastery_updated(**pupil, p_after=0.5, mastered=n % 2 == 0),
+    ]
     if at_risk:
         events.append(factories_warehouse.signal_changed(**pupil))
     return events
@@ -79,11 +86,13 @@ def test_only_open_dropout_signals_of_medium_or_high_severity_count_as_at_risk(s
     pupil = {"academy": "lyon", "school_uai": school, "class_id": factories.PSEUDONYMS.school_class(f"{school}-cm1")}
     events += [
         factories_warehouse.signal_changed(**pupil, student_id=factories.student(300), severity="high"),
-        factories_warehouse.signal_changed(**pupil, student_id=factories.student(301), severity="medium",
-                                           signal_type="falling_success"),
+        factories_warehouse.signal_changed(
+            **pupil, student_id=factories.student(301), severity="medium", signal_type="falling_success"
+        ),
         factories_warehouse.signal_changed(**pupil, student_id=factories.student(302), severity="low"),
-        factories_warehouse.signal_changed(**pupil, student_id=factories.student(303), severity="high",
-                                           signal_type="wheel_spinning"),
+        factories_warehouse.signal_changed(
+            **pupil, student_id=factories.student(303), severity="high", signal_type="wheel_spinning"
+        ),
     ]
     store(warehouse, db, events)
     assert _rows(warehouse, db, "v_school_at_risk", "pupils, pupils_at_risk") == [(k + 2, 2)]

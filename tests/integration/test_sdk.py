@@ -12,11 +12,10 @@ from kafka import KafkaConsumer, TopicPartition
 from typer.testing import CliRunner
 
 from tests import factories
-from vigie.contract.codec import decode, decode_learning_event
-from vigie.contract.events import DeadLetter
-from vigie.contract.topics import DEAD_LETTERS, LEARNING_EVENTS
-from vigie.errors import InvalidEventError
-from vigie.infra.topics import ensure_topics
+from vigie.core.contract.codec import decode, decode_learning_event
+from vigie.core.contract.events import DeadLetter
+from vigie.core.errors import InvalidEventError
+from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS, ensure_topics
 from vigie.producers.pseudonym import AcademyPseudonymizers
 from vigie.producers.sdk import VigieProducer
 
@@ -30,8 +29,12 @@ RAW_IDS = (b"ent-48213", b"ent-77120", b"cm1-b-2025", b"ENT-CM1-B-2025", b"prof-
 def _records(settings, spec, expected: int, timeout_s: float = 60.0) -> list:
     """Every record of a topic, waiting (bounded) until ``expected`` are there."""
     topic = spec.name(settings.kafka.topic_prefix)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, consumer_timeout_ms=500,
-                             auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        consumer_timeout_ms=500,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         consumer.assign(partitions)
@@ -63,13 +66,21 @@ def test_a_platform_publishes_from_raw_ids_sync_and_fire_and_forget(settings) ->
         config = vigie.publisher._producer.config
         assert (config["acks"], config["enable_idempotence"], config["compression_type"]) == (-1, True, "lz4")
         for n in range(30):
-            answer = vigie.events.answer(pupils[n % 3], source_event_id=f"attempt-{n}", session_id="s-1",
-                                         skill_code="C3-MA-NOM-01", item_id=f"q-{n}", correct=n % 2 == 0,
-                                         response_time_ms=1000 + n)  # fmt: skip
-            vigie.publish(answer, on_success=delivered.append,
-                          on_error=lambda event, error: done.set())  # fmt: skip
-        metadata = vigie.publish_sync(vigie.events.session_ended(
-            pupils[0], source_event_id="s-1:end", session_id="s-1", outcome="completed", answers_count=10))  # fmt: skip
+            answer = vigie.events.answer(
+                pupils[n % 3],
+                source_event_id=f"attempt-{n}",
+                session_id="s-1",
+                skill_code="C3-MA-NOM-01",
+                item_id=f"q-{n}",
+                correct=n % 2 == 0,
+                response_time_ms=1000 + n,
+            )
+            vigie.publish(answer, on_success=delivered.append, on_error=lambda event, error: done.set())
+        metadata = vigie.publish_sync(
+            vigie.events.session_ended(
+                pupils[0], source_event_id="s-1:end", session_id="s-1", outcome="completed", answers_count=10
+            )
+        )
         vigie.flush()
     assert metadata.offset >= 0 and metadata.topic == LEARNING_EVENTS.name(settings.kafka.topic_prefix)
     assert len(delivered) == 30 and not done.is_set()
@@ -144,7 +155,7 @@ def test_the_example_of_docs_platforms_md_publishes_three_events(settings, monke
 
 
 def test_a_missing_topic_is_a_retriable_error_that_says_what_to_do(settings) -> None:
-    from vigie.errors import RetriableError
+    from vigie.core.errors import RetriableError
 
     with VigieProducer(settings, platform="mathix", max_block_ms=2000) as vigie:  # topics never created
         event = vigie.events.session_started(factories.pupil(), source_event_id="s-1:start", session_id="s-1")

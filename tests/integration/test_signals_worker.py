@@ -9,12 +9,10 @@ import pytest
 from kafka import KafkaConsumer
 
 from tests import factories
-from tests.conftest import start_worker
-from vigie.contract.codec import decode
-from vigie.contract.events import SignalChanged
-from vigie.contract.topics import SIGNALS
-from vigie.infra.demo import stop_process
-from vigie.infra.topics import ensure_topics
+from vigie.core.contract.codec import decode
+from vigie.core.contract.events import SignalChanged
+from vigie.core.topics import SIGNALS, ensure_topics
+from vigie.infra.processes import start_worker, stop_process
 from vigie.producers.sdk import EventPublisher
 from vigie.stream.signals.engine import pupil_partition
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from vigie.infra.topics import ensure_topics
+from vigie.core.topics import ensure_topics
 from vigie.producers.sdk import EventPublisher
 from vigie.warehouse.sink import Sink
 

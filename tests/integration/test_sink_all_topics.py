@@ -8,8 +8,8 @@ from kafka import KafkaProducer
 
 from tests import factories, factories_warehouse
 from tests.integration.warehouse_data import topic_of
-from vigie.contract.codec import encode
-from vigie.infra.topics import ensure_topics
+from vigie.core.contract.codec import encode
+from vigie.core.topics import ensure_topics
 from vigie.warehouse.rows import ROUTES
 from vigie.warehouse.sink import Sink
 
@@ -37,8 +37,14 @@ def test_every_topic_is_stored_once_under_redelivery(settings, warehouse) -> Non
     producer.flush()
     producer.close()
 
-    expected = {"answers": 40, "session_events": 4, "mastery_updates": 30, "signals": 4, "skill_parameters": 2,
-                "dead_letters": 3}  # fmt: skip
+    expected = {
+        "answers": 40,
+        "session_events": 4,
+        "mastery_updates": 30,
+        "signals": 4,
+        "skill_parameters": 2,
+        "dead_letters": 3,
+    }
     first = Sink(settings, warehouse).run(until=lambda s: s.consumed >= len(resent), idle_timeout_s=90)
     assert first.inserted == expected
 
@@ -64,7 +70,7 @@ def test_every_topic_is_stored_once_under_redelivery(settings, warehouse) -> Non
 def test_a_full_default_batch_is_deduplicated(settings, warehouse) -> None:
     """A batch of the default size (20k ids) fits the dedup lookup (ids are a bound parameter, not SQL text)."""
     from tests.integration.warehouse_data import store
-    from vigie.settings import SinkSettings
+    from vigie.core.settings import SinkSettings
 
     size = SinkSettings().batch_rows
     events = [factories.answer(student_id=factories.student(i % 50)) for i in range(size)]

@@ -10,7 +10,7 @@ import pytest
 
 from tests import factories
 from tests.integration.warehouse_data import store
-from vigie.errors import ConfigurationError
+from vigie.core.errors import ConfigurationError
 from vigie.warehouse.access import access_sql, objects_of, role_name, user_name
 from vigie.warehouse.query import run_query, write
 
@@ -80,8 +80,9 @@ def test_access_sql_refuses_unknown_academy_and_empty_password(settings, warehou
 def test_sql_writes_csv_and_parquet_and_refuses_writes(settings, warehouse, tmp_path) -> None:
     db = settings.warehouse.database
     store(warehouse, db, [factories.answer(student_id=factories.student(i)) for i in range(3)])
-    result = run_query(warehouse, f"SELECT student_id, event_id, correct FROM {db}.answers ORDER BY student_id",
-                       server=False)  # fmt: skip
+    result = run_query(
+        warehouse, f"SELECT student_id, event_id, correct FROM {db}.answers ORDER BY student_id", server=False
+    )
     assert result.num_rows == 3
     write(result, "csv", tmp_path / "a.csv")
     write(result, "parquet", tmp_path / "a.parquet")

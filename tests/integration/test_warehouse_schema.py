@@ -29,8 +29,16 @@ def test_migrations_apply_twice_without_change(settings, warehouse) -> None:
     assert _schema(warehouse, db) == before
     versions = warehouse.query(f"SELECT version FROM {db}.schema_migrations FINAL ORDER BY version").result_rows
     assert [v for (v,) in versions] == [m.version for m in available()]
-    for name in ("agg_activity_daily", "agg_pupils_daily", "agg_mastery_class_skill", "agg_signals_daily",
-                 "v_school_activity_daily", "v_academy_at_risk", "mastery_current", "signals_current"):  # fmt: skip
+    for name in (
+        "agg_activity_daily",
+        "agg_pupils_daily",
+        "agg_mastery_class_skill",
+        "agg_signals_daily",
+        "v_school_activity_daily",
+        "v_academy_at_risk",
+        "mastery_current",
+        "signals_current",
+    ):
         assert name in before
 
 
@@ -61,10 +69,10 @@ def test_retention_changes_every_existing_table(settings, warehouse) -> None:
 
 def test_replayed_old_mastery_updates_do_not_overwrite_newer_state(settings, warehouse) -> None:
     db = settings.warehouse.database
-    new = factories_warehouse.mastery_updated(p_after=0.9, attempts=5, mastered=True,
-                                              occurred_at=factories.BASE_TIME + timedelta(days=2))  # fmt: skip
-    old = factories_warehouse.mastery_updated(p_after=0.2, attempts=1, mastered=False,
-                                              occurred_at=factories.BASE_TIME)  # fmt: skip
+    new = factories_warehouse.mastery_updated(
+        p_after=0.9, attempts=5, mastered=True, occurred_at=factories.BASE_TIME + timedelta(days=2)
+    )
+    old = factories_warehouse.mastery_updated(p_after=0.2, attempts=1, mastered=False, occurred_at=factories.BASE_TIME)
     store(warehouse, db, [new])
     store(warehouse, db, [old])  # a replay delivers the old update last
     current = warehouse.query(f"SELECT p, mastered, attempts FROM {db}.mastery_current FINAL").result_rows
@@ -81,10 +89,14 @@ def test_current_signal_is_the_newest_and_reasons_are_parsed(settings, warehouse
     db = settings.warehouse.database
     raised = factories_warehouse.signal_changed(occurred_at=factories.BASE_TIME)
     cleared = factories_warehouse.signal_changed(
-        status="cleared", severity=None, signal_id=raised.signal_id, first_seen_at=raised.first_seen_at,
-        occurred_at=factories.BASE_TIME + timedelta(days=3), cleared_at=factories.BASE_TIME + timedelta(days=3),
+        status="cleared",
+        severity=None,
+        signal_id=raised.signal_id,
+        first_seen_at=raised.first_seen_at,
+        occurred_at=factories.BASE_TIME + timedelta(days=3),
+        cleared_at=factories.BASE_TIME + timedelta(days=3),
         reasons=(),
-    )  # fmt: skip
+    )
     store(warehouse, db, [cleared])
     store(warehouse, db, [raised])
     assert warehouse.query(f"SELECT status FROM {db}.signals_current FINAL").result_rows == [("cleared",)]

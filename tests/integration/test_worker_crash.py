@@ -8,11 +8,9 @@ import sys
 import pytest
 
 from tests import factories
-from tests.conftest import settings_env, start_worker
 from tests.integration.test_mastery_stream import TopicReader, _answered, _publish
-from vigie.contract.topics import MASTERY_UPDATES
-from vigie.infra.demo import stop_process
-from vigie.infra.topics import ensure_topics
+from vigie.core.topics import MASTERY_UPDATES, ensure_topics
+from vigie.infra.processes import settings_env, start_worker, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -23,9 +21,13 @@ def test_a_crashing_processor_stops_the_worker_and_the_answer_is_processed_after
     _publish(settings, events)
 
     crashing = subprocess.run(
-        [sys.executable, "-m", "tests.crashing_worker"], env=settings_env(settings), capture_output=True,
-        text=True, timeout=180, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "tests.crashing_worker"],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert crashing.returncode != 0, "an agent's crash must end the worker process"
     assert "a processor bug" in crashing.stdout + crashing.stderr
 

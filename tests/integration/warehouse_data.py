@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from vigie.contract.codec import encode
-from vigie.contract.events import (
+from vigie.core.contract.codec import encode
+from vigie.core.contract.events import (
     AnswerSubmitted,
     DeadLetter,
     MasteryUpdated,
@@ -16,7 +16,7 @@ from vigie.contract.events import (
     SignalChanged,
     SkillParameters,
 )
-from vigie.contract.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
+from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
 from vigie.warehouse.rows import ROUTES
 from vigie.warehouse.sink import WarehouseWriter
 
@@ -24,8 +24,12 @@ from vigie.warehouse.sink import WarehouseWriter
 def topic_of(event: BaseModel) -> TopicSpec:
     if isinstance(event, AnswerSubmitted | SessionStarted | SessionEnded):
         return LEARNING_EVENTS
-    return {MasteryUpdated: MASTERY_UPDATES, SignalChanged: SIGNALS, SkillParameters: SKILL_PARAMETERS,
-            DeadLetter: DEAD_LETTERS}[type(event)]  # fmt: skip
+    return {
+        MasteryUpdated: MASTERY_UPDATES,
+        SignalChanged: SIGNALS,
+        SkillParameters: SKILL_PARAMETERS,
+        DeadLetter: DEAD_LETTERS,
+    }[type(event)]
 
 
 def store(client, database: str, events: Iterable[BaseModel]) -> dict[str, tuple[int, int]]:
@@ -39,9 +43,12 @@ def store(client, database: str, events: Iterable[BaseModel]) -> dict[str, tuple
 
 
 def tables_with_column(client, database: str, column: str) -> list[str]:
-    return [r[0] for r in client.query(
-        "SELECT c.table FROM system.columns AS c INNER JOIN system.tables AS t"
-        " ON c.database = t.database AND c.table = t.name"
-        " WHERE c.database = {db:String} AND c.name = {col:String} AND t.engine NOT IN ('MaterializedView')",
-        parameters={"db": database, "col": column},
-    ).result_rows]  # fmt: skip
+    return [
+        r[0]
+        for r in client.query(
+            "SELECT c.table FROM system.columns AS c INNER JOIN system.tables AS t"
+            " ON c.database = t.database AND c.table = t.name"
+            " WHERE c.database = {db:String} AND c.name = {col:String} AND t.engine NOT IN ('MaterializedView')",
+            parameters={"db": database, "col": column},
+        ).result_rows
+    ]

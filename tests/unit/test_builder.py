@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from tests import factories
-from vigie.contract.codec import decode_learning_event, encode
-from vigie.contract.events import AnswerSubmitted, ErasureRequested, SessionEnded, SessionStarted, make_event_id
-from vigie.errors import InvalidEventError
+from vigie.core.contract.codec import decode_learning_event, encode
+from vigie.core.contract.events import AnswerSubmitted, ErasureRequested, SessionEnded, SessionStarted, make_event_id
+from vigie.core.errors import InvalidEventError
+from vigie.core.settings import PrivacySettings
 from vigie.producers.builder import EventBuilder, Pupil
-from vigie.settings import PrivacySettings
 
 pytestmark = pytest.mark.unit
 
@@ -21,9 +21,15 @@ WHEN = datetime(2025, 11, 17, 10, 0, tzinfo=timezone(timedelta(hours=1)))
 
 
 def _answer(pupil: Pupil | None = None, **changes: Any) -> AnswerSubmitted:
-    fields: dict[str, Any] = {"source_event_id": "attempt-991", "session_id": "s-12", "skill_code": "C3-MA-NOM-01",
-                              "item_id": "q-17", "correct": True, "response_time_ms": 8400,
-                              "occurred_at": WHEN}  # fmt: skip
+    fields: dict[str, Any] = {
+        "source_event_id": "attempt-991",
+        "session_id": "s-12",
+        "skill_code": "C3-MA-NOM-01",
+        "item_id": "q-17",
+        "correct": True,
+        "response_time_ms": 8400,
+        "occurred_at": WHEN,
+    }
     fields.update(changes)
     return factories.builder().answer(pupil or factories.pupil(), **fields)
 
@@ -46,10 +52,17 @@ def test_no_raw_identifier_is_left_in_the_encoded_event() -> None:
 
 def test_session_and_erasure_events() -> None:
     builder = factories.builder()
-    started = builder.session_started(factories.pupil(), source_event_id="s-12:start", session_id="s-12",
-                                      occurred_at=WHEN)  # fmt: skip
-    ended = builder.session_ended(factories.pupil(), source_event_id="s-12:end", session_id="s-12",
-                                  outcome="abandoned", answers_count=3, occurred_at=WHEN)  # fmt: skip
+    started = builder.session_started(
+        factories.pupil(), source_event_id="s-12:start", session_id="s-12", occurred_at=WHEN
+    )
+    ended = builder.session_ended(
+        factories.pupil(),
+        source_event_id="s-12:end",
+        session_id="s-12",
+        outcome="abandoned",
+        answers_count=3,
+        occurred_at=WHEN,
+    )
     assert isinstance(started, SessionStarted) and isinstance(ended, SessionEnded)
     assert started.student_id == ended.student_id == _answer().student_id
     erased = builder.erasure(academy="lyon", student="ent-48213")

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from vigie.contract.calendar import add_school_days, easter_sunday, is_school_day, school_days_between
+from vigie.core.contract.calendar import add_school_days, easter_sunday, is_school_day, school_days_between
 
 pytestmark = pytest.mark.unit
 

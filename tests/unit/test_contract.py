@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests import factories
-from vigie.contract.codec import MAX_EVENT_BYTES, decode_learning_event, encode
-from vigie.contract.events import AnswerSubmitted, SessionEnded, make_event_id
-from vigie.errors import InvalidEventError
+from vigie.core.contract.codec import MAX_EVENT_BYTES, decode_learning_event, encode
+from vigie.core.contract.events import AnswerSubmitted, SessionEnded, make_event_id
+from vigie.core.errors import InvalidEventError
 
 pytestmark = pytest.mark.unit
 

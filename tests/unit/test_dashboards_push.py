@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from vigie.core.errors import ConfigurationError, RetriableError
+from vigie.core.settings import VigieSettings
 from vigie.dashboards import levels
 from vigie.dashboards.grafana import FOLDERS
 from vigie.dashboards.push import push
-from vigie.errors import ConfigurationError, RetriableError
-from vigie.settings import VigieSettings
 
 pytestmark = pytest.mark.unit
 

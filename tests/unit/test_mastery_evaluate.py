@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vigie.cli import app
-from vigie.settings import KafkaSettings
+from vigie.core.settings import KafkaSettings
 from vigie.stream.mastery.evaluate import Columns, evaluate, read_answer_log, replay, split_by_pupil
 from vigie.stream.mastery.model import DEFAULT_PARAMS, BktParams, step
 from vigie.stream.mastery.params import ParameterBook, ParameterFeed, to_contract
@@ -35,10 +35,28 @@ def _write_log(path, pupils: int = 60, per_skill: int = 8, header=("student", "s
 def test_json_report_with_mapped_columns(tmp_path) -> None:
     answers = tmp_path / "log.csv"
     _write_log(answers, header=("user_id", "kc", "is_correct", "ts"))
-    result = CliRunner().invoke(app, ["evaluate", "mastery", "--answers", str(answers), "--json",
-                                      "--student-column", "user_id", "--skill-column", "kc",
-                                      "--correct-column", "is_correct", "--order-column", "ts",
-                                      "--min-answers", "50", "--min-pupils", "10"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "mastery",
+            "--answers",
+            str(answers),
+            "--json",
+            "--student-column",
+            "user_id",
+            "--skill-column",
+            "kc",
+            "--correct-column",
+            "is_correct",
+            "--order-column",
+            "ts",
+            "--min-answers",
+            "50",
+            "--min-pupils",
+            "10",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert {"auc", "rmse", "log_loss", "n_train", "n_test"} <= set(report)
@@ -63,8 +81,9 @@ def test_replay_is_the_stream_update_and_predicts_from_earlier_answers_only(tmp_
     predictions, _ = replay(ordered, {}, DEFAULT_PARAMS)
     first_pupil = ordered.students == ordered.students[0]
     estimate, expected = None, []
-    for skill, correct, at in zip(ordered.skills[first_pupil], ordered.correct[first_pupil],
-                                  ordered.order[first_pupil], strict=True):  # fmt: skip
+    for skill, correct, at in zip(
+        ordered.skills[first_pupil], ordered.correct[first_pupil], ordered.order[first_pupil], strict=True
+    ):
         if skill == "decimals":
             result = step(estimate, bool(correct), at, DEFAULT_PARAMS)
             expected.append(result.p_correct)
@@ -93,7 +112,7 @@ def test_calibrate_dry_run_fits_the_log(tmp_path) -> None:
 def test_the_feed_applies_records_tombstones_and_skips_invalid_ones() -> None:
     from datetime import UTC, datetime
 
-    from vigie.contract.codec import encode
+    from vigie.core.contract.codec import encode
 
     book = ParameterBook()
     feed = ParameterFeed(KafkaSettings(), book)

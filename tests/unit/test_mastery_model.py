@@ -131,11 +131,15 @@ def test_em_recovers_the_parameters_that_generated_the_answers() -> None:
 
 def test_calibration_keeps_defaults_for_skills_with_little_data() -> None:
     rng = np.random.default_rng(5)
-    rows = [(f"p{i}", "big", int(c), t) for i, seq in enumerate(_bkt_sequences(rng, PARAMS, 40, 8))
-            for t, c in enumerate(seq)] + [("p0", "small", 1, 99)]  # fmt: skip
+    rows = [
+        (f"p{i}", "big", int(c), t)
+        for i, seq in enumerate(_bkt_sequences(rng, PARAMS, 40, 8))
+        for t, c in enumerate(seq)
+    ] + [("p0", "small", 1, 99)]
     students, skills, correct, order = (np.array(c) for c in zip(*rows, strict=True))
-    fits = calibrate(AnswerLog(students, skills, correct, order.astype(float)), version=3,
-                     min_answers=100, min_pupils=10)  # fmt: skip
+    fits = calibrate(
+        AnswerLog(students, skills, correct, order.astype(float)), version=3, min_answers=100, min_pupils=10
+    )
     assert fits["big"].calibrated and fits["big"].params.version == 3
     assert not fits["small"].calibrated
     assert fits["small"].params.p_learn == DEFAULT_PARAMS.p_learn and fits["small"].params.version == 3

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import factories
-from vigie.contract.events import ErasureRequested, MasteryUpdated
-from vigie.contract.taxonomy import skills
-from vigie.contract.topics import MASTERY_UPDATES
+from vigie.core.contract.events import ErasureRequested, MasteryUpdated
+from vigie.core.contract.taxonomy import skills
+from vigie.core.topics import MASTERY_UPDATES
 from vigie.stream.mastery.model import DEFAULT_PARAMS, BktParams
 from vigie.stream.mastery.params import ParameterBook
 from vigie.stream.mastery.processor import MasteryProcessor, mastery_event_id

@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 import pytest
 
+from vigie.core.settings import PrivacySettings
 from vigie.producers.simulator import Simulation, SimulationConfig
-from vigie.settings import PrivacySettings
 from vigie.stream.mastery.evaluate import auc
 from vigie.stream.mastery.params import ParameterBook
 from vigie.stream.mastery.processor import MasteryProcessor

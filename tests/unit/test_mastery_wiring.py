@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigie.settings import VigieSettings
+from vigie.core.settings import VigieSettings
 from vigie.stream.mastery.agents import TABLE_NAME, FeedingMasteryProcessor
 
 pytestmark = pytest.mark.unit

@@ -20,7 +20,7 @@ def test_base_install_does_not_require_faust_or_the_clickhouse_engine() -> None:
 
 def test_importing_the_sdk_and_contract_loads_no_heavy_module() -> None:
     code = (
-        "import sys, vigie.contract, vigie.producers.sdk, vigie.producers.pseudonym, vigie.producers.builder\n"
+        "import sys, vigie.core.contract, vigie.producers.sdk, vigie.producers.pseudonym, vigie.producers.builder\n"
         "import vigie.producers.xapi, vigie.producers.schema\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in {'faust','aiokafka','chdb','clickhouse_connect'}]\n"
         "print(','.join(heavy))"

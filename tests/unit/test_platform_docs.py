@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vigie.contract.events import EVENT_ID_NAMESPACE, make_event_id
+from vigie.core.contract.events import EVENT_ID_NAMESPACE, make_event_id
+from vigie.core.settings import DEV_PSEUDONYM_KEY
 from vigie.producers.pseudonym import Pseudonymizer
-from vigie.settings import DEV_PSEUDONYM_KEY
 
 pytestmark = pytest.mark.unit
 

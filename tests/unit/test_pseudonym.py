@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from vigie.errors import ConfigurationError
+from vigie.core.errors import ConfigurationError
+from vigie.core.settings import PrivacySettings, VigieSettings
 from vigie.producers.pseudonym import AcademyPseudonymizers, Pseudonymizer
-from vigie.settings import PrivacySettings, VigieSettings
 
 pytestmark = pytest.mark.unit
 
@@ -37,11 +37,23 @@ def test_each_academy_uses_its_own_key_and_the_default_serves_the_rest() -> None
 
 def test_the_builder_pseudonymises_with_the_academy_key() -> None:
     one = factories.builder(key="first-key-0123456789").answer(
-        factories.pupil(), source_event_id="a-1", session_id="s-1", skill_code="C3-MA-NOM-01", item_id="q-1",
-        correct=True, response_time_ms=1000)  # fmt: skip
+        factories.pupil(),
+        source_event_id="a-1",
+        session_id="s-1",
+        skill_code="C3-MA-NOM-01",
+        item_id="q-1",
+        correct=True,
+        response_time_ms=1000,
+    )
     other = factories.builder(key="second-key-0123456789").answer(
-        factories.pupil(), source_event_id="a-1", session_id="s-1", skill_code="C3-MA-NOM-01", item_id="q-1",
-        correct=True, response_time_ms=1000)  # fmt: skip
+        factories.pupil(),
+        source_event_id="a-1",
+        session_id="s-1",
+        skill_code="C3-MA-NOM-01",
+        item_id="q-1",
+        correct=True,
+        response_time_ms=1000,
+    )
     assert one.student_id == Pseudonymizer(b"first-key-0123456789").student("ent-48213")
     assert one.class_id == Pseudonymizer(b"first-key-0123456789").school_class("cm1-b-2025")
     assert one.teacher_id == Pseudonymizer(b"first-key-0123456789").teacher("prof-2291")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tests import factories
 from vigie.cli import app
-from vigie.contract.codec import encode
+from vigie.core.contract.codec import encode
 from vigie.producers.schema import MODELS, SCHEMA_FILE, learning_event_schema, model_schema, render
 
 pytestmark = pytest.mark.unit
@@ -51,9 +51,15 @@ def test_contract_events_are_valid_under_the_schema() -> None:
 
 @pytest.mark.parametrize(
     ("change", "value"),
-    [("skill_code", "C3-MA-NOPE-01"), ("academy", "atlantis"), ("student_id", "jean.dupont"),
-     ("kind", None), ("nickname", "Jean"), ("score", 1.5)],
-)  # fmt: skip
+    [
+        ("skill_code", "C3-MA-NOPE-01"),
+        ("academy", "atlantis"),
+        ("student_id", "jean.dupont"),
+        ("kind", None),
+        ("nickname", "Jean"),
+        ("score", 1.5),
+    ],
+)
 def test_the_schema_rejects_what_the_contract_rejects(change: str, value: object) -> None:
     validator = _validator(learning_event_schema())
     body = json.loads(encode(factories.answer()))

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import factories
-from vigie.contract.calendar import is_school_day
-from vigie.contract.events import ErasureRequested, SignalChanged
+from vigie.core.contract.calendar import is_school_day
+from vigie.core.contract.events import ErasureRequested, SignalChanged
 from vigie.stream.signals.engine import SignalEngine, at_risk
 from vigie.stream.signals.rules import RANK, SignalRules
 
@@ -38,10 +38,21 @@ def a_day_of_work(pupil: str, day: date, *, answers: int = 2, correct: bool = Tr
     session = f"s-{pupil[:6]}-{day.isoformat()}"
     events = [factories.session_started(student_id=pupil, session_id=session, occurred_at=at(day))]
     for i in range(answers):
-        events.append(factories.answer(student_id=pupil, session_id=session, correct=correct,
-                                       score=float(correct), occurred_at=at(day, 9, i + 1), **overrides))  # fmt: skip
-    events.append(factories.session_ended(student_id=pupil, session_id=session, answers_count=answers,
-                                          occurred_at=at(day, 9, answers + 2)))  # fmt: skip
+        events.append(
+            factories.answer(
+                student_id=pupil,
+                session_id=session,
+                correct=correct,
+                score=float(correct),
+                occurred_at=at(day, 9, i + 1),
+                **overrides,
+            )
+        )
+    events.append(
+        factories.session_ended(
+            student_id=pupil, session_id=session, answers_count=answers, occurred_at=at(day, 9, answers + 2)
+        )
+    )
     return events
 
 
@@ -116,12 +127,18 @@ def test_inactivity_follows_the_pupils_own_rhythm() -> None:
 
 def test_falling_success_compares_recent_answers_with_the_pupils_earlier_level() -> None:
     start = at(date(2025, 11, 17))
-    good = [factories.answer(student_id=PUPIL, correct=i % 10 != 0, occurred_at=start + timedelta(minutes=i))
-            for i in range(60)]  # fmt: skip
-    bad = [factories.answer(student_id=PUPIL, correct=i % 4 == 0, occurred_at=start + timedelta(minutes=60 + i))
-           for i in range(20)]  # fmt: skip
-    recovered = [factories.answer(student_id=PUPIL, correct=True, occurred_at=start + timedelta(minutes=80 + i))
-                 for i in range(20)]  # fmt: skip
+    good = [
+        factories.answer(student_id=PUPIL, correct=i % 10 != 0, occurred_at=start + timedelta(minutes=i))
+        for i in range(60)
+    ]
+    bad = [
+        factories.answer(student_id=PUPIL, correct=i % 4 == 0, occurred_at=start + timedelta(minutes=60 + i))
+        for i in range(20)
+    ]
+    recovered = [
+        factories.answer(student_id=PUPIL, correct=True, occurred_at=start + timedelta(minutes=80 + i))
+        for i in range(20)
+    ]
     uncapped = SignalEngine({}, partitions=1, rules=SignalRules(capped_alone=()))
     changes = of(run(uncapped, good + bad + recovered, batch=10), "falling_success")
     severities = [c.severity for c in changes]
@@ -155,10 +172,18 @@ def test_a_precursor_corroborated_by_inactivity_rises_a_level() -> None:
 
 def test_wheel_spinning_is_many_attempts_on_a_skill_without_a_success_streak() -> None:
     start = at(date(2025, 11, 17))
-    tries = [factories.answer(student_id=PUPIL, skill_code="C3-MA-NOM-01", correct=i % 2 == 0,
-                              occurred_at=start + timedelta(minutes=i)) for i in range(15)]  # fmt: skip
-    streak = [factories.answer(student_id=PUPIL, skill_code="C3-MA-NOM-01", correct=True,
-                               occurred_at=start + timedelta(minutes=20 + i)) for i in range(3)]  # fmt: skip
+    tries = [
+        factories.answer(
+            student_id=PUPIL, skill_code="C3-MA-NOM-01", correct=i % 2 == 0, occurred_at=start + timedelta(minutes=i)
+        )
+        for i in range(15)
+    ]
+    streak = [
+        factories.answer(
+            student_id=PUPIL, skill_code="C3-MA-NOM-01", correct=True, occurred_at=start + timedelta(minutes=20 + i)
+        )
+        for i in range(3)
+    ]
     changes = of(run(engine(), tries + streak), "wheel_spinning")
     assert [(c.status, c.severity) for c in changes] == [("raised", "low"), ("changed", "medium"), ("cleared", None)]
     assert changes[0].skill_code == "C3-MA-NOM-01"
@@ -168,12 +193,25 @@ def test_wheel_spinning_is_many_attempts_on_a_skill_without_a_success_streak() -
 
 def test_rapid_guessing_is_answering_much_faster_than_the_items_usual_time_and_failing() -> None:
     start = at(date(2025, 11, 17))
-    classmates = [factories.answer(student_id=factories.student(10 + i), item_id=f"item-{i % 4}",
-                                   response_time_ms=12_000, occurred_at=start + timedelta(seconds=i))
-                  for i in range(40)]  # fmt: skip
-    guesses = [factories.answer(student_id=PUPIL, item_id=f"item-{i % 4}", correct=i % 4 == 0,
-                                response_time_ms=1_500 if i % 2 else 11_000,
-                                occurred_at=start + timedelta(minutes=5, seconds=i)) for i in range(20)]  # fmt: skip
+    classmates = [
+        factories.answer(
+            student_id=factories.student(10 + i),
+            item_id=f"item-{i % 4}",
+            response_time_ms=12_000,
+            occurred_at=start + timedelta(seconds=i),
+        )
+        for i in range(40)
+    ]
+    guesses = [
+        factories.answer(
+            student_id=PUPIL,
+            item_id=f"item-{i % 4}",
+            correct=i % 4 == 0,
+            response_time_ms=1_500 if i % 2 else 11_000,
+            occurred_at=start + timedelta(minutes=5, seconds=i),
+        )
+        for i in range(20)
+    ]
     uncapped = SignalEngine({}, partitions=1, rules=SignalRules(capped_alone=()))
     changes = of(run(uncapped, classmates + guesses, batch=8), "rapid_guessing")
     assert changes and changes[0].status == "raised"
@@ -187,8 +225,15 @@ def test_sessions_left_without_an_answer_are_counted_both_ways() -> None:
     events = []
     for i in range(3):  # opened, then closed as abandoned with no answer
         events.append(factories.session_started(student_id=PUPIL, session_id=f"a{i}", occurred_at=at(day, 9 + i)))
-        events.append(factories.session_ended(student_id=PUPIL, session_id=f"a{i}", outcome="abandoned",
-                                              answers_count=0, occurred_at=at(day, 9 + i, 5)))  # fmt: skip
+        events.append(
+            factories.session_ended(
+                student_id=PUPIL,
+                session_id=f"a{i}",
+                outcome="abandoned",
+                answers_count=0,
+                occurred_at=at(day, 9 + i, 5),
+            )
+        )
     # Opened, and the next session started without a single answer in between.
     events.append(factories.session_started(student_id=PUPIL, session_id="b0", occurred_at=at(day, 13)))
     events.append(factories.session_started(student_id=PUPIL, session_id="b1", occurred_at=at(day, 14)))
@@ -202,8 +247,12 @@ def test_a_redelivered_batch_raises_nothing_again_and_batching_does_not_change_t
     watermark = school_days(date(2025, 11, 3), date(2025, 11, 28))
     events = [e for d in worked for e in a_day_of_work(PUPIL, d, correct=d.day % 2 == 0)]
     events += [e for d in watermark for e in a_day_of_work(OTHER, d)]
-    events += [factories.answer(student_id=PUPIL, skill_code="C3-MA-NOM-02", correct=False,
-                                occurred_at=at(date(2025, 11, 14), 10, i)) for i in range(12)]  # fmt: skip
+    events += [
+        factories.answer(
+            student_id=PUPIL, skill_code="C3-MA-NOM-02", correct=False, occurred_at=at(date(2025, 11, 14), 10, i)
+        )
+        for i in range(12)
+    ]
     events.sort(key=lambda e: e.occurred_at)
 
     one_by_one = run(engine(), events, batch=1, tick_every=1)
@@ -224,8 +273,9 @@ def test_erasure_forgets_the_pupil() -> None:
     run(signals, [factories.answer(student_id=PUPIL, correct=False) for _ in range(12)])
     assert PUPIL in signals.store and signals.store[PUPIL]["signals"]
     assert not at_risk(signals.store[PUPIL], min_rank=1), "wheel-spinning is a difficulty, not a dropout risk"
-    erasure = ErasureRequested(event_id=uuid.uuid4(), occurred_at=at(date(2025, 11, 18)), academy="lyon",
-                               student_id=PUPIL)  # fmt: skip
+    erasure = ErasureRequested(
+        event_id=uuid.uuid4(), occurred_at=at(date(2025, 11, 18)), academy="lyon", student_id=PUPIL
+    )
     assert signals.process([erasure]) == []
     assert PUPIL not in signals.store
 

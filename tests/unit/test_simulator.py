@@ -13,23 +13,29 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import SecretStr
 
-from vigie.contract.calendar import is_school_day
-from vigie.contract.codec import decode_learning_event, encode
-from vigie.contract.events import AnswerSubmitted, SessionEnded, SessionStarted
-from vigie.errors import ConfigurationError
+from vigie.core.contract.calendar import is_school_day
+from vigie.core.contract.codec import decode_learning_event, encode
+from vigie.core.contract.events import AnswerSubmitted, SessionEnded, SessionStarted
+from vigie.core.errors import ConfigurationError
+from vigie.core.settings import PrivacySettings
 from vigie.producers.pseudonym import Pseudonymizer
 from vigie.producers.simulator import GroundTruth, Simulation, SimulationConfig
 from vigie.producers.simulator.output import paced, read_jsonl, write_jsonl
-from vigie.settings import PrivacySettings
 
 pytestmark = pytest.mark.unit
 
 PRIVACY = PrivacySettings(academy_keys={"creteil": SecretStr("creteil-secret-key-0123")})
 # Three academies, one per holiday zone (A, B, C), over the February holidays that differ by zone.
 CONFIG = SimulationConfig(
-    academies=("lyon", "lille", "creteil"), schools_per_academy=1, classes_per_school=2, students_per_class=12,
-    start=date(2026, 1, 12), days=63, seed=7, dropout_share=0.2,
-)  # fmt: skip
+    academies=("lyon", "lille", "creteil"),
+    schools_per_academy=1,
+    classes_per_school=2,
+    students_per_class=12,
+    start=date(2026, 1, 12),
+    days=63,
+    seed=7,
+    dropout_share=0.2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,16 +58,23 @@ def test_the_same_seed_gives_the_same_events_and_another_seed_others() -> None:
 
 def test_runs_agree_across_processes_whatever_the_hash_seed() -> None:
     script = (
-        "import hashlib, datetime; from vigie.settings import PrivacySettings; from vigie.contract.codec import encode;"
+        "import hashlib, datetime; from vigie.core.settings import PrivacySettings;"
+        "from vigie.core.contract.codec import encode;"
         "from vigie.producers.simulator import Simulation, SimulationConfig;"
         "c = SimulationConfig(students_per_class=4, start=datetime.date(2025, 11, 17), days=10, seed=3);"
         "print(hashlib.sha256(b''.join(encode(e) for e in Simulation(c, PrivacySettings()).events())).hexdigest())"
     )
     digests = {
-        subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed},
-                       capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout.strip()
         for seed in ("1", "2")
-    }  # fmt: skip
+    }
     mine = SimulationConfig(students_per_class=4, start=date(2025, 11, 17), days=10, seed=3)
     local = hashlib.sha256(b"".join(encode(e) for e in Simulation(mine, PrivacySettings()).events())).hexdigest()
     assert digests == {local}
@@ -94,8 +107,14 @@ def test_activity_only_on_school_days_of_each_pupils_zone_in_school_hours_or_eve
 
 
 def test_overseas_classes_work_in_their_own_school_hours() -> None:
-    config = SimulationConfig(academies=("la-reunion", "guadeloupe"), schools_per_academy=1, classes_per_school=1,
-                              students_per_class=4, start=date(2025, 11, 17), days=5)  # fmt: skip
+    config = SimulationConfig(
+        academies=("la-reunion", "guadeloupe"),
+        schools_per_academy=1,
+        classes_per_school=1,
+        students_per_class=4,
+        start=date(2025, 11, 17),
+        days=5,
+    )
     sim = Simulation(config, PRIVACY)
     events = list(sim.events())
     assert {sim.truth.pupils[e.student_id].timezone for e in events} == {"Indian/Reunion", "America/Guadeloupe"}
@@ -170,8 +189,9 @@ def test_the_configured_share_drops_out_and_is_silent_after_its_last_day(run) ->
         dropout = pupils[event.student_id].dropout_date
         assert dropout is None or event.occurred_at.date() <= dropout
     assert all(last_day[s] == d for s, d in dropouts.items()), "the drop-out date is the last day of activity"
-    stayers_active_late = [s for s, p in pupils.items() if not p.disengages and last_day.get(s, sim.start) > sim.end
-                           - timedelta(days=14)]  # fmt: skip
+    stayers_active_late = [
+        s for s, p in pupils.items() if not p.disengages and last_day.get(s, sim.start) > sim.end - timedelta(days=14)
+    ]
     assert len(stayers_active_late) >= 0.9 * (len(pupils) - len(dropouts))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigie.settings import VigieSettings
+from vigie.core.settings import VigieSettings
 from vigie.stream.emit import ChangelogTable, Emitter, Outbox
 
 pytestmark = pytest.mark.unit
@@ -28,7 +28,10 @@ def test_table_writes_go_to_the_store_and_to_the_outbox_as_changelog_records(tmp
     assert topic == signals.changelog_topic.get_topic_name() and key == b"pupil-a" and tombstone is None
     # faust's own codec reads the value back on recovery
     assert codecs.loads(signals.changelog_topic.value_serializer or "json", value) == {
-        "recent": "101", "earlier_rate": 0.5, "first_day": None}  # fmt: skip
+        "recent": "101",
+        "earlier_rate": 0.5,
+        "first_day": None,
+    }
     assert outbox.drain() == []
 
 
@@ -54,8 +57,14 @@ def test_outputs_are_acknowledged_before_the_state_that_remembers_them() -> None
         return []
 
     emitter.send = record_phase  # the broker round trip is what the integration tests cover
-    records = [("app-signals-state-changelog", b"p", b"{}"), ("vigie.signals.v1", b"p", b"{}"),
-               ("vigie.mastery-updates.v1", b"p", b"{}"), ("app-mastery-changelog", b"p", None)]  # fmt: skip
+    records = [
+        ("app-signals-state-changelog", b"p", b"{}"),
+        ("vigie.signals.v1", b"p", b"{}"),
+        ("vigie.mastery-updates.v1", b"p", b"{}"),
+        ("app-mastery-changelog", b"p", None),
+    ]
     asyncio.run(emitter.send_and_wait(records, {"app-signals-state-changelog", "app-mastery-changelog"}))
-    assert phases == [["vigie.signals.v1", "vigie.mastery-updates.v1"],
-                      ["app-signals-state-changelog", "app-mastery-changelog"]]  # fmt: skip
+    assert phases == [
+        ["vigie.signals.v1", "vigie.mastery-updates.v1"],
+        ["app-signals-state-changelog", "app-mastery-changelog"],
+    ]

@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
-from vigie.contract.taxonomy import parse_skills, require_skill, skills, skills_for
-from vigie.errors import ConfigurationError, InvalidEventError
+from vigie.core.contract.taxonomy import parse_skills, require_skill, skills, skills_for
+from vigie.core.errors import ConfigurationError, InvalidEventError
 
 pytestmark = pytest.mark.unit
 
@@ -15,11 +15,15 @@ HEADER = "code,cycle,subject,domain,label\n"
 def test_the_taxonomy_covers_every_cycle_and_subject_with_dozens_of_skills() -> None:
     per_programme = Counter((s.cycle, s.subject) for s in skills().values())
     minimum = {
-        ("cycle2", "mathematiques"): 20, ("cycle2", "francais"): 20,
-        ("cycle3", "mathematiques"): 20, ("cycle3", "francais"): 20,
-        ("seconde", "mathematiques"): 20, ("seconde", "francais"): 12,
-        ("cycle4", "mathematiques"): 3, ("cycle4", "francais"): 3,
-    }  # fmt: skip
+        ("cycle2", "mathematiques"): 20,
+        ("cycle2", "francais"): 20,
+        ("cycle3", "mathematiques"): 20,
+        ("cycle3", "francais"): 20,
+        ("seconde", "mathematiques"): 20,
+        ("seconde", "francais"): 12,
+        ("cycle4", "mathematiques"): 3,
+        ("cycle4", "francais"): 3,
+    }
     for programme, least in minimum.items():
         assert per_programme[programme] >= least, programme
 

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests import factories, factories_warehouse
-from vigie.contract.codec import encode
-from vigie.contract.topics import ALL_TOPICS, DEAD_LETTERS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS
-from vigie.errors import InvalidEventError
-from vigie.settings import WarehouseSettings
+from vigie.core.contract.codec import encode
+from vigie.core.errors import InvalidEventError
+from vigie.core.settings import WarehouseSettings
+from vigie.core.topics import ALL_TOPICS, DEAD_LETTERS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS
 from vigie.warehouse.migrations import available
 from vigie.warehouse.rows import ROUTES, TABLES, dead_letter_owner
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import factories
-from vigie.contract.codec import encode
-from vigie.contract.events import AnswerSubmitted, SessionEnded, SessionStarted, make_event_id
+from vigie.core.contract.codec import encode
+from vigie.core.contract.events import AnswerSubmitted, SessionEnded, SessionStarted, make_event_id
 from vigie.producers.xapi import (
     EXT,
     UnmappableStatementError,
@@ -35,8 +35,13 @@ def _statements() -> list[dict[str, Any]]:
 
 def _ingest(lines: list[bytes]):
     events, letters = [], []
-    report = ingest_lines(lines, XapiMapper(factories.builder()), source="statements.jsonl",
-                          on_event=events.append, on_rejected=letters.append)  # fmt: skip
+    report = ingest_lines(
+        lines,
+        XapiMapper(factories.builder()),
+        source="statements.jsonl",
+        on_event=events.append,
+        on_rejected=letters.append,
+    )
     return report, events, letters
 
 
@@ -44,8 +49,17 @@ def test_the_fixture_maps_to_sessions_and_answers() -> None:
     report, events, _letters = _ingest(FIXTURE.read_bytes().splitlines())
     assert (report.lines, report.mapped, report.rejected) == (18, 9, 9)
     kinds = [e.kind for e in events]
-    assert kinds == ["session_started", "answer", "answer", "answer", "answer", "session_ended",
-                     "session_started", "answer", "session_ended"]  # fmt: skip
+    assert kinds == [
+        "session_started",
+        "answer",
+        "answer",
+        "answer",
+        "answer",
+        "session_ended",
+        "session_started",
+        "answer",
+        "session_ended",
+    ]
     first = events[1]
     assert isinstance(first, AnswerSubmitted)
     assert first.event_id == make_event_id("mathix", "6a1b2c3d-0000-4000-8000-000000000002")
@@ -53,10 +67,20 @@ def test_the_fixture_maps_to_sessions_and_answers() -> None:
     assert first.item_id == "https://mathix.example.org/activites/fractions/q-17"
     assert first.occurred_at.isoformat() == "2025-11-17T08:01:12.345000+00:00"
     assert first.session_id == "sess-7f3a" and first.skill_code == "C3-MA-NOM-01" and first.subject == "mathematiques"
-    assert first.teacher_id == factories.builder().answer(
-        factories.pupil(student="ent-48213", school_class="ENT-CM1-B-2025", teacher="prof-2291"),
-        source_event_id="x", session_id="s", skill_code="C3-MA-NOM-01", item_id="q", correct=True,
-        response_time_ms=1).teacher_id  # fmt: skip
+    assert (
+        first.teacher_id
+        == factories.builder()
+        .answer(
+            factories.pupil(student="ent-48213", school_class="ENT-CM1-B-2025", teacher="prof-2291"),
+            source_event_id="x",
+            session_id="s",
+            skill_code="C3-MA-NOM-01",
+            item_id="q",
+            correct=True,
+            response_time_ms=1,
+        )
+        .teacher_id
+    )
 
 
 def test_scores_durations_hints_and_attempts_are_read_from_result_and_extensions() -> None:
@@ -119,9 +143,14 @@ def test_dead_letters_keep_the_statement_redacted_with_pseudonyms_never_raw_ids(
 
 
 def test_redaction_covers_groups_and_mboxes() -> None:
-    statement = {"actor": {"objectType": "Group", "name": "CM1 B",
-                           "member": [{"mbox": "mailto:camille@example.org", "name": "Camille"}]},
-                 "authority": {"account": {"homePage": "https://lrs.example.org", "name": "lrs-admin"}}}  # fmt: skip
+    statement = {
+        "actor": {
+            "objectType": "Group",
+            "name": "CM1 B",
+            "member": [{"mbox": "mailto:camille@example.org", "name": "Camille"}],
+        },
+        "authority": {"account": {"homePage": "https://lrs.example.org", "name": "lrs-admin"}},
+    }
     text = json.dumps(redact(statement, factories.builder()))
     assert "camille" not in text.lower() and "lrs-admin" not in text and "CM1 B" not in text
     assert text.count("pseudonym:") == 2
@@ -177,8 +206,13 @@ def test_unmappable_statements_name_the_statement_field(edits, field, words) -> 
 
 
 def test_fallbacks_registration_stored_time_mbox_and_instructor() -> None:
-    event = _mapped(**{"context__extensions__urn:vigie:xapi:session": ..., "timestamp": ...,
-                       "actor": {"objectType": "Agent", "mbox": "mailto:camille@example.org"}})  # fmt: skip
+    event = _mapped(
+        **{
+            "context__extensions__urn:vigie:xapi:session": ...,
+            "timestamp": ...,
+            "actor": {"objectType": "Agent", "mbox": "mailto:camille@example.org"},
+        }
+    )
     assert event.session_id == "0f6a3e2c-55d2-4b8e-9b7f-2d8c1e4a9b10"
     assert event.occurred_at.isoformat() == "2025-11-17T08:01:13.001000+00:00"
     assert "camille" not in encode(event).decode()
@@ -192,9 +226,16 @@ def test_a_statement_that_is_not_an_object_is_reported() -> None:
 
 @pytest.mark.parametrize(
     ("text", "ms"),
-    [("PT12.5S", 12_500), ("PT1M3S", 63_000), ("PT0.25S", 250), ("PT1H", 3_600_000), ("P1DT1S", 86_401_000),
-     ("PT3,5S", 3_500), ("P1W", 604_800_000)],
-)  # fmt: skip
+    [
+        ("PT12.5S", 12_500),
+        ("PT1M3S", 63_000),
+        ("PT0.25S", 250),
+        ("PT1H", 3_600_000),
+        ("P1DT1S", 86_401_000),
+        ("PT3,5S", 3_500),
+        ("P1W", 604_800_000),
+    ],
+)
 def test_iso_8601_durations(text: str, ms: int) -> None:
     assert parse_duration_ms(text) == ms
 
@@ -217,10 +258,28 @@ _json = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=8,
 )
-_PATHS = ["id", "actor", "actor.account", "actor.account.name", "verb", "verb.id", "object", "object.id", "result",
-          "result.success", "result.score", "result.score.scaled", "result.score.raw", "result.duration", "timestamp",
-          "context", "context.extensions", "context.registration", "context.instructor", *(
-              f"context.extensions.{iri}" for iri in EXT.values())]  # fmt: skip
+_PATHS = [
+    "id",
+    "actor",
+    "actor.account",
+    "actor.account.name",
+    "verb",
+    "verb.id",
+    "object",
+    "object.id",
+    "result",
+    "result.success",
+    "result.score",
+    "result.score.scaled",
+    "result.score.raw",
+    "result.duration",
+    "timestamp",
+    "context",
+    "context.extensions",
+    "context.registration",
+    "context.instructor",
+    *(f"context.extensions.{iri}" for iri in EXT.values()),
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

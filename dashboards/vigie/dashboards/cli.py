@@ -27,8 +27,8 @@ def build_command(
 @dashboards.command("push")
 def push_command() -> None:
     """Upsert folders and dashboards into Grafana (GRAFANA_URL, GRAFANA_TOKEN); idempotent."""
+    from vigie.core.settings import VigieSettings
     from vigie.dashboards.push import push
-    from vigie.settings import VigieSettings
 
     report = push(VigieSettings())
     typer.echo(
@@ -47,8 +47,8 @@ def report_command(
     """Write an academy's self-contained HTML report (the dashboards' queries, as inline SVG charts)."""
     from datetime import UTC, datetime, timedelta
 
+    from vigie.core.settings import VigieSettings
     from vigie.dashboards.report import write_report
-    from vigie.settings import VigieSettings
     from vigie.warehouse.client import connect
 
     settings = VigieSettings()

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from vigie.core.errors import ConfigurationError, RetriableError
+from vigie.core.settings import VigieSettings
 from vigie.dashboards import levels, provisioning
 from vigie.dashboards.grafana import FOLDERS, build
 from vigie.dashboards.query import DATASOURCE_UID
-from vigie.errors import ConfigurationError, RetriableError
-from vigie.settings import VigieSettings
 
 log = logging.getLogger(__name__)
 

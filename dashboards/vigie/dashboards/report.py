@@ -15,10 +15,10 @@ from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
+from vigie.core.settings import VigieSettings
 from vigie.dashboards import charts, levels
 from vigie.dashboards.model import DashboardSpec
 from vigie.dashboards.runner import PanelResult, run_dashboard
-from vigie.settings import VigieSettings
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from vigie.errors import ConfigurationError, VigieError
+from vigie.core.errors import ConfigurationError, VigieError
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,20 @@ def fetch_jars(libs: Path) -> Path:
     with resources.as_file(resources.files("vigie.infra").joinpath("kafka/pom.xml")) as pom:
         log.info("fetching Kafka jars with Maven into %s", libs)
         done = subprocess.run(
-            [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            [
+                mvn,
+                "-B",
+                "-q",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={libs}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if done.returncode != 0:
         raise BrokerError(f"Maven could not fetch Kafka (exit {done.returncode}):\n{done.stdout[-3000:]}")
     return libs
@@ -68,8 +78,7 @@ def fetch_jars(libs: Path) -> Path:
 class KafkaBroker:
     """One broker instance: its config, data, logs and pid live under ``home``."""
 
-    def __init__(self, home: Path, libs: Path, port: int = 9092, controller_port: int = 9093,
-                 heap: str = "1g") -> None:  # fmt: skip
+    def __init__(self, home: Path, libs: Path, port: int = 9092, controller_port: int = 9093, heap: str = "1g") -> None:
         self.home = home.resolve()
         self.libs = libs.resolve()
         self.port = port
@@ -117,8 +126,9 @@ class KafkaBroker:
 
     def _java(self, *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
         java = _require("java", "install a Java 17 runtime (Debian: openjdk-17-jre-headless).")
-        return subprocess.run([java, "-cp", f"{self.libs}/*", *args], capture_output=True, text=True,
-                              check=False, **kwargs)  # fmt: skip
+        return subprocess.run(
+            [java, "-cp", f"{self.libs}/*", *args], capture_output=True, text=True, check=False, **kwargs
+        )
 
     def _format_storage(self, config: Path) -> None:
         if (self.home / "data" / "meta.properties").exists():
@@ -185,11 +195,23 @@ class KafkaBroker:
             java = _require("java", "install a Java 17 runtime (Debian: openjdk-17-jre-headless).")
             out = (self.home / "logs" / "broker.out").open("ab")
             process = subprocess.Popen(
-                [java, f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC",
-                 f"-Dkafka.logs.dir={self.home / 'logs'}", f"-Dlog4j2.configurationFile={log4j}",
-                 "-cp", f"{self.libs}/*", "kafka.Kafka", str(config)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            )  # fmt: skip
+                [
+                    java,
+                    f"-Xmx{self.heap}",
+                    f"-Xms{self.heap}",
+                    "-XX:+UseG1GC",
+                    f"-Dkafka.logs.dir={self.home / 'logs'}",
+                    f"-Dlog4j2.configurationFile={log4j}",
+                    "-cp",
+                    f"{self.libs}/*",
+                    "kafka.Kafka",
+                    str(config),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self._pid_file.write_text(str(process.pid))
         log.info("Kafka starting (pid %s) on %s, logs in %s", process.pid, self.bootstrap, self.log_file)
         deadline = time.monotonic() + timeout_s
@@ -238,5 +260,6 @@ def _reap(pid: int) -> None:
 
 def broker_from_settings(settings) -> KafkaBroker:
     home = settings.kafka_home
-    return KafkaBroker(home / "instance", home / "libs", settings.broker.port,
-                       settings.broker.controller_port, settings.broker.heap)  # fmt: skip
+    return KafkaBroker(
+        home / "instance", home / "libs", settings.broker.port, settings.broker.controller_port, settings.broker.heap
+    )

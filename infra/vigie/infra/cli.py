@@ -1,4 +1,4 @@
-"""Operator commands: the local Kafka broker, its topics, and the end-to-end demo."""
+"""Operator commands: the local Kafka broker and its topics."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ kafka = typer.Typer(help="The local single-node Kafka broker (KRaft, loopback)."
 
 
 def _broker():
+    from vigie.core.settings import VigieSettings
     from vigie.infra.broker import broker_from_settings
-    from vigie.settings import VigieSettings
 
     return broker_from_settings(VigieSettings())
 
@@ -17,8 +17,8 @@ def _broker():
 @kafka.command("start")
 def start() -> None:
     """Fetch Kafka's jars if needed, start the broker and create Vigie's topics (idempotent)."""
-    from vigie.infra.topics import ensure_topics
-    from vigie.settings import VigieSettings
+    from vigie.core.settings import VigieSettings
+    from vigie.core.topics import ensure_topics
 
     settings = VigieSettings()
     status = _broker().start(settings.broker.start_timeout_s)
@@ -39,20 +39,4 @@ def status() -> None:
     state = "running" if current.running else ("not answering" if current.process_alive else "stopped")
     typer.echo(f"Kafka {state} (pid {current.pid}) on {current.bootstrap}")
     if not current.running:
-        raise typer.Exit(1)
-
-
-def demo_command(
-    academies: str = typer.Option("lyon,creteil", help="Comma-separated academy codes."),
-    students: int = typer.Option(12, help="Pupils per class."),
-    days: int = typer.Option(42, help="Calendar days of simulated activity, ending on the last school day."),
-    keep_kafka: bool = typer.Option(False, help="Leave the broker running afterwards."),
-) -> None:
-    """Run the whole pipeline on a simulated cohort and print what was sent, processed and stored."""
-    from vigie.infra.demo import run_demo
-    from vigie.settings import VigieSettings
-
-    outcome = run_demo(VigieSettings(), academies=tuple(academies.split(",")), students=students, days=days,
-                       keep_kafka=keep_kafka)  # fmt: skip
-    if not outcome.exactly_once:
         raise typer.Exit(1)

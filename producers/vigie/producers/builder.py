@@ -18,19 +18,19 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from vigie.contract.codec import explain
-from vigie.contract.events import (
+from vigie.core.contract.codec import explain
+from vigie.core.contract.events import (
     AnswerSubmitted,
     ErasureRequested,
     SessionEnded,
     SessionStarted,
     make_event_id,
 )
-from vigie.contract.referential import ACADEMIES
-from vigie.contract.taxonomy import require_skill
-from vigie.errors import InvalidEventError
+from vigie.core.contract.referential import ACADEMIES
+from vigie.core.contract.taxonomy import require_skill
+from vigie.core.errors import InvalidEventError
+from vigie.core.settings import PrivacySettings
 from vigie.producers.pseudonym import AcademyPseudonymizers
-from vigie.settings import PrivacySettings
 
 M = TypeVar("M", bound=BaseModel)
 _PLATFORM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -43,7 +43,7 @@ class Pupil:
     """Who is working, as the platform knows them: RAW ids, pseudonymised by the builder.
 
     ``student``, ``school_class`` and ``teacher`` are the platform's own identifiers (ENT login,
-    class code...). ``academy`` is a code of ``vigie.contract.referential.ACADEMIES`` and
+    class code...). ``academy`` is a code of ``vigie.core.contract.referential.ACADEMIES`` and
     ``school_uai`` the school's public UAI (not personal data).
     """
 
@@ -135,25 +135,38 @@ class EventBuilder:
         occurred_at: datetime | str | None = None,
     ) -> SessionEnded:
         return self._build(
-            SessionEnded, pupil, source_event_id, session_id, occurred_at,
-            outcome=outcome, answers_count=answers_count,
-        )  # fmt: skip
+            SessionEnded,
+            pupil,
+            source_event_id,
+            session_id,
+            occurred_at,
+            outcome=outcome,
+            answers_count=answers_count,
+        )
 
     def erasure(self, *, academy: str, student: str, occurred_at: datetime | str | None = None) -> ErasureRequested:
         """Right to erasure of one pupil (raw id). The id is stable: asking twice is the same event."""
         self._check_academy(academy)
         pseudonym = self._keys.for_academy(academy).student(_raw_id(student, "student"))
-        return _validate(ErasureRequested, {
-            "event_id": make_event_id(self.platform, f"erasure\x1f{pseudonym}"),
-            "occurred_at": self._time(occurred_at),
-            "academy": academy,
-            "student_id": pseudonym,
-        })  # fmt: skip
+        return _validate(
+            ErasureRequested,
+            {
+                "event_id": make_event_id(self.platform, f"erasure\x1f{pseudonym}"),
+                "occurred_at": self._time(occurred_at),
+                "academy": academy,
+                "student_id": pseudonym,
+            },
+        )
 
     def _build(
-        self, model: type[M], pupil: Pupil, source_event_id: str, session_id: str,
-        occurred_at: datetime | str | None, **fields: Any,
-    ) -> M:  # fmt: skip
+        self,
+        model: type[M],
+        pupil: Pupil,
+        source_event_id: str,
+        session_id: str,
+        occurred_at: datetime | str | None,
+        **fields: Any,
+    ) -> M:
         if not isinstance(pupil, Pupil):
             raise InvalidEventError(f"expected a Pupil, got {type(pupil).__name__}", field="pupil")
         self._check_academy(pupil.academy)
@@ -161,20 +174,23 @@ class EventBuilder:
         teacher = None if pupil.teacher is None else keys.teacher(_raw_id(pupil.teacher, "teacher"))
         if not isinstance(source_event_id, str):
             raise InvalidEventError("must be the platform's own event id, a string", field="source_event_id")
-        return _validate(model, {
-            "event_id": make_event_id(self.platform, source_event_id),
-            "source_event_id": source_event_id,
-            "occurred_at": self._time(occurred_at),
-            "platform": self.platform,
-            "academy": pupil.academy,
-            "school_uai": pupil.school_uai,
-            "class_id": keys.school_class(_raw_id(pupil.school_class, "school_class")),
-            "student_id": keys.student(_raw_id(pupil.student, "student")),
-            "teacher_id": teacher,
-            "level": pupil.level,
-            "session_id": session_id,
-            **fields,
-        })  # fmt: skip
+        return _validate(
+            model,
+            {
+                "event_id": make_event_id(self.platform, source_event_id),
+                "source_event_id": source_event_id,
+                "occurred_at": self._time(occurred_at),
+                "platform": self.platform,
+                "academy": pupil.academy,
+                "school_uai": pupil.school_uai,
+                "class_id": keys.school_class(_raw_id(pupil.school_class, "school_class")),
+                "student_id": keys.student(_raw_id(pupil.student, "student")),
+                "teacher_id": teacher,
+                "level": pupil.level,
+                "session_id": session_id,
+                **fields,
+            },
+        )
 
     def _check_academy(self, academy: str) -> None:
         if not isinstance(academy, str) or academy not in ACADEMIES:
@@ -201,8 +217,9 @@ class EventBuilder:
 
 def _raw_id(value: object, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidEventError(f"expected the platform's raw identifier, a non-empty string, got {value!r}",
-                                field=field)  # fmt: skip
+        raise InvalidEventError(
+            f"expected the platform's raw identifier, a non-empty string, got {value!r}", field=field
+        )
     if len(value) > MAX_RAW_ID_CHARS:
         raise InvalidEventError(f"raw identifier longer than {MAX_RAW_ID_CHARS} characters", field=field)
     return value

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
-from vigie.settings import VigieSettings
+from vigie.core.settings import VigieSettings
 
 
 def simulate(
@@ -37,21 +37,32 @@ def simulate(
 
     settings = VigieSettings()
     config = SimulationConfig(
-        academies=tuple(a.strip() for a in academies.split(",") if a.strip()), schools_per_academy=schools,
-        classes_per_school=classes, students_per_class=students, days=days,
-        start=_parse_day(start), seed=seed, dropout_share=dropout_share,
-    )  # fmt: skip
+        academies=tuple(a.strip() for a in academies.split(",") if a.strip()),
+        schools_per_academy=schools,
+        classes_per_school=classes,
+        students_per_class=students,
+        days=days,
+        start=_parse_day(start),
+        seed=seed,
+        dropout_share=dropout_share,
+    )
     sim = Simulation(config, settings.privacy)
     console = Console()
-    console.print(f"simulating {config.pupils_count} pupils of {', '.join(config.academies)} "
-                  f"from {sim.start} to {sim.end} (seed {seed})")  # fmt: skip
+    console.print(
+        f"simulating {config.pupils_count} pupils of {', '.join(config.academies)} "
+        f"from {sim.start} to {sim.end} (seed {seed})"
+    )
     kinds: Counter[str] = Counter()
     platforms: Counter[str] = Counter()
     began = time.monotonic()
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("days · {task.fields[events]} events"), TimeElapsedColumn(), console=console,
-    ) as progress:  # fmt: skip
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days · {task.fields[events]} events"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("simulating", total=len(sim.days), events=0)
 
         def seen(event) -> None:
@@ -85,8 +96,10 @@ def simulate(
     table.add_row("total", str(kinds.total()))
     console.print(table)
     where = f"written to {out}" if out is not None else f"published to Kafka ({failed} failed)"
-    console.print(f"{kinds.total()} events {where} in {elapsed:.1f}s ({kinds.total() / max(elapsed, 1e-9):,.0f}/s)"
-                  + (f"; ground truth in {truth}" if truth else ""))  # fmt: skip
+    console.print(
+        f"{kinds.total()} events {where} in {elapsed:.1f}s ({kinds.total() / max(elapsed, 1e-9):,.0f}/s)"
+        + (f"; ground truth in {truth}" if truth else "")
+    )
     if failed:
         raise typer.Exit(1)
 
@@ -129,8 +142,8 @@ def skills(
     from rich.console import Console
     from rich.table import Table
 
-    from vigie.contract.referential import CYCLE_OF_LEVEL, SUBJECTS
-    from vigie.contract.taxonomy import skills as all_skills
+    from vigie.core.contract.referential import CYCLE_OF_LEVEL, SUBJECTS
+    from vigie.core.contract.taxonomy import skills as all_skills
 
     if level is not None and level not in CYCLE_OF_LEVEL:
         raise typer.BadParameter(f"unknown level {level!r}; one of {', '.join(CYCLE_OF_LEVEL)}", param_hint="--level")
@@ -156,8 +169,8 @@ def xapi_ingest(
     dry_run: bool = typer.Option(False, "--dry-run", help="Map and report only; publish nothing."),
 ) -> None:
     """Publish the mappable statements; send the others, with their reasons, to the dead-letter topic."""
-    from vigie.contract.topics import DEAD_LETTERS
-    from vigie.errors import RetriableError
+    from vigie.core.errors import RetriableError
+    from vigie.core.topics import DEAD_LETTERS
     from vigie.producers.builder import EventBuilder
     from vigie.producers.sdk import EventPublisher
     from vigie.producers.xapi import XapiMapper, ingest_lines
@@ -177,11 +190,13 @@ def xapi_ingest(
         with path.open("rb") as lines, Progress(transient=True) as progress:
             task = progress.add_task(f"ingesting {path.name}", total=path.stat().st_size)
             report = ingest_lines(
-                lines, mapper, source=path.name,
+                lines,
+                mapper,
+                source=path.name,
                 on_event=publisher.publish if publisher is not None else lambda _event: None,
                 on_rejected=rejected,
                 on_line=lambda: progress.update(task, completed=lines.tell()),
-            )  # fmt: skip
+            )
         if publisher is not None:
             publisher.flush()
             if publisher.failed:

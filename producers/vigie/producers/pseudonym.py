@@ -11,8 +11,8 @@ import hashlib
 import hmac
 from typing import Literal
 
-from vigie.errors import ConfigurationError
-from vigie.settings import DEV_PSEUDONYM_KEY, PrivacySettings
+from vigie.core.errors import ConfigurationError
+from vigie.core.settings import DEV_PSEUDONYM_KEY, PrivacySettings
 
 #: Shorter HMAC keys are refused: 16 bytes is the least that resists guessing.
 MIN_KEY_BYTES = 16
@@ -71,6 +71,8 @@ class AcademyPseudonymizers:
                 f"academy {academy!r} would be pseudonymised with the development key in production: set {variable}"
             )
         if len(key) < MIN_KEY_BYTES:
-            raise ConfigurationError(f"the pseudonymisation key of academy {academy!r} is shorter than "
-                                     f"{MIN_KEY_BYTES} bytes: set a longer {variable}")  # fmt: skip
+            raise ConfigurationError(
+                f"the pseudonymisation key of academy {academy!r} is shorter than "
+                f"{MIN_KEY_BYTES} bytes: set a longer {variable}"
+            )
         return key

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from vigie.contract.events import (
+from vigie.core.contract.events import (
     CONTRACT_VERSION,
     AnswerSubmitted,
     DeadLetter,
@@ -26,8 +26,8 @@ from vigie.contract.events import (
     SignalChanged,
     SkillParameters,
 )
-from vigie.contract.referential import ACADEMIES
-from vigie.contract.taxonomy import skills
+from vigie.core.contract.referential import ACADEMIES
+from vigie.core.contract.taxonomy import skills
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = f"learning-event.v{CONTRACT_VERSION}.schema.json"
@@ -48,7 +48,7 @@ MODELS: dict[str, type[BaseModel]] = {
 def _code_defs() -> dict[str, Any]:
     return {
         "AcademyCode": {
-            "description": "Academy code (vigie.contract.referential.ACADEMIES).",
+            "description": "Academy code (vigie.core.contract.referential.ACADEMIES).",
             "enum": sorted(ACADEMIES),
             "type": "string",
         },
@@ -90,15 +90,21 @@ def learning_event_schema() -> dict[str, Any]:
         "(at most 16 KiB). `kind` selects the type. Pupil, class and teacher ids are keyed-HMAC "
         "pseudonyms computed by the platform; raw identifiers are never accepted."
     )
-    return _finish(schema, f"Vigie learning event (contract v{CONTRACT_VERSION})",
-                   f"urn:vigie:schema:learning-event:v{CONTRACT_VERSION}")  # fmt: skip
+    return _finish(
+        schema,
+        f"Vigie learning event (contract v{CONTRACT_VERSION})",
+        f"urn:vigie:schema:learning-event:v{CONTRACT_VERSION}",
+    )
 
 
 def model_schema(kind: str) -> dict[str, Any]:
     """The schema of one contract model, by its ``kind`` (see ``MODELS``)."""
     model = MODELS[kind]
-    return _finish(model.model_json_schema(), f"Vigie {model.__name__} (contract v{CONTRACT_VERSION})",
-                   f"urn:vigie:schema:{kind}:v{CONTRACT_VERSION}")  # fmt: skip
+    return _finish(
+        model.model_json_schema(),
+        f"Vigie {model.__name__} (contract v{CONTRACT_VERSION})",
+        f"urn:vigie:schema:{kind}:v{CONTRACT_VERSION}",
+    )
 
 
 def render(schema: dict[str, Any]) -> str:

@@ -24,12 +24,12 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from vigie.contract.codec import MAX_EVENT_BYTES, encode
-from vigie.contract.events import AnswerSubmitted, DeadLetter, ErasureRequested, SessionEnded, SessionStarted
-from vigie.contract.topics import DEAD_LETTERS, LEARNING_EVENTS
-from vigie.errors import InvalidEventError, RetriableError
+from vigie.core.contract.codec import MAX_EVENT_BYTES, encode
+from vigie.core.contract.events import AnswerSubmitted, DeadLetter, ErasureRequested, SessionEnded, SessionStarted
+from vigie.core.errors import InvalidEventError, RetriableError
+from vigie.core.settings import KafkaSettings, VigieSettings
+from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS
 from vigie.producers.builder import EventBuilder, Pupil
-from vigie.settings import KafkaSettings, VigieSettings
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,11 @@ class EventPublisher:
         try:
             future = self._producer.send(self.topic, key=event.student_id.encode(), value=value)
         except KafkaError as error:
-            raise RetriableError(f"Kafka did not take event {event.event_id} for {self.topic} (is the broker up and "
-                                 f"the topic created? `vigie kafka start` creates it): {error}",
-                                 code=type(error).__name__) from error  # fmt: skip
+            raise RetriableError(
+                f"Kafka did not take event {event.event_id} for {self.topic} (is the broker up and "
+                f"the topic created? `vigie kafka start` creates it): {error}",
+                code=type(error).__name__,
+            ) from error
         future.add_callback(self._delivered, event, on_success)
         future.add_errback(self._undelivered, event, on_error)
         return future

@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from vigie.contract.codec import MAX_EVENT_BYTES, dead_letter
-from vigie.contract.events import DeadLetter
-from vigie.errors import ConfigurationError, InvalidEventError
+from vigie.core.contract.codec import MAX_EVENT_BYTES, dead_letter
+from vigie.core.contract.events import DeadLetter
+from vigie.core.errors import ConfigurationError, InvalidEventError
 from vigie.producers.builder import EventBuilder, Pupil
 from vigie.producers.pseudonym import Pseudonymizer
 from vigie.producers.sdk import PublishableEvent
@@ -58,9 +58,19 @@ SESSION_VERBS = {
 #: Context (and result) extension keys Vigie reads. URNs are IRIs, as xAPI requires.
 EXT = {
     name: f"urn:vigie:xapi:{name}"
-    for name in ("academy", "school-uai", "class", "teacher", "level", "skill", "session",
-                 "attempt", "hints", "answers-count")
-}  # fmt: skip
+    for name in (
+        "academy",
+        "school-uai",
+        "class",
+        "teacher",
+        "level",
+        "skill",
+        "session",
+        "attempt",
+        "hints",
+        "answers-count",
+    )
+}
 _ITEM_ID = re.compile(r"^[A-Za-z0-9._:/#-]{1,128}$")
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
 _DURATION = re.compile(rf"^P(?:{_NUMBER}W)?(?:{_NUMBER}D)?(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?$")
@@ -165,14 +175,17 @@ class XapiMapper:
         seen = self._answers_in_session.pop(session_key, 0)
         count = result_ext.get(EXT["answers-count"], extensions.get(EXT["answers-count"], seen))
         return self.builder.session_ended(
-            pupil, source_event_id=statement_id, session_id=session_id, occurred_at=occurred_at,
-            outcome=outcome, answers_count=count,
-        )  # fmt: skip
+            pupil,
+            source_event_id=statement_id,
+            session_id=session_id,
+            occurred_at=occurred_at,
+            outcome=outcome,
+            answers_count=count,
+        )
 
     def _answer(self, statement, pupil, statement_id, session_id, occurred_at, result, extensions):
         if result is None:
-            raise UnmappableStatementError("an answer needs a result (success and/or score, duration)",
-                                           field="result")  # fmt: skip
+            raise UnmappableStatementError("an answer needs a result (success and/or score, duration)", field="result")
         item = _get(statement, "object", "id")
         if not isinstance(item, str) or not item:
             raise UnmappableStatementError("the activity has no id", field="object.id")
@@ -183,8 +196,9 @@ class XapiMapper:
         if success is None and score is None:
             raise UnmappableStatementError("an answer needs result.success or result.score", field="result")
         if "duration" not in result:
-            raise UnmappableStatementError("an answer needs its response time (ISO 8601, e.g. PT12.5S)",
-                                           field="result.duration")  # fmt: skip
+            raise UnmappableStatementError(
+                "an answer needs its response time (ISO 8601, e.g. PT12.5S)", field="result.duration"
+            )
         result_ext = result.get("extensions") if isinstance(result.get("extensions"), dict) else {}
         return self.builder.answer(
             pupil,
@@ -230,8 +244,9 @@ def _actor_id(actor: Any) -> str:
     for raw in (name, actor.get("mbox"), actor.get("mbox_sha1sum"), actor.get("openid")):
         if isinstance(raw, str) and raw:
             return raw
-    raise UnmappableStatementError("the actor has no account.name (nor mbox/openid) to identify the pupil",
-                                   field="actor.account.name")  # fmt: skip
+    raise UnmappableStatementError(
+        "the actor has no account.name (nor mbox/openid) to identify the pupil", field="actor.account.name"
+    )
 
 
 def _time(statement: dict[str, Any]) -> datetime:
@@ -355,8 +370,9 @@ def ingest_lines(
             report.reasons[error.field or "statement"] += 1
             log.warning("%s line %d rejected: %s", source, line_no, error)
             payload = json.dumps(redact(statement, mapper.builder)).encode() if isinstance(statement, dict) else b""
-            on_rejected(dead_letter(topic=f"xapi:{source}", partition=0, offset=line_no,
-                                    key=key, value=payload, error=error))  # fmt: skip
+            on_rejected(
+                dead_letter(topic=f"xapi:{source}", partition=0, offset=line_no, key=key, value=payload, error=error)
+            )
             continue
         report.mapped += 1
         on_event(event)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import faust
 from faust.types import TopicT
 
-from vigie.contract.topics import ALL_TOPICS, LEARNING_EVENTS, TopicSpec, partitions_of
-from vigie.settings import VigieSettings
+from vigie.core.settings import VigieSettings
+from vigie.core.topics import ALL_TOPICS, LEARNING_EVENTS, TopicSpec, partitions_of
 from vigie.stream.emit import Emitter, Outbox
 from vigie.stream.processor import PupilProcessor
 

@@ -19,7 +19,8 @@ from collections.abc import Callable, Collection, Iterator, MutableMapping
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import murmur2
+
+from vigie.core.topics import key_hash
 
 #: (topic name, key, value); a ``None`` value is a tombstone.
 Record = tuple[str, bytes, bytes | None]
@@ -104,7 +105,7 @@ class Emitter:
         if found is None:
             if len(self._hashes) >= HASH_MEMO_SIZE:
                 self._hashes.clear()
-            found = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+            found = self._hashes[key] = key_hash(key)
         return found
 
     async def _partitions_of(self, producer: Any, topic: str) -> list[int]:

@@ -16,10 +16,10 @@ from typing import NoReturn
 
 from faust.types import EventT
 
-from vigie.contract.codec import dead_letter, decode_learning_event, encode
-from vigie.contract.events import LearningEvent
-from vigie.contract.topics import DEAD_LETTERS, LEARNING_EVENTS
-from vigie.errors import InvalidEventError
+from vigie.core.contract.codec import dead_letter, decode_learning_event, encode
+from vigie.core.contract.events import LearningEvent
+from vigie.core.errors import InvalidEventError
+from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS
 from vigie.stream.app import StreamApp
 from vigie.stream.readiness import wait_for_output_metadata
 
@@ -39,8 +39,14 @@ def split_valid(app: StreamApp, batch: Sequence[EventT]) -> tuple[list[LearningE
             valid.append(decode_learning_event(message.value))
         except InvalidEventError as error:
             log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
-            letter = dead_letter(topic=message.topic, partition=message.partition, offset=message.offset,
-                                 key=message.key, value=message.value, error=error)  # fmt: skip
+            letter = dead_letter(
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                key=message.key,
+                value=message.value,
+                error=error,
+            )
             rejected.append((message.key or b"", encode(letter)))
     return valid, rejected
 
@@ -56,9 +62,15 @@ def die_without_ack(batch: Sequence[EventT], error: Exception) -> NoReturn:
     first, last = batch[0].message, batch[-1].message
     log.critical(
         "batch failed, exiting without commit (%s[%s]@%s .. %s[%s]@%s): %r",
-        first.topic, first.partition, first.offset, last.topic, last.partition, last.offset, error,
+        first.topic,
+        first.partition,
+        first.offset,
+        last.topic,
+        last.partition,
+        last.offset,
+        error,
         exc_info=error,
-    )  # fmt: skip
+    )
     logging.shutdown()
     os._exit(EXIT_BATCH_FAILED)
 

@@ -13,8 +13,8 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from vigie.contract.events import LearningEvent
-from vigie.contract.topics import TopicSpec
+from vigie.core.contract.events import LearningEvent
+from vigie.core.topics import TopicSpec
 
 
 @dataclass(frozen=True, slots=True)

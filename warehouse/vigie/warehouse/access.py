@@ -22,8 +22,8 @@ from typing import Literal
 
 from clickhouse_connect.driver.client import Client
 
-from vigie.contract.referential import ACADEMIES
-from vigie.errors import ConfigurationError
+from vigie.core.contract.referential import ACADEMIES
+from vigie.core.errors import ConfigurationError
 
 Level = Literal["aggregates", "analyst"]
 VIEW_DEFINER = "vigie_view_definer"
@@ -64,8 +64,15 @@ def _ident(academy: str) -> str:
     return academy.replace("-", "_")
 
 
-def access_sql(objects: Objects, database: str, academy: str, password: str, *, level: Level = "aggregates",
-               admin_user: str | None = "default") -> list[str]:  # fmt: skip
+def access_sql(
+    objects: Objects,
+    database: str,
+    academy: str,
+    password: str,
+    *,
+    level: Level = "aggregates",
+    admin_user: str | None = "default",
+) -> list[str]:
     """Statements (without trailing ';') creating the academy's role, row policies, grants and user."""
     if not password:
         raise ConfigurationError("the password is empty: set the variable named by --password-env")
@@ -74,26 +81,31 @@ def access_sql(objects: Objects, database: str, academy: str, password: str, *, 
     role, user = role_name(academy, level), user_name(academy, level)
     granted = objects.views if level == "aggregates" else tuple(sorted(set(objects.tables) | set(objects.views)))
     statements = [f"-- Shared by every academy (idempotent): views run as {VIEW_DEFINER}, who cannot log in."]
-    statements.append(f"CREATE USER IF NOT EXISTS {VIEW_DEFINER} IDENTIFIED WITH sha256_hash BY "
-                      f"'{_sha256(secrets.token_hex(32))}' HOST NONE")  # fmt: skip
+    statements.append(
+        f"CREATE USER IF NOT EXISTS {VIEW_DEFINER} IDENTIFIED WITH sha256_hash BY "
+        f"'{_sha256(secrets.token_hex(32))}' HOST NONE"
+    )
     statements.append(f"GRANT SELECT ON {database}.* TO {VIEW_DEFINER}")
     # Once a table has a row policy, users without one may see nothing: give the definer and the
     # administrator (the sink) every row explicitly.
     everyone = ", ".join(u for u in (VIEW_DEFINER, admin_user) if u)
     for table in objects.tables:
-        statements.append(f"CREATE ROW POLICY IF NOT EXISTS vigie_all_rows ON {database}.{table} FOR SELECT "
-                          f"USING 1 TO {everyone}")  # fmt: skip
+        statements.append(
+            f"CREATE ROW POLICY IF NOT EXISTS vigie_all_rows ON {database}.{table} FOR SELECT USING 1 TO {everyone}"
+        )
     for view in objects.views:
         statements.append(f"ALTER TABLE {database}.{view} MODIFY SQL SECURITY DEFINER DEFINER = {VIEW_DEFINER}")
     statements.append(f"-- Academy {academy}, level {level}.")
     statements.append(f"CREATE ROLE IF NOT EXISTS {role}")
     for name in granted:
-        statements.append(f"CREATE ROW POLICY OR REPLACE {role} ON {database}.{name} FOR SELECT "
-                          f"USING academy = '{academy}' TO {role}")  # fmt: skip
+        statements.append(
+            f"CREATE ROW POLICY OR REPLACE {role} ON {database}.{name} FOR SELECT USING academy = '{academy}' TO {role}"
+        )
     for name in granted:
         statements.append(f"GRANT SELECT ON {database}.{name} TO {role}")
-    statements.append(f"CREATE USER IF NOT EXISTS {user} IDENTIFIED WITH sha256_hash BY '{_sha256(password)}' "
-                      f"SETTINGS readonly = 1")  # fmt: skip
+    statements.append(
+        f"CREATE USER IF NOT EXISTS {user} IDENTIFIED WITH sha256_hash BY '{_sha256(password)}' SETTINGS readonly = 1"
+    )
     statements.append(f"GRANT {role} TO {user}")
     statements.append(f"ALTER USER {user} DEFAULT ROLE {role}")
     return statements

@@ -42,14 +42,16 @@ def materialized_views(client: Client, database: str) -> list[MaterializedView]:
 
 
 def columns_of(client: Client, database: str, table: str) -> list[str]:
-    return [r[0] for r in client.query(
-        "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String} ORDER BY position",
-        parameters={"db": database, "t": table},
-    ).result_rows]  # fmt: skip
+    return [
+        r[0]
+        for r in client.query(
+            "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String} ORDER BY position",
+            parameters={"db": database, "t": table},
+        ).result_rows
+    ]
 
 
-def recompute(client: Client, database: str, view: str, *, where: str | None,
-              parameters: dict | None = None) -> int:  # fmt: skip
+def recompute(client: Client, database: str, view: str, *, where: str | None, parameters: dict | None = None) -> int:
     """Insert into the view's target what its SELECT yields over the source now (filtered by ``where``,
     an expression on the SELECT's output columns). Returns the number of rows written."""
     found = {v.name: v for v in materialized_views(client, database)}

@@ -13,7 +13,7 @@ warehouse = typer.Typer(help="The ClickHouse history.", no_args_is_help=True)
 @warehouse.command("migrate")
 def migrate_command() -> None:
     """Apply the schema migrations not applied yet (idempotent)."""
-    from vigie.settings import VigieSettings
+    from vigie.core.settings import VigieSettings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
 
@@ -28,7 +28,7 @@ def retention_command(
     show: bool = typer.Option(False, "--show", help="Only print each table's current retention."),
 ) -> None:
     """Change the TTL of every existing table (ALTER TABLE ... MODIFY TTL), or show it."""
-    from vigie.settings import VigieSettings
+    from vigie.core.settings import VigieSettings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.retention import retention, set_retention
@@ -43,8 +43,10 @@ def retention_command(
         return
     target = days if days is not None else settings.warehouse.retention_days
     changed = set_retention(client, db, target)
-    typer.echo(f"retention {target} days: {len(changed)} table(s) changed"
-               + "".join(f"\n  {t}: {old} -> {new}" for t, old, new in changed))  # fmt: skip
+    typer.echo(
+        f"retention {target} days: {len(changed)} table(s) changed"
+        + "".join(f"\n  {t}: {old} -> {new}" for t, old, new in changed)
+    )
 
 
 @warehouse.command("access-sql")
@@ -55,8 +57,8 @@ def access_sql_command(
     admin_user: str = typer.Option("default", help="The server user the sink writes with (keeps every row)."),
 ) -> None:
     """Print the SQL creating a read-only user for one academy (role, row policies, SELECT grants)."""
-    from vigie.errors import ConfigurationError
-    from vigie.settings import VigieSettings
+    from vigie.core.errors import ConfigurationError
+    from vigie.core.settings import VigieSettings
     from vigie.warehouse.access import access_sql, objects_of, render
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
@@ -70,35 +72,15 @@ def access_sql_command(
     client = connect(settings)
     migrate(client, settings.warehouse)
     db = settings.warehouse.database
-    statements = access_sql(objects_of(client, db), db, academy, password, level=level,  # type: ignore[arg-type]
-                            admin_user=admin_user or None)  # fmt: skip
+    statements = access_sql(
+        objects_of(client, db),
+        db,
+        academy,
+        password,
+        level=level,  # type: ignore[arg-type]
+        admin_user=admin_user or None,
+    )
     typer.echo(render(statements), nl=False)
-
-
-def erase_command(
-    student: str = typer.Option(..., help="The pupil's pseudonym (32 hex digits)."),
-    academy: str | None = typer.Option(None, help="Restrict to this academy (required if the warehouse has no row)."),
-) -> None:
-    """Forget a pupil: delete their rows from every table and ask the stream to drop their state."""
-    import re
-
-    from vigie.errors import ConfigurationError
-    from vigie.settings import VigieSettings
-    from vigie.warehouse.client import connect
-    from vigie.warehouse.erase import erase_student
-    from vigie.warehouse.migrations import migrate
-
-    if not re.fullmatch(r"[0-9a-f]{32}", student):
-        raise ConfigurationError("--student takes a pseudonym: 32 lowercase hex digits")
-    settings = VigieSettings()
-    client = connect(settings)
-    migrate(client, settings.warehouse)
-    report = erase_student(settings, client, student, academy)
-    typer.echo(f"erasure of {student} published to the stream for {', '.join(report.academies)}")
-    for table, count in sorted(report.deleted.items()):
-        extra = f" (recomputed {report.recomputed[table]} rows)" if table in report.recomputed else ""
-        typer.echo(f"  {table:28} {count} row(s) removed{extra}")
-    typer.echo(f"{sum(report.deleted.values())} row(s) removed from {settings.warehouse.database}")
 
 
 def sql_command(
@@ -109,8 +91,8 @@ def sql_command(
     """Run a query on the configured warehouse: a table on screen, or a CSV/Parquet file."""
     from rich.console import Console
 
-    from vigie.errors import ConfigurationError
-    from vigie.settings import VigieSettings
+    from vigie.core.errors import ConfigurationError
+    from vigie.core.settings import VigieSettings
     from vigie.warehouse.client import connect
     from vigie.warehouse.query import render, run_query, write
 
@@ -132,7 +114,7 @@ def sink_command(
     idle_timeout: float | None = typer.Option(None, help="Stop after this many seconds without a message."),
 ) -> None:
     """Consume Vigie's topics into ClickHouse, in batches, until interrupted."""
-    from vigie.settings import VigieSettings
+    from vigie.core.settings import VigieSettings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.sink import Sink
@@ -152,5 +134,4 @@ def sink_command(
 def register(app: typer.Typer) -> None:
     app.add_typer(warehouse, name="warehouse")
     app.command("sink")(sink_command)
-    app.command("erase")(erase_command)
     app.command("sql")(sql_command)

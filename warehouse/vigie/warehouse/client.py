@@ -16,8 +16,8 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from vigie.errors import ConfigurationError, RetriableError
-from vigie.settings import VigieSettings
+from vigie.core.errors import ConfigurationError, RetriableError
+from vigie.core.settings import VigieSettings
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from clickhouse_connect.driver.client import Client
 
-from vigie.contract.events import ErasureRequested
-from vigie.errors import ConfigurationError
+from vigie.core.contract.events import ErasureRequested
+from vigie.core.errors import ConfigurationError
+from vigie.core.settings import VigieSettings
 from vigie.warehouse.aggregates import columns_of, materialized_views, recompute
 
 log = logging.getLogger(__name__)
@@ -42,12 +44,15 @@ class ErasureReport:
 
 
 def _tables_with(client: Client, database: str, column: str) -> list[str]:
-    return [r[0] for r in client.query(
-        "SELECT c.table FROM system.columns AS c INNER JOIN system.tables AS t"
-        " ON c.database = t.database AND c.table = t.name"
-        " WHERE c.database = {db:String} AND c.name = {col:String} AND t.engine LIKE '%MergeTree' ORDER BY c.table",
-        parameters={"db": database, "col": column},
-    ).result_rows]  # fmt: skip
+    return [
+        r[0]
+        for r in client.query(
+            "SELECT c.table FROM system.columns AS c INNER JOIN system.tables AS t"
+            " ON c.database = t.database AND c.table = t.name"
+            " WHERE c.database = {db:String} AND c.name = {col:String} AND t.engine LIKE '%MergeTree' ORDER BY c.table",
+            parameters={"db": database, "col": column},
+        ).result_rows
+    ]
 
 
 def _pupil_filter(academy: str | None) -> str:
@@ -68,14 +73,20 @@ def find_pupil(client: Client, database: str, student_id: str, academy: str | No
         if not report.deleted[table]:
             continue
         if "academy" in columns:
-            academies.update(r[0] for r in client.query(
-                f"SELECT DISTINCT academy FROM {database}.{table} WHERE {where} AND academy != ''", parameters=params
-            ).result_rows)  # fmt: skip
+            academies.update(
+                r[0]
+                for r in client.query(
+                    f"SELECT DISTINCT academy FROM {database}.{table} WHERE {where} AND academy != ''",
+                    parameters=params,
+                ).result_rows
+            )
         if {"academy", "school_uai", "class_id"} <= columns:
-            classes.update(client.query(
-                f"SELECT DISTINCT academy, school_uai, class_id FROM {database}.{table} WHERE {where}",
-                parameters=params,
-            ).result_rows)  # fmt: skip
+            classes.update(
+                client.query(
+                    f"SELECT DISTINCT academy, school_uai, class_id FROM {database}.{table} WHERE {where}",
+                    parameters=params,
+                ).result_rows
+            )
     report.academies = sorted(academies)
     report.classes = sorted(tuple(c) for c in classes)
     return report
@@ -88,12 +99,17 @@ def erase_from_warehouse(client: Client, database: str, student_id: str, academy
     where = _pupil_filter(academy)
     for table, count in report.deleted.items():
         if count:
-            client.command(f"ALTER TABLE {database}.{table} DELETE WHERE {where}", parameters=params,
-                           settings=_MUTATION)  # fmt: skip
+            client.command(
+                f"ALTER TABLE {database}.{table} DELETE WHERE {where}", parameters=params, settings=_MUTATION
+            )
     if report.classes:
         _recompute_classes(client, database, report)
-    log.info("erased pupil from %s: %s rows deleted, %s aggregate rows recomputed", database,
-             sum(report.deleted.values()), sum(report.recomputed.values()))  # fmt: skip
+    log.info(
+        "erased pupil from %s: %s rows deleted, %s aggregate rows recomputed",
+        database,
+        sum(report.deleted.values()),
+        sum(report.recomputed.values()),
+    )
     return report
 
 
@@ -123,14 +139,20 @@ def _quote(value: str) -> str:
 
 def erasure_events(student_id: str, academies: list[str]) -> list[ErasureRequested]:
     now = datetime.now(UTC)
-    return [ErasureRequested(event_id=uuid.uuid4(), occurred_at=now, academy=a, student_id=student_id)
-            for a in academies]  # fmt: skip
+    return [
+        ErasureRequested(event_id=uuid.uuid4(), occurred_at=now, academy=a, student_id=student_id) for a in academies
+    ]
 
 
-def erase_student(settings, client: Client, student_id: str, academy: str | None = None) -> ErasureReport:
-    """Publish the erasure to the stream, then erase the pupil from the warehouse."""
-    from vigie.producers.sdk import EventPublisher
-
+def erase_student(
+    settings: VigieSettings,
+    client: Client,
+    student_id: str,
+    academy: str | None = None,
+    *,
+    publish: Callable[[Sequence[ErasureRequested]], None],
+) -> ErasureReport:
+    """Publish the erasure to the stream (``publish``: the caller's producer), then erase the warehouse."""
     database = settings.warehouse.database
     academies = [academy] if academy else find_pupil(client, database, student_id).academies
     if not academies:
@@ -139,9 +161,7 @@ def erase_student(settings, client: Client, student_id: str, academy: str | None
             "erase them from the stream's state"
         )
     events = erasure_events(student_id, academies)
-    with EventPublisher(settings.kafka) as publisher:
-        for event in events:
-            publisher.publish_sync(event)
+    publish(events)
     report = erase_from_warehouse(client, database, student_id, academy)
     report.academies = academies
     report.published = len(events)

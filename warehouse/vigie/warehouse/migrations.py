@@ -24,8 +24,8 @@ from string import Template
 
 from clickhouse_connect.driver.client import Client
 
-from vigie.errors import ConfigurationError
-from vigie.settings import WarehouseSettings
+from vigie.core.errors import ConfigurationError
+from vigie.core.settings import WarehouseSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,10 @@ class Migration:
 
     def statements(self, warehouse: WarehouseSettings) -> list[str]:
         text = Template(self.sql).substitute(
-            database=warehouse.database, retention_days=warehouse.retention_days,
+            database=warehouse.database,
+            retention_days=warehouse.retention_days,
             min_group_size=warehouse.min_group_size,
-        )  # fmt: skip
+        )
         return [s.strip() for s in re.split(r";\s*$", text, flags=re.M) if _has_code(s)]
 
 
@@ -102,9 +103,10 @@ def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
             if view:
                 backfill(client, db, view[1])
         client.insert(
-            f"{db}.schema_migrations", [[migration.version, migration.name, migration.checksum]],
+            f"{db}.schema_migrations",
+            [[migration.version, migration.name, migration.checksum]],
             column_names=["version", "name", "checksum"],
-        )  # fmt: skip
+        )
         log.info("applied migration %04d_%s", migration.version, migration.name)
         done.append(migration)
     refresh_views(client, warehouse)
@@ -135,9 +137,12 @@ def refresh_views(client: Client, warehouse: WarehouseSettings) -> list[str]:
         " applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ReplacingMergeTree(applied_at) ORDER BY name"
     )
     recorded = dict(client.query(f"SELECT name, checksum FROM {db}.schema_views FINAL").result_rows)
-    existing = {r[0] for r in client.query(
-        "SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'View'", parameters={"db": db}
-    ).result_rows}  # fmt: skip
+    existing = {
+        r[0]
+        for r in client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'View'", parameters={"db": db}
+        ).result_rows
+    }
     refreshed = []
     for name, statement in latest.items():
         if statement is None:

@@ -10,7 +10,7 @@ from typing import Literal
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from vigie.errors import ConfigurationError
+from vigie.core.errors import ConfigurationError
 
 Format = Literal["table", "csv", "parquet"]
 _READING = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS)\b", re.I)
@@ -58,8 +58,12 @@ def render(table: pa.Table, max_rows: int = 200):
     from rich.table import Table
 
     shown = table.slice(0, max_rows)
-    view = Table(*table.column_names, caption=None if table.num_rows <= max_rows
-                 else f"{max_rows} of {table.num_rows} rows shown; use --format csv --out FILE for all")  # fmt: skip
+    view = Table(
+        *table.column_names,
+        caption=None
+        if table.num_rows <= max_rows
+        else f"{max_rows} of {table.num_rows} rows shown; use --format csv --out FILE for all",
+    )
     for row in shown.to_pylist():
         view.add_row(*("" if v is None else str(v) for v in row.values()))
     return view

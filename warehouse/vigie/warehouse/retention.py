@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
-from vigie.errors import ConfigurationError
+from vigie.core.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vigie.contract.codec import decode, decode_learning_event
-from vigie.contract.events import (
+from vigie.core.contract.codec import decode, decode_learning_event
+from vigie.core.contract.events import (
     EVENT_ID_NAMESPACE,
     AnswerSubmitted,
     DeadLetter,
@@ -25,8 +25,8 @@ from vigie.contract.events import (
     SignalChanged,
     SkillParameters,
 )
-from vigie.contract.referential import ACADEMIES
-from vigie.contract.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
+from vigie.core.contract.referential import ACADEMIES
+from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,57 +41,177 @@ class Table:
 
 ANSWERS = Table(
     "answers",
-    ("academy", "school_uai", "class_id", "student_id", "teacher_id", "level", "subject", "skill_code",
-     "item_id", "platform", "session_id", "event_id", "source_event_id", "occurred_at", "correct", "score",
-     "response_time_ms", "attempt", "hints_used"),
-)  # fmt: skip
+    (
+        "academy",
+        "school_uai",
+        "class_id",
+        "student_id",
+        "teacher_id",
+        "level",
+        "subject",
+        "skill_code",
+        "item_id",
+        "platform",
+        "session_id",
+        "event_id",
+        "source_event_id",
+        "occurred_at",
+        "correct",
+        "score",
+        "response_time_ms",
+        "attempt",
+        "hints_used",
+    ),
+)
 SESSION_EVENTS = Table(
     "session_events",
-    ("academy", "school_uai", "class_id", "student_id", "level", "platform", "session_id", "event_id", "kind",
-     "outcome", "answers_count", "occurred_at"),
-)  # fmt: skip
+    (
+        "academy",
+        "school_uai",
+        "class_id",
+        "student_id",
+        "level",
+        "platform",
+        "session_id",
+        "event_id",
+        "kind",
+        "outcome",
+        "answers_count",
+        "occurred_at",
+    ),
+)
 
 MASTERY_UPDATES_TABLE = Table(
     "mastery_updates",
-    ("academy", "school_uai", "class_id", "student_id", "level", "subject", "skill_code", "event_id",
-     "answer_event_id", "occurred_at", "correct", "p_before", "p_after", "attempts", "mastered", "params_version"),
-)  # fmt: skip
+    (
+        "academy",
+        "school_uai",
+        "class_id",
+        "student_id",
+        "level",
+        "subject",
+        "skill_code",
+        "event_id",
+        "answer_event_id",
+        "occurred_at",
+        "correct",
+        "p_before",
+        "p_after",
+        "attempts",
+        "mastered",
+        "params_version",
+    ),
+)
 SIGNALS_TABLE = Table(
     "signals",
-    ("academy", "school_uai", "class_id", "student_id", "level", "signal_type", "status", "severity", "skill_code",
-     "event_id", "signal_id", "occurred_at", "first_seen_at", "cleared_at", "reasons.code", "reasons.text",
-     "reasons.value", "reasons.threshold"),
-)  # fmt: skip
+    (
+        "academy",
+        "school_uai",
+        "class_id",
+        "student_id",
+        "level",
+        "signal_type",
+        "status",
+        "severity",
+        "skill_code",
+        "event_id",
+        "signal_id",
+        "occurred_at",
+        "first_seen_at",
+        "cleared_at",
+        "reasons.code",
+        "reasons.text",
+        "reasons.value",
+        "reasons.threshold",
+    ),
+)
 SKILL_PARAMETERS_TABLE = Table(
     "skill_parameters",
-    ("skill_code", "params_version", "event_id", "p_init", "p_learn", "p_guess", "p_slip", "half_life_days",
-     "n_answers", "fitted_at"),
+    (
+        "skill_code",
+        "params_version",
+        "event_id",
+        "p_init",
+        "p_learn",
+        "p_guess",
+        "p_slip",
+        "half_life_days",
+        "n_answers",
+        "fitted_at",
+    ),
     time_column="fitted_at",
-)  # fmt: skip
+)
 DEAD_LETTERS_TABLE = Table(
     "dead_letters",
-    ("academy", "student_id", "source_topic", "partition", "offset", "event_id", "reason", "error_type", "key",
-     "payload_b64", "received_at"),
+    (
+        "academy",
+        "student_id",
+        "source_topic",
+        "partition",
+        "offset",
+        "event_id",
+        "reason",
+        "error_type",
+        "key",
+        "payload_b64",
+        "received_at",
+    ),
     time_column=None,
-)  # fmt: skip
+)
 
 #: Every table the sink writes (each has an ``event_id`` column the sink deduplicates on).
-TABLES: tuple[Table, ...] = (ANSWERS, SESSION_EVENTS, MASTERY_UPDATES_TABLE, SIGNALS_TABLE, SKILL_PARAMETERS_TABLE,
-                             DEAD_LETTERS_TABLE)  # fmt: skip
+TABLES: tuple[Table, ...] = (
+    ANSWERS,
+    SESSION_EVENTS,
+    MASTERY_UPDATES_TABLE,
+    SIGNALS_TABLE,
+    SKILL_PARAMETERS_TABLE,
+    DEAD_LETTERS_TABLE,
+)
 
 Routed = tuple[Table, uuid.UUID, list[Any]]
 
 
 def answer_row(e: AnswerSubmitted) -> list[Any]:
-    return [e.academy, e.school_uai, e.class_id, e.student_id, e.teacher_id, e.level, e.subject, e.skill_code,
-            e.item_id, e.platform, e.session_id, e.event_id, e.source_event_id, e.occurred_at, e.correct,
-            e.score, e.response_time_ms, e.attempt, e.hints_used]  # fmt: skip
+    return [
+        e.academy,
+        e.school_uai,
+        e.class_id,
+        e.student_id,
+        e.teacher_id,
+        e.level,
+        e.subject,
+        e.skill_code,
+        e.item_id,
+        e.platform,
+        e.session_id,
+        e.event_id,
+        e.source_event_id,
+        e.occurred_at,
+        e.correct,
+        e.score,
+        e.response_time_ms,
+        e.attempt,
+        e.hints_used,
+    ]
 
 
 def session_row(e: SessionStarted | SessionEnded) -> list[Any]:
     ended = isinstance(e, SessionEnded)
-    return [e.academy, e.school_uai, e.class_id, e.student_id, e.level, e.platform, e.session_id, e.event_id,
-            e.kind, e.outcome if ended else "", e.answers_count if ended else 0, e.occurred_at]  # fmt: skip
+    return [
+        e.academy,
+        e.school_uai,
+        e.class_id,
+        e.student_id,
+        e.level,
+        e.platform,
+        e.session_id,
+        e.event_id,
+        e.kind,
+        e.outcome if ended else "",
+        e.answers_count if ended else 0,
+        e.occurred_at,
+    ]
 
 
 def route_learning_event(raw: bytes) -> Routed | None:
@@ -104,17 +224,48 @@ def route_learning_event(raw: bytes) -> Routed | None:
 
 
 def mastery_row(e: MasteryUpdated) -> list[Any]:
-    return [e.academy, e.school_uai, e.class_id, e.student_id, e.level, e.subject, e.skill_code, e.event_id,
-            e.answer_event_id, e.occurred_at, e.correct, e.p_before, e.p_after, e.attempts, e.mastered,
-            e.params_version]  # fmt: skip
+    return [
+        e.academy,
+        e.school_uai,
+        e.class_id,
+        e.student_id,
+        e.level,
+        e.subject,
+        e.skill_code,
+        e.event_id,
+        e.answer_event_id,
+        e.occurred_at,
+        e.correct,
+        e.p_before,
+        e.p_after,
+        e.attempts,
+        e.mastered,
+        e.params_version,
+    ]
 
 
 def signal_row(e: SignalChanged) -> list[Any]:
     reasons = e.reasons
-    return [e.academy, e.school_uai, e.class_id, e.student_id, e.level, e.signal_type, e.status, e.severity,
-            e.skill_code, e.event_id, e.signal_id, e.occurred_at, e.first_seen_at, e.cleared_at,
-            [r.code for r in reasons], [r.text for r in reasons], [r.value for r in reasons],
-            [r.threshold for r in reasons]]  # fmt: skip
+    return [
+        e.academy,
+        e.school_uai,
+        e.class_id,
+        e.student_id,
+        e.level,
+        e.signal_type,
+        e.status,
+        e.severity,
+        e.skill_code,
+        e.event_id,
+        e.signal_id,
+        e.occurred_at,
+        e.first_seen_at,
+        e.cleared_at,
+        [r.code for r in reasons],
+        [r.text for r in reasons],
+        [r.value for r in reasons],
+        [r.threshold for r in reasons],
+    ]
 
 
 def skill_parameters_id(e: SkillParameters) -> uuid.UUID:
@@ -123,8 +274,18 @@ def skill_parameters_id(e: SkillParameters) -> uuid.UUID:
 
 
 def skill_parameters_row(e: SkillParameters) -> list[Any]:
-    return [e.skill_code, e.params_version, skill_parameters_id(e), e.p_init, e.p_learn, e.p_guess, e.p_slip,
-            e.half_life_days, e.n_answers, e.fitted_at]  # fmt: skip
+    return [
+        e.skill_code,
+        e.params_version,
+        skill_parameters_id(e),
+        e.p_init,
+        e.p_learn,
+        e.p_guess,
+        e.p_slip,
+        e.half_life_days,
+        e.n_answers,
+        e.fitted_at,
+    ]
 
 
 _PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
@@ -146,8 +307,19 @@ def dead_letter_owner(payload_b64: str) -> tuple[str, str]:
 
 def dead_letter_row(e: DeadLetter) -> list[Any]:
     academy, student = dead_letter_owner(e.payload_b64)
-    return [academy, student, e.source_topic, e.partition, e.offset, e.event_id, e.reason, e.error_type, e.key,
-            e.payload_b64, e.received_at]  # fmt: skip
+    return [
+        academy,
+        student,
+        e.source_topic,
+        e.partition,
+        e.offset,
+        e.event_id,
+        e.reason,
+        e.error_type,
+        e.key,
+        e.payload_b64,
+        e.received_at,
+    ]
 
 
 def route_mastery_update(raw: bytes) -> Routed:

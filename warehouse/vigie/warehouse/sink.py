@@ -21,9 +21,9 @@ from clickhouse_connect.driver.client import Client
 from kafka import KafkaConsumer
 from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 
-from vigie.contract.topics import TopicSpec
-from vigie.errors import InvalidEventError
-from vigie.settings import VigieSettings
+from vigie.core.errors import InvalidEventError
+from vigie.core.settings import VigieSettings
+from vigie.core.topics import TopicSpec
 from vigie.warehouse.rows import ROUTES, Routed, Table
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,12 @@ class WarehouseWriter:
 class Sink:
     """Consumes the routed topics and writes them through a ``WarehouseWriter``."""
 
-    def __init__(self, settings: VigieSettings, client: Client,
-                 routes: dict[TopicSpec, Callable[[bytes], Routed | None]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: VigieSettings,
+        client: Client,
+        routes: dict[TopicSpec, Callable[[bytes], Routed | None]] | None = None,
+    ) -> None:
         self.settings = settings
         self.writer = WarehouseWriter(client, settings.warehouse.database)
         routes = routes if routes is not None else ROUTES

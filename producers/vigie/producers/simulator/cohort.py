@@ -14,34 +14,99 @@ from datetime import date, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from vigie.contract.calendar import is_school_day
-from vigie.contract.referential import SUBJECTS, zone_of
-from vigie.contract.taxonomy import skills_for
+from vigie.core.contract.calendar import is_school_day
+from vigie.core.contract.referential import SUBJECTS, zone_of
+from vigie.core.contract.taxonomy import skills_for
+from vigie.core.settings import PrivacySettings
 from vigie.producers.pseudonym import Pseudonymizer
 from vigie.producers.simulator.config import SimulationConfig
 from vigie.producers.simulator.truth import PupilTruth
-from vigie.settings import PrivacySettings
 
 #: The département of each academy's main city: the first three digits of its schools' UAI.
 DEPARTMENT_OF_ACADEMY: dict[str, str] = {
-    "aix-marseille": "013", "amiens": "080", "besancon": "025", "bordeaux": "033", "clermont-ferrand": "063",
-    "corse": "620", "creteil": "093", "dijon": "021", "grenoble": "038", "guadeloupe": "971", "guyane": "973",
-    "la-reunion": "974", "lille": "059", "limoges": "087", "lyon": "069", "martinique": "972", "mayotte": "976",
-    "montpellier": "034", "nancy-metz": "054", "nantes": "044", "nice": "006", "normandie": "076",
-    "orleans-tours": "045", "paris": "075", "poitiers": "086", "reims": "051", "rennes": "035",
-    "strasbourg": "067", "toulouse": "031", "versailles": "078",
-}  # fmt: skip
+    "aix-marseille": "013",
+    "amiens": "080",
+    "besancon": "025",
+    "bordeaux": "033",
+    "clermont-ferrand": "063",
+    "corse": "620",
+    "creteil": "093",
+    "dijon": "021",
+    "grenoble": "038",
+    "guadeloupe": "971",
+    "guyane": "973",
+    "la-reunion": "974",
+    "lille": "059",
+    "limoges": "087",
+    "lyon": "069",
+    "martinique": "972",
+    "mayotte": "976",
+    "montpellier": "034",
+    "nancy-metz": "054",
+    "nantes": "044",
+    "nice": "006",
+    "normandie": "076",
+    "orleans-tours": "045",
+    "paris": "075",
+    "poitiers": "086",
+    "reims": "051",
+    "rennes": "035",
+    "strasbourg": "067",
+    "toulouse": "031",
+    "versailles": "078",
+}
 #: The UAI's check letter is the 7 digits modulo 23 in this alphabet (no I, O, Q).
 _UAI_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 #: Local time of the overseas academies; every other academy keeps Europe/Paris.
 TIMEZONE_OF_ACADEMY: dict[str, str] = {
-    "guadeloupe": "America/Guadeloupe", "martinique": "America/Martinique", "guyane": "America/Cayenne",
-    "la-reunion": "Indian/Reunion", "mayotte": "Indian/Mayotte",
-}  # fmt: skip
-_FIRST_NAMES = ("Léa", "Hugo", "Chloé", "Lucas", "Inès", "Adam", "Jade", "Nathan", "Manon", "Yanis", "Emma",
-                "Louis", "Sarah", "Rayan", "Camille", "Noah", "Lina", "Mohamed", "Zoé", "Tom")  # fmt: skip
-_LAST_NAMES = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
-               "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "Benali", "Nguyen", "Diallo")  # fmt: skip
+    "guadeloupe": "America/Guadeloupe",
+    "martinique": "America/Martinique",
+    "guyane": "America/Cayenne",
+    "la-reunion": "Indian/Reunion",
+    "mayotte": "Indian/Mayotte",
+}
+_FIRST_NAMES = (
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Lucas",
+    "Inès",
+    "Adam",
+    "Jade",
+    "Nathan",
+    "Manon",
+    "Yanis",
+    "Emma",
+    "Louis",
+    "Sarah",
+    "Rayan",
+    "Camille",
+    "Noah",
+    "Lina",
+    "Mohamed",
+    "Zoé",
+    "Tom",
+)
+_LAST_NAMES = (
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "Benali",
+    "Nguyen",
+    "Diallo",
+)
 
 
 @lru_cache(maxsize=4096)
@@ -102,13 +167,22 @@ class SimPupil:
     def truth(self) -> PupilTruth:
         c = self.school_class
         return PupilTruth(
-            student_id=self.student_id, class_id=c.class_id, academy=c.academy, school_uai=c.school_uai,
-            level=c.level, zone=c.zone, timezone=c.timezone.key, platform=c.platform, ability=round(self.ability, 4),
-            disengages=self.dropout_date is not None, dropout_date=self.dropout_date,
-            decline_start=self.decline_start, bad_week_start=self.bad_week[0] if self.bad_week else None,
+            student_id=self.student_id,
+            class_id=c.class_id,
+            academy=c.academy,
+            school_uai=c.school_uai,
+            level=c.level,
+            zone=c.zone,
+            timezone=c.timezone.key,
+            platform=c.platform,
+            ability=round(self.ability, 4),
+            disengages=self.dropout_date is not None,
+            dropout_date=self.dropout_date,
+            decline_start=self.decline_start,
+            bad_week_start=self.bad_week[0] if self.bad_week else None,
             bad_week_end=self.bad_week[1] - timedelta(days=1) if self.bad_week else None,
             sick_days=tuple(sorted(self.sick_days)),
-        )  # fmt: skip
+        )
 
 
 @dataclass(slots=True)
@@ -149,26 +223,36 @@ def build_cohort(config: SimulationConfig, privacy: PrivacySettings, start: date
                 teacher = f"{rng.choice(_FIRST_NAMES)}.{rng.choice(_LAST_NAMES)}.{rng.randrange(100)}".lower()
                 weekdays = sorted(rng.sample(range(5), config.class_days_per_week))
                 school_class = SimClass(
-                    academy=academy, zone=zone, school_uai=school, raw_id=raw_class,
-                    class_id=pseudonyms.school_class(raw_class), teacher_raw_id=teacher,
-                    teacher_id=pseudonyms.teacher(teacher), level=level,
+                    academy=academy,
+                    zone=zone,
+                    school_uai=school,
+                    raw_id=raw_class,
+                    class_id=pseudonyms.school_class(raw_class),
+                    teacher_raw_id=teacher,
+                    teacher_id=pseudonyms.teacher(teacher),
+                    level=level,
                     platform=_next_platform(config, level, classes),
                     slots={d: (rng.randrange(8, 16), rng.choice((0, 15, 30))) for d in weekdays},
                     timezone=ZoneInfo(TIMEZONE_OF_ACADEMY.get(academy, "Europe/Paris")),
-                    programme={s: tuple(rng.sample([k.code for k in skills_for(level, s)],
-                                                   len(skills_for(level, s)))) for s in SUBJECTS},
-                )  # fmt: skip
+                    programme={
+                        s: tuple(rng.sample([k.code for k in skills_for(level, s)], len(skills_for(level, s))))
+                        for s in SUBJECTS
+                    },
+                )
                 classes.append(school_class)
                 for _ in range(config.students_per_class):
                     raw = f"{rng.randrange(10**9, 10**10)}{_UAI_LETTERS[rng.randrange(23)]}"
                     pupil = SimPupil(
-                        index=len(pupils), raw_id=raw,
+                        index=len(pupils),
+                        raw_id=raw,
                         name=f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}",
-                        student_id=pseudonyms.student(raw), school_class=school_class,
+                        student_id=pseudonyms.student(raw),
+                        school_class=school_class,
                         ability=max(-2.5, min(2.5, rng.gauss(0.0, 1.0))),
-                        attendance=rng.uniform(0.8, 0.97), homework_taste=rng.uniform(0.3, 1.7),
+                        attendance=rng.uniform(0.8, 0.97),
+                        homework_taste=rng.uniform(0.3, 1.7),
                         speed=rng.uniform(0.7, 1.4),
-                    )  # fmt: skip
+                    )
                     school_class.pupils.append(pupil)
                     pupils.append(pupil)
     _assign_behaviours(config, classes, pupils, rng, start, end)
@@ -181,8 +265,14 @@ def _next_platform(config: SimulationConfig, level: str, classes: list[SimClass]
     return fitting[sum(c.level == level for c in classes) % len(fitting)]
 
 
-def _assign_behaviours(config: SimulationConfig, classes: list[SimClass], pupils: list[SimPupil],
-                       rng: random.Random, start: date, end: date) -> None:  # fmt: skip
+def _assign_behaviours(
+    config: SimulationConfig,
+    classes: list[SimClass],
+    pupils: list[SimPupil],
+    rng: random.Random,
+    start: date,
+    end: date,
+) -> None:
     """Days each class skips; who disengages (exactly the configured share) and when they stop; who has
     a bad spell; everyone's sick days. Class-wide gaps and sick days are silences that are not drop-outs."""
     window = [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from vigie.contract.referential import ACADEMIES, LEVELS
-from vigie.errors import ConfigurationError
+from vigie.core.contract.referential import ACADEMIES, LEVELS
+from vigie.core.errors import ConfigurationError
 
 #: Levels each known platform serves; a platform not listed here serves every level.
 PLATFORM_LEVELS: dict[str, frozenset[str]] = {

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from vigie.contract.codec import decode_learning_event, encode
+from vigie.core.contract.codec import decode_learning_event, encode
 from vigie.producers.sdk import EventPublisher
 from vigie.producers.simulator.simulation import SimEvent
 
@@ -16,8 +16,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def paced(items: Iterable[T], rate: float | None, *, clock: Callable[[], float] = time.monotonic,
-          sleep: Callable[[float], None] = time.sleep) -> Iterator[T]:  # fmt: skip
+def paced(
+    items: Iterable[T],
+    rate: float | None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[T]:
     """Yield items no faster than ``rate`` per second (None or <= 0: as fast as possible)."""
     if not rate or rate <= 0:
         yield from items
@@ -50,8 +55,9 @@ def read_jsonl(path: Path) -> Iterator[SimEvent]:
                 yield decode_learning_event(line.rstrip(b"\n"))  # type: ignore[misc]
 
 
-def publish(events: Iterable[SimEvent], publisher: EventPublisher, *,
-            on_event: Callable[[SimEvent], None] | None = None) -> int:  # fmt: skip
+def publish(
+    events: Iterable[SimEvent], publisher: EventPublisher, *, on_event: Callable[[SimEvent], None] | None = None
+) -> int:
     """Queue every event on the publisher (keyed by pupil) and flush; returns how many were queued.
 
     Delivery failures are counted by the publisher (``publisher.failed``)."""
@@ -62,6 +68,11 @@ def publish(events: Iterable[SimEvent], publisher: EventPublisher, *,
         if on_event is not None:
             on_event(event)
     publisher.flush()
-    log.info("queued %d simulated events on %s (%d delivered, %d failed)", count, publisher.topic,
-             publisher.sent, publisher.failed)  # fmt: skip
+    log.info(
+        "queued %d simulated events on %s (%d delivered, %d failed)",
+        count,
+        publisher.topic,
+        publisher.sent,
+        publisher.failed,
+    )
     return count

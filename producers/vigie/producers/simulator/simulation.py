@@ -23,13 +23,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from vigie.contract.events import AnswerSubmitted, SessionEnded, SessionStarted, make_event_id
-from vigie.contract.referential import SUBJECTS
+from vigie.core.contract.events import AnswerSubmitted, SessionEnded, SessionStarted, make_event_id
+from vigie.core.contract.referential import SUBJECTS
+from vigie.core.settings import PrivacySettings
 from vigie.producers.simulator.cohort import Cohort, SimPupil, build_cohort, school_day
 from vigie.producers.simulator.config import SimulationConfig
 from vigie.producers.simulator.learner import LatentState, PupilSkill, answer, draw_skill, forget
 from vigie.producers.simulator.truth import GroundTruth
-from vigie.settings import PrivacySettings
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,12 @@ class Simulation:
         self.cohort: Cohort = build_cohort(config, privacy, self.start, self.end)
         skill_codes = sorted({code for c in self.cohort.classes for codes in c.programme.values() for code in codes})
         self.truth = GroundTruth(
-            start=self.start, end=self.end,
+            start=self.start,
+            end=self.end,
             pupils={p.student_id: p.truth() for p in self.cohort.pupils},
             skills={code: draw_skill(code, config.seed) for code in skill_codes},
             class_days_off={c.class_id: tuple(sorted(c.days_off)) for c in self.cohort.classes},
-        )  # fmt: skip
+        )
         self._seq = 0
 
     @property
@@ -126,15 +127,21 @@ class Simulation:
                 out += self._session(run, day, begin, decline, bad, homework=True)
         return out
 
-    def _session(self, run: _PupilRun, day: date, begin: datetime, decline: float, bad: bool,
-                 *, homework: bool) -> list[tuple[datetime, int, SimEvent]]:  # fmt: skip
+    def _session(
+        self, run: _PupilRun, day: date, begin: datetime, decline: float, bad: bool, *, homework: bool
+    ) -> list[tuple[datetime, int, SimEvent]]:
         pupil, rng, c = run.pupil, run.rng, run.pupil.school_class
         run.sessions += 1
         common: dict[str, Any] = {
-            "platform": c.platform, "academy": c.academy, "school_uai": c.school_uai, "class_id": c.class_id,
-            "student_id": pupil.student_id, "teacher_id": None if homework else c.teacher_id,
-            "level": c.level, "session_id": f"{self.cohort.run_tag}.{pupil.student_id[:12]}.s{run.sessions}",
-        }  # fmt: skip
+            "platform": c.platform,
+            "academy": c.academy,
+            "school_uai": c.school_uai,
+            "class_id": c.class_id,
+            "student_id": pupil.student_id,
+            "teacher_id": None if homework else c.teacher_id,
+            "level": c.level,
+            "session_id": f"{self.cohort.run_tag}.{pupil.student_id[:12]}.s{run.sessions}",
+        }
         subjects = [s for s in SUBJECTS if c.programme[s]]
         if not subjects:
             return []  # no skill of this level in the taxonomy: nothing to practise
@@ -165,8 +172,15 @@ class Simulation:
             rapid = guessing and rng.random() < 0.75
             now += timedelta(seconds=rng.uniform(2.0, 6.0))  # reading the item
             state = run.states[code]
-            correct = answer(state, run.skills[code], now, rng, extra_slip=0.3 * decline + (0.15 if bad else 0.0),
-                             learn_factor=1.0 - 0.7 * decline, rapid_guess=rapid)  # fmt: skip
+            correct = answer(
+                state,
+                run.skills[code],
+                now,
+                rng,
+                extra_slip=0.3 * decline + (0.15 if bad else 0.0),
+                learn_factor=1.0 - 0.7 * decline,
+                rapid_guess=rapid,
+            )
             if rapid:
                 response_ms = rng.randint(600, 3500)
             else:
@@ -175,9 +189,20 @@ class Simulation:
             now += timedelta(milliseconds=response_ms)
             item = f"{code}.{rng.randrange(1, 41):02d}"
             hints = 0 if rapid or correct or rng.random() < 0.7 else rng.randint(1, 2)
-            event = self._emit(run, now, AnswerSubmitted, common, subject=subject, skill_code=code, item_id=item,
-                               correct=correct, score=1.0 if correct else 0.0, response_time_ms=response_ms,
-                               attempt=1, hints_used=hints)  # fmt: skip
+            event = self._emit(
+                run,
+                now,
+                AnswerSubmitted,
+                common,
+                subject=subject,
+                skill_code=code,
+                item_id=item,
+                correct=correct,
+                score=1.0 if correct else 0.0,
+                response_time_ms=response_ms,
+                attempt=1,
+                hints_used=hints,
+            )
             answer_event = event[2]
             self.truth.knows_after[answer_event.event_id] = state.knows
             if rapid:
@@ -188,15 +213,17 @@ class Simulation:
         out.append(self._emit(run, close, SessionEnded, common, outcome=outcome, answers_count=answered))
         return out
 
-    def _emit(self, run: _PupilRun, at: datetime, model: type[SimEvent], common: dict[str, Any],
-              **fields: Any) -> tuple[datetime, int, SimEvent]:  # fmt: skip
+    def _emit(
+        self, run: _PupilRun, at: datetime, model: type[SimEvent], common: dict[str, Any], **fields: Any
+    ) -> tuple[datetime, int, SimEvent]:
         at = at.replace(microsecond=at.microsecond - at.microsecond % 1000)  # milliseconds, as platforms send
         run.events += 1
         self._seq += 1
         source = f"{self.cohort.run_tag}.{run.pupil.student_id[:12]}.{run.events}"
         platform = common["platform"]
-        event = model(event_id=make_event_id(platform, source), source_event_id=source, occurred_at=at,
-                      **common, **fields)  # fmt: skip
+        event = model(
+            event_id=make_event_id(platform, source), source_event_id=source, occurred_at=at, **common, **fields
+        )
         return at, self._seq, event
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vigie.errors import ConfigurationError, InvalidEventError
+from vigie.core.errors import ConfigurationError, InvalidEventError
 from vigie.stream.mastery.calibrate import AnswerLog, SkillFit, calibrate
 from vigie.stream.mastery.state import PupilState
 
@@ -81,8 +81,12 @@ def read_answer_log(path: Path, columns: Columns = Columns()) -> tuple[AnswerLog
                 if value not in ("train", "test"):
                     raise ConfigurationError(f"{path} line {line}: split must be train or test, not {value!r}")
                 test.append(value == "test")
-    answers = AnswerLog(np.array(students, dtype=object), np.array(skills, dtype=object),
-                        np.array(correct, dtype=np.int8), np.array(order, dtype=float))  # fmt: skip
+    answers = AnswerLog(
+        np.array(students, dtype=object),
+        np.array(skills, dtype=object),
+        np.array(correct, dtype=np.int8),
+        np.array(order, dtype=float),
+    )
     return answers, (np.array(test, dtype=bool) if columns.split else None)
 
 
@@ -136,8 +140,10 @@ class Scores:
         return cls(auc(labels, predictions), rmse(labels, predictions), log_loss(labels, predictions), len(labels))
 
     def as_dict(self) -> dict[str, float | int | None]:
-        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v)
-                 for k, v in (("auc", self.auc), ("rmse", self.rmse), ("log_loss", self.log_loss))}  # fmt: skip
+        clean = {
+            k: (None if isinstance(v, float) and math.isnan(v) else v)
+            for k, v in (("auc", self.auc), ("rmse", self.rmse), ("log_loss", self.log_loss))
+        }
         return clean | {"n": self.n}
 
 
@@ -195,15 +201,20 @@ def evaluate(
     test = answers.subset(is_test).in_order()
     if len(train) == 0 or len(test) == 0:
         raise ConfigurationError("the split leaves no training or no test answers")
-    fits = calibrate(train, min_answers=cal.MIN_ANSWERS if min_answers is None else min_answers,
-                     min_pupils=cal.MIN_PUPILS if min_pupils is None else min_pupils)  # fmt: skip
+    fits = calibrate(
+        train,
+        min_answers=cal.MIN_ANSWERS if min_answers is None else min_answers,
+        min_pupils=cal.MIN_PUPILS if min_pupils is None else min_pupils,
+    )
     predictions, _ = replay(test, fits, DEFAULT_PARAMS)
     labels = test.correct.astype(bool)
-    per_skill = {str(s): Scores.of(labels[test.skills == s], predictions[test.skills == s])
-                 for s in np.unique(test.skills)}  # fmt: skip
+    per_skill = {
+        str(s): Scores.of(labels[test.skills == s], predictions[test.skills == s]) for s in np.unique(test.skills)
+    }
     n_pupils = len(np.unique(train.students)), len(np.unique(test.students))
-    return Evaluation(Scores.of(labels, predictions), per_skill, len(train), len(test), *n_pupils,
-                      fits, predictions, labels)  # fmt: skip
+    return Evaluation(
+        Scores.of(labels, predictions), per_skill, len(train), len(test), *n_pupils, fits, predictions, labels
+    )
 
 
 def write_answer_log(path: Path, rows: Iterable[tuple[str, str, int, float | str, str]]) -> int:

@@ -12,19 +12,20 @@ from __future__ import annotations
 import logging
 import threading
 
-from vigie.contract.codec import decode
-from vigie.contract.events import SkillParameters
-from vigie.contract.topics import SKILL_PARAMETERS
-from vigie.errors import InvalidEventError
-from vigie.settings import KafkaSettings
+from vigie.core.contract.codec import decode
+from vigie.core.contract.events import SkillParameters
+from vigie.core.errors import InvalidEventError
+from vigie.core.settings import KafkaSettings
+from vigie.core.topics import SKILL_PARAMETERS
 from vigie.stream.mastery.model import DEFAULT_PARAMS, BktParams
 
 log = logging.getLogger(__name__)
 
 
 def from_contract(event: SkillParameters) -> BktParams:
-    return BktParams(event.p_init, event.p_learn, event.p_guess, event.p_slip, event.half_life_days,
-                     event.params_version)  # fmt: skip
+    return BktParams(
+        event.p_init, event.p_learn, event.p_guess, event.p_slip, event.half_life_days, event.params_version
+    )
 
 
 class ParameterBook:
@@ -95,8 +96,12 @@ class ParameterFeed:
         while not self._stop.is_set():
             try:
                 if consumer is None:
-                    consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers, group_id=None,
-                                             enable_auto_commit=False, client_id="vigie-skill-parameters")  # fmt: skip
+                    consumer = KafkaConsumer(
+                        bootstrap_servers=self.kafka.bootstrap_servers,
+                        group_id=None,
+                        enable_auto_commit=False,
+                        client_id="vigie-skill-parameters",
+                    )
                     partitions = consumer.partitions_for_topic(self.topic)
                     if not partitions:
                         log.info("topic %s not found yet; mastery uses default parameters", self.topic)
@@ -129,9 +134,17 @@ class ParameterFeed:
 
 
 def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at) -> SkillParameters:
-    return SkillParameters(skill_code=skill, p_init=params.p_init, p_learn=params.p_learn, p_guess=params.p_guess,
-                           p_slip=params.p_slip, half_life_days=params.half_life_days, n_answers=n_answers,
-                           params_version=params.version, fitted_at=fitted_at)  # fmt: skip
+    return SkillParameters(
+        skill_code=skill,
+        p_init=params.p_init,
+        p_learn=params.p_learn,
+        p_guess=params.p_guess,
+        p_slip=params.p_slip,
+        half_life_days=params.half_life_days,
+        n_answers=n_answers,
+        params_version=params.version,
+        fitted_at=fitted_at,
+    )
 
 
 def publish(kafka: KafkaSettings, parameters: list[SkillParameters], timeout_s: float = 30.0) -> int:
@@ -139,8 +152,8 @@ def publish(kafka: KafkaSettings, parameters: list[SkillParameters], timeout_s: 
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
-    from vigie.contract.codec import encode
-    from vigie.errors import RetriableError
+    from vigie.core.contract.codec import encode
+    from vigie.core.errors import RetriableError
 
     topic = SKILL_PARAMETERS.name(kafka.topic_prefix)
     try:

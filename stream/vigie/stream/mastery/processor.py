@@ -12,8 +12,8 @@ import logging
 import uuid
 from collections.abc import MutableMapping, Sequence
 
-from vigie.contract.events import AnswerSubmitted, ErasureRequested, LearningEvent, MasteryUpdated
-from vigie.contract.topics import MASTERY_UPDATES
+from vigie.core.contract.events import AnswerSubmitted, ErasureRequested, LearningEvent, MasteryUpdated
+from vigie.core.topics import MASTERY_UPDATES
 from vigie.stream.mastery.params import ParameterBook
 from vigie.stream.mastery.state import DEDUP_WINDOW, Outcome, PupilState
 from vigie.stream.processor import Emission
@@ -88,8 +88,13 @@ class MasteryProcessor:
             if isinstance(event, ErasureRequested):
                 state, erased, changed = PupilState(window=self.window), True, False
                 continue
-            outcome = state.advance(str(event.event_id), event.skill_code, event.correct,
-                                    event.occurred_at.timestamp(), self.params.get(event.skill_code))  # fmt: skip
+            outcome = state.advance(
+                str(event.event_id),
+                event.skill_code,
+                event.correct,
+                event.occurred_at.timestamp(),
+                self.params.get(event.skill_code),
+            )
             if outcome.duplicate:
                 self.duplicates += 1
             else:

@@ -59,8 +59,15 @@ class PupilState:
             return seen._replace(duplicate=True)
         result = step(self.skills.get(skill), correct, at, params)
         self.skills[skill] = result.estimate
-        outcome = Outcome(answer_id, skill, result.p_before, result.p_after, result.p_correct,
-                          result.estimate.attempts, params.version)  # fmt: skip
+        outcome = Outcome(
+            answer_id,
+            skill,
+            result.p_before,
+            result.p_after,
+            result.p_correct,
+            result.estimate.attempts,
+            params.version,
+        )
         self.recent[answer_id] = outcome
         while len(self.recent) > self.window:
             self.recent.popitem(last=False)
@@ -72,10 +79,12 @@ class PupilState:
                 "v": STATE_FORMAT,
                 "s": {k: [e.p_known, e.attempts, e.last_at] for k, e in self.skills.items()},
                 # p_correct is not kept: a duplicate is re-emitted, never predicted again.
-                "r": [[o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version]
-                      for o in self.recent.values()],
+                "r": [
+                    [o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version]
+                    for o in self.recent.values()
+                ],
             },
-        )  # fmt: skip
+        )
 
     @classmethod
     def decode(cls, raw: bytes | None, window: int = DEDUP_WINDOW) -> PupilState:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from vigie.contract.codec import encode
-from vigie.contract.events import LearningEvent, SignalChanged
-from vigie.contract.topics import LEARNING_EVENTS, SIGNALS
+from vigie.core.contract.codec import encode
+from vigie.core.contract.events import LearningEvent, SignalChanged
+from vigie.core.topics import LEARNING_EVENTS, SIGNALS
 from vigie.stream.app import StreamApp
 from vigie.stream.emit import ChangelogTable
 from vigie.stream.processor import Emission

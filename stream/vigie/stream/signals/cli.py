@@ -27,17 +27,23 @@ def evaluate_signals(
     from rich.console import Console
     from rich.table import Table
 
+    from vigie.core.settings import VigieSettings
     from vigie.producers.simulator import Simulation, SimulationConfig
-    from vigie.settings import VigieSettings
     from vigie.stream.signals.evaluation import evaluate
 
     settings = VigieSettings()
-    config = SimulationConfig(academies=tuple(academies.split(",")), students_per_class=students_per_class,
-                              start=date.fromisoformat(start), days=days, seed=seed,
-                              dropout_share=dropout_share)  # fmt: skip
+    config = SimulationConfig(
+        academies=tuple(academies.split(",")),
+        students_per_class=students_per_class,
+        start=date.fromisoformat(start),
+        days=days,
+        seed=seed,
+        dropout_share=dropout_share,
+    )
     simulation = Simulation(config, settings.privacy)
-    result = evaluate(simulation.events(), simulation.truth.pupils, partitions=partitions, batch_size=batch_size,
-                      window=window)  # fmt: skip
+    result = evaluate(
+        simulation.events(), simulation.truth.pupils, partitions=partitions, batch_size=batch_size, window=window
+    )
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2))
         return
@@ -47,15 +53,24 @@ def evaluate_signals(
         scores.add_column(column)
     for name, row in (("vigie", result.vigie), ("baseline 7 days", result.baseline)):
         lead = "-" if row.lead_days_median is None else f"{row.lead_days_median:g}"
-        scores.add_row(name, str(row.flagged), str(row.true_positives), str(row.false_positives),
-                       str(row.false_negatives), f"{row.precision:.3f}", f"{row.recall:.3f}", lead)  # fmt: skip
+        scores.add_row(
+            name,
+            str(row.flagged),
+            str(row.true_positives),
+            str(row.false_positives),
+            str(row.false_negatives),
+            f"{row.precision:.3f}",
+            f"{row.recall:.3f}",
+            lead,
+        )
     console.print(scores)
     classes = Table(title="Share of pupils at risk at the end, per class (medium or high dropout signal)")
     for column in ("academy", "school", "class", "pupils", "at risk", "share", "a week before"):
         classes.add_column(column)
     for c in result.classes:
         before = c.at_risk_week_before / c.pupils if c.pupils else 0.0
-        classes.add_row(c.academy, c.school_uai, c.class_id[:8], str(c.pupils), str(c.at_risk), f"{c.share:.0%}",
-                        f"{before:.0%}")  # fmt: skip
+        classes.add_row(
+            c.academy, c.school_uai, c.class_id[:8], str(c.pupils), str(c.at_risk), f"{c.share:.0%}", f"{before:.0%}"
+        )
     console.print(classes)
     console.print(f"signals raised by type: {result.by_type}")

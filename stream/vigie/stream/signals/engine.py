@@ -31,10 +31,8 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
-from kafka.partitioner.default import murmur2
-
-from vigie.contract.calendar import is_school_day, school_days_between
-from vigie.contract.events import (
+from vigie.core.contract.calendar import is_school_day, school_days_between
+from vigie.core.contract.events import (
     EVENT_ID_NAMESPACE,
     AnswerSubmitted,
     ErasureRequested,
@@ -44,8 +42,9 @@ from vigie.contract.events import (
     SignalChanged,
     SignalReason,
 )
-from vigie.contract.referential import Zone, zone_of
-from vigie.contract.taxonomy import skills
+from vigie.core.contract.referential import Zone, zone_of
+from vigie.core.contract.taxonomy import skills
+from vigie.core.topics import partition_of
 from vigie.stream.signals import rules as r
 from vigie.stream.signals.rules import RANK, Finding, SignalRules
 from vigie.stream.signals.state import OpenSignal, PupilState
@@ -60,7 +59,7 @@ ONE_DAY = timedelta(days=1)
 @lru_cache(maxsize=1 << 20)
 def pupil_partition(student_id: str, partitions: int) -> int:
     """The partition Kafka's default partitioner gives this pupil's key (murmur2, as producers and faust do)."""
-    return (murmur2(student_id.encode()) & 0x7FFFFFFF) % partitions
+    return partition_of(student_id.encode(), partitions)
 
 
 @lru_cache(maxsize=1 << 14)
@@ -79,8 +78,10 @@ def boundary(day: date) -> datetime:
 
 def at_risk(value: dict[str, Any], min_rank: int = RANK["medium"]) -> bool:
     """Does this pupil state hold an open dropout signal of at least this severity?"""
-    return any(key.split(":")[0] in DROPOUT_SIGNALS and RANK[s["severity"]] >= min_rank
-               for key, s in value.get("signals", {}).items())  # fmt: skip
+    return any(
+        key.split(":")[0] in DROPOUT_SIGNALS and RANK[s["severity"]] >= min_rank
+        for key, s in value.get("signals", {}).items()
+    )
 
 
 class ItemTimes:
@@ -147,8 +148,11 @@ class SignalEngine:
     def tick(self, partitions: Iterable[int] | None = None) -> list[SignalChanged]:
         """Evaluate inactivity for the pupils of every partition whose watermark crossed a day boundary."""
         wanted = None if partitions is None else set(partitions)
-        due = {p: mark.date() for p, mark in self.watermarks.items()
-               if self.scanned.get(p) != mark.date() and (wanted is None or p in wanted)}  # fmt: skip
+        due = {
+            p: mark.date()
+            for p, mark in self.watermarks.items()
+            if self.scanned.get(p) != mark.date() and (wanted is None or p in wanted)
+        }
         if not due:
             return []
         out: list[SignalChanged] = []
@@ -166,8 +170,9 @@ class SignalEngine:
         value = self.store.get(pupil)
         return PupilState.from_value(value) if value else None
 
-    def _apply(self, pupil: str, state: PupilState, event: LearningEvent, today: date,
-               out: list[SignalChanged]) -> None:  # fmt: skip
+    def _apply(
+        self, pupil: str, state: PupilState, event: LearningEvent, today: date, out: list[SignalChanged]
+    ) -> None:
         assert not isinstance(event, ErasureRequested)
         self._catch_up(pupil, state, today, out)
         event_id = event.event_id.hex
@@ -190,8 +195,11 @@ class SignalEngine:
             item = f"{event.platform}\x1f{event.item_id}"
             typical = self.items.typical_ms(item, rules.item_min_answers)
             self.items.observe(item, event.response_time_ms)
-            state.add_pace(None if typical is None else event.response_time_ms < rules.rapid_fraction * typical,
-                           event.correct, rules)  # fmt: skip
+            state.add_pace(
+                None if typical is None else event.response_time_ms < rules.rapid_fraction * typical,
+                event.correct,
+                rules,
+            )
             self._precursors(pupil, state, at, out)
         elif isinstance(event, SessionStarted):
             self._active(pupil, state, event, today, out)
@@ -229,11 +237,13 @@ class SignalEngine:
         raw: dict[str, Finding | None] = {"falling_success": None}
         if len(state.recent) >= rules.recent_answers and state.earlier_n >= rules.earlier_min_answers:
             recent_rate = state.recent.count("1") / len(state.recent)
-            raw["falling_success"] = r.falling_success(recent_rate, state.earlier_rate,
-                                                       "falling_success" in state.signals, rules)  # fmt: skip
+            raw["falling_success"] = r.falling_success(
+                recent_rate, state.earlier_rate, "falling_success" in state.signals, rules
+            )
         rapid = state.pace.count("r") + state.pace.count("R")
-        raw["rapid_guessing"] = r.rapid_guessing(rapid, len(state.pace), state.pace.count("R"),
-                                                 "rapid_guessing" in state.signals, rules)  # fmt: skip
+        raw["rapid_guessing"] = r.rapid_guessing(
+            rapid, len(state.pace), state.pace.count("R"), "rapid_guessing" in state.signals, rules
+        )
         raw["abandoned_sessions"] = r.abandoned_sessions(state.sessions.count("a"), len(state.sessions), rules)
         return raw
 
@@ -246,18 +256,19 @@ class SignalEngine:
         others = sorted(t for t, f in self._raw_precursors(state).items() if f is not None)
         return r.corroborate_inactivity(finding, others, self.rules)
 
-    def _active(self, pupil: str, state: PupilState, event: LearningEvent, today: date,
-                out: list[SignalChanged]) -> None:  # fmt: skip
+    def _active(
+        self, pupil: str, state: PupilState, event: LearningEvent, today: date, out: list[SignalChanged]
+    ) -> None:
         """Activity: the pupil's rhythm learns the day; inactivity is re-evaluated at the current boundary."""
         state.mark_active(event.occurred_at.date(), self.rules)
         last = state.last_active
         assert last is not None
         finding = None
         if last < today:  # a late event: the pupil may still be inactive since
-            finding = self._inactivity(state, _school_days_between(last, today - ONE_DAY, zone_of(state.academy)),
-                                       self._usual_gap(state))  # fmt: skip
-        cleared = (SignalReason(code="activity_resumed", value=1, threshold=1,
-                                text="L'élève a repris son activité."),)  # fmt: skip
+            finding = self._inactivity(
+                state, _school_days_between(last, today - ONE_DAY, zone_of(state.academy)), self._usual_gap(state)
+            )
+        cleared = (SignalReason(code="activity_resumed", value=1, threshold=1, text="L'élève a repris son activité."),)
         self._transition(pupil, state, "inactivity", finding, event.occurred_at, out, cleared)
 
     def _usual_gap(self, state: PupilState) -> float:
@@ -296,8 +307,16 @@ class SignalEngine:
             state.evaluated_day = day.isoformat()
         return changed
 
-    def _transition(self, pupil: str, state: PupilState, key: str, finding: Finding | None, at: datetime,
-                    out: list[SignalChanged], cleared_reasons: Sequence[SignalReason] = ()) -> bool:  # fmt: skip
+    def _transition(
+        self,
+        pupil: str,
+        state: PupilState,
+        key: str,
+        finding: Finding | None,
+        at: datetime,
+        out: list[SignalChanged],
+        cleared_reasons: Sequence[SignalReason] = (),
+    ) -> bool:
         """Emit on appearance, change of severity or clearing; nothing otherwise."""
         current = state.signals.get(key)
         new = finding.severity if finding else None
@@ -315,12 +334,23 @@ class SignalEngine:
             current.severity = new
             status = "changed"
         event_id = uuid.uuid5(EVENT_ID_NAMESPACE, f"{current.signal_id}\x1f{status}\x1f{new}\x1f{at.isoformat()}")
-        out.append(SignalChanged(
-            event_id=event_id, signal_id=uuid.UUID(current.signal_id), status=status,  # type: ignore[arg-type]
-            signal_type=signal_type,  # type: ignore[arg-type]
-            severity=new, reasons=finding.reasons if finding else tuple(cleared_reasons), occurred_at=at,
-            first_seen_at=datetime.fromisoformat(current.first_seen_at),
-            cleared_at=at if status == "cleared" else None, academy=state.academy, school_uai=state.school_uai,
-            class_id=state.class_id, student_id=pupil, level=state.level, skill_code=skill or None,  # type: ignore[arg-type]
-        ))  # fmt: skip
+        out.append(
+            SignalChanged(
+                event_id=event_id,
+                signal_id=uuid.UUID(current.signal_id),
+                status=status,  # type: ignore[arg-type]
+                signal_type=signal_type,  # type: ignore[arg-type]
+                severity=new,
+                reasons=finding.reasons if finding else tuple(cleared_reasons),
+                occurred_at=at,
+                first_seen_at=datetime.fromisoformat(current.first_seen_at),
+                cleared_at=at if status == "cleared" else None,
+                academy=state.academy,
+                school_uai=state.school_uai,
+                class_id=state.class_id,
+                student_id=pupil,
+                level=state.level,
+                skill_code=skill or None,  # type: ignore[arg-type]
+            )
+        )
         return True

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from vigie.contract.calendar import school_days_between
-from vigie.contract.events import AnswerSubmitted, LearningEvent, SessionStarted, SignalChanged
-from vigie.contract.referential import Zone
+from vigie.core.contract.calendar import school_days_between
+from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionStarted, SignalChanged
+from vigie.core.contract.referential import Zone
 from vigie.stream.signals.engine import DROPOUT_SIGNALS, SignalEngine
 from vigie.stream.signals.rules import RANK, SignalRules
 
@@ -62,10 +62,15 @@ class Scores:
     lead_days_median: float | None
 
     def as_json(self) -> dict[str, Any]:
-        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "lead_days_median": self.lead_days_median, "flagged": self.flagged,
-                "true_positives": self.true_positives, "false_positives": self.false_positives,
-                "false_negatives": self.false_negatives}  # fmt: skip
+        return {
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "lead_days_median": self.lead_days_median,
+            "flagged": self.flagged,
+            "true_positives": self.true_positives,
+            "false_positives": self.false_positives,
+            "false_negatives": self.false_negatives,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +103,19 @@ class Evaluation:
             "events": self.events,
             "signal_changes": self.changes,
             "raised_by_type": self.by_type,
-            "classes": [{"academy": c.academy, "school_uai": c.school_uai, "class_id": c.class_id,
-                         "pupils": c.pupils, "at_risk": c.at_risk, "share_at_risk": round(c.share, 4),
-                         "share_at_risk_week_before": round(c.at_risk_week_before / c.pupils, 4) if c.pupils else 0.0}
-                        for c in self.classes],
-        }  # fmt: skip
+            "classes": [
+                {
+                    "academy": c.academy,
+                    "school_uai": c.school_uai,
+                    "class_id": c.class_id,
+                    "pupils": c.pupils,
+                    "at_risk": c.at_risk,
+                    "share_at_risk": round(c.share, 4),
+                    "share_at_risk_week_before": round(c.at_risk_week_before / c.pupils, 4) if c.pupils else 0.0,
+                }
+                for c in self.classes
+            ],
+        }
 
 
 def batches(events: Iterable[LearningEvent], size: int) -> Iterator[list[LearningEvent]]:
@@ -141,15 +154,24 @@ def score(flags: Mapping[str, list[date]], truth: Mapping[str, PupilTruth], wind
                 continue
             drop = known.dropout_date
             tp += 1
-            lead = school_days_between(flag, drop, known.zone) if flag <= drop else \
-                -school_days_between(drop, flag, known.zone)  # fmt: skip
+            lead = (
+                school_days_between(flag, drop, known.zone)
+                if flag <= drop
+                else -school_days_between(drop, flag, known.zone)
+            )
             leads.append(lead)
         elif flag is not None:
             fp += 1
     flagged = tp + fp
-    return Scores(flagged, tp, fp, fn, precision=tp / flagged if flagged else 0.0,
-                  recall=tp / (tp + fn) if tp + fn else 0.0,
-                  lead_days_median=float(statistics.median(leads)) if leads else None)  # fmt: skip
+    return Scores(
+        flagged,
+        tp,
+        fp,
+        fn,
+        precision=tp / flagged if flagged else 0.0,
+        recall=tp / (tp + fn) if tp + fn else 0.0,
+        lead_days_median=float(statistics.median(leads)) if leads else None,
+    )
 
 
 def vigie_flags(changes: Iterable[SignalChanged]) -> dict[str, list[date]]:
@@ -173,26 +195,37 @@ def baseline_flags(active_days: Mapping[str, set[date]], end: date) -> dict[str,
     return flags
 
 
-def class_risk(changes: Iterable[SignalChanged], members: Mapping[str, tuple[str, str, str]],
-               until: date | None = None) -> list[ClassRisk]:  # fmt: skip
+def class_risk(
+    changes: Iterable[SignalChanged], members: Mapping[str, tuple[str, str, str]], until: date | None = None
+) -> list[ClassRisk]:
     """Share of each class's pupils holding an open medium+ dropout signal at the end of day ``until``
     (default: after the last change), from the emitted changes alone."""
     open_severity: dict[tuple[str, str], str | None] = {}
     for change in changes:
         if until is not None and change.occurred_at.date() > until:
             continue
-        open_severity[(change.student_id, change.signal_id.hex)] = change.severity if change.signal_type in \
-            DROPOUT_SIGNALS else None  # fmt: skip
+        open_severity[(change.student_id, change.signal_id.hex)] = (
+            change.severity if change.signal_type in DROPOUT_SIGNALS else None
+        )
     risky = {pupil for (pupil, _), severity in open_severity.items() if RANK[severity] >= RANK["medium"]}
     per_class: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for pupil, where in members.items():
         per_class[where].append(pupil)
-    return [ClassRisk(academy, uai, class_id, len(pupils), sum(p in risky for p in pupils))
-            for (academy, uai, class_id), pupils in sorted(per_class.items())]  # fmt: skip
+    return [
+        ClassRisk(academy, uai, class_id, len(pupils), sum(p in risky for p in pupils))
+        for (academy, uai, class_id), pupils in sorted(per_class.items())
+    ]
 
 
-def evaluate(events: Iterable[LearningEvent], truth: Mapping[str, PupilTruth], *, partitions: int = 6,
-             batch_size: int = 500, window: int = 10, rules: SignalRules | None = None) -> Evaluation:  # fmt: skip
+def evaluate(
+    events: Iterable[LearningEvent],
+    truth: Mapping[str, PupilTruth],
+    *,
+    partitions: int = 6,
+    batch_size: int = 500,
+    window: int = 10,
+    rules: SignalRules | None = None,
+) -> Evaluation:
     """Run the events through the signals engine (batches + event-time ticks) and score both methods."""
     engine = SignalEngine({}, partitions=partitions, rules=rules)
     changes: list[SignalChanged] = []

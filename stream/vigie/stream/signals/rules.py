@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
 
-from vigie.contract.events import Severity, SignalReason
+from vigie.core.contract.events import Severity, SignalReason
 
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high")
 RANK: dict[Severity | None, int] = {None: 0, "low": 1, "medium": 2, "high": 3}
@@ -115,18 +115,33 @@ def usual_gap(gaps: list[int], rules: SignalRules, history_days: int | None = No
 
 def inactivity(missed: int, gap: float, rules: SignalRules) -> Finding | None:
     """``missed`` school days without activity, for a pupil who is usually active every ``gap`` school days."""
-    thresholds = tuple(max(m, k * gap + extra) for m, k, extra in zip(
-        rules.inactivity_min_days, rules.inactivity_multiples, rules.inactivity_extra_days, strict=True))  # fmt: skip
+    thresholds = tuple(
+        max(m, k * gap + extra)
+        for m, k, extra in zip(
+            rules.inactivity_min_days, rules.inactivity_multiples, rules.inactivity_extra_days, strict=True
+        )
+    )
     graded = _graded(missed, thresholds)
     if graded is None:
         return None
     severity, threshold = graded
-    return Finding(severity, lambda: (
-        SignalReason(code="school_days_inactive", value=missed, threshold=threshold,
-                     text=f"Aucune activité depuis {_days(missed)} (seuil : {_days(threshold)})."),
-        SignalReason(code="usual_gap_school_days", value=round(gap, 2), threshold=rules.default_gap,
-                     text=f"D'habitude, l'élève travaille tous les {_days(gap)}."),
-    ))  # fmt: skip
+    return Finding(
+        severity,
+        lambda: (
+            SignalReason(
+                code="school_days_inactive",
+                value=missed,
+                threshold=threshold,
+                text=f"Aucune activité depuis {_days(missed)} (seuil : {_days(threshold)}).",
+            ),
+            SignalReason(
+                code="usual_gap_school_days",
+                value=round(gap, 2),
+                threshold=rules.default_gap,
+                text=f"D'habitude, l'élève travaille tous les {_days(gap)}.",
+            ),
+        ),
+    )
 
 
 def falling_success(recent_rate: float, earlier_rate: float, active: bool, rules: SignalRules) -> Finding | None:
@@ -135,13 +150,24 @@ def falling_success(recent_rate: float, earlier_rate: float, active: bool, rules
     if graded is None:
         return None
     severity, threshold = graded
-    return Finding(severity, lambda: (
-        SignalReason(code="success_drop", value=round(drop, 3), threshold=threshold,
-                     text=f"Réussite en baisse de {round(100 * drop)} points (seuil : {round(100 * threshold)})."),
-        SignalReason(code="recent_success_rate", value=round(recent_rate, 3), threshold=round(earlier_rate, 3),
-                     text=f"{round(100 * recent_rate)} % de réussite sur les {rules.recent_answers} dernières "
-                          f"réponses, contre {round(100 * earlier_rate)} % auparavant."),
-    ))  # fmt: skip
+    return Finding(
+        severity,
+        lambda: (
+            SignalReason(
+                code="success_drop",
+                value=round(drop, 3),
+                threshold=threshold,
+                text=f"Réussite en baisse de {round(100 * drop)} points (seuil : {round(100 * threshold)}).",
+            ),
+            SignalReason(
+                code="recent_success_rate",
+                value=round(recent_rate, 3),
+                threshold=round(earlier_rate, 3),
+                text=f"{round(100 * recent_rate)} % de réussite sur les {rules.recent_answers} dernières "
+                f"réponses, contre {round(100 * earlier_rate)} % auparavant.",
+            ),
+        ),
+    )
 
 
 def wheel_spinning(attempts: int, best_streak: int, skill_label: str, rules: SignalRules) -> Finding | None:
@@ -149,13 +175,24 @@ def wheel_spinning(attempts: int, best_streak: int, skill_label: str, rules: Sig
     if graded is None:
         return None
     severity, threshold = graded
-    return Finding(severity, lambda: (
-        SignalReason(code="attempts_without_mastery", value=attempts, threshold=threshold,
-                     text=f"{attempts} tentatives sur « {skill_label} » sans {rules.mastery_streak} "
-                          f"réussites d'affilée (seuil : {threshold})."),
-        SignalReason(code="best_success_streak", value=best_streak, threshold=rules.mastery_streak,
-                     text=f"Meilleure série de réussites : {best_streak}."),
-    ))  # fmt: skip
+    return Finding(
+        severity,
+        lambda: (
+            SignalReason(
+                code="attempts_without_mastery",
+                value=attempts,
+                threshold=threshold,
+                text=f"{attempts} tentatives sur « {skill_label} » sans {rules.mastery_streak} "
+                f"réussites d'affilée (seuil : {threshold}).",
+            ),
+            SignalReason(
+                code="best_success_streak",
+                value=best_streak,
+                threshold=rules.mastery_streak,
+                text=f"Meilleure série de réussites : {best_streak}.",
+            ),
+        ),
+    )
 
 
 def rapid_guessing(rapid: int, answered: int, rapid_correct: int, active: bool, rules: SignalRules) -> Finding | None:
@@ -168,13 +205,24 @@ def rapid_guessing(rapid: int, answered: int, rapid_correct: int, active: bool, 
     if graded is None:
         return None
     severity, threshold = graded
-    return Finding(severity, lambda: (
-        SignalReason(code="rapid_answer_share", value=round(share, 3), threshold=threshold,
-                     text=f"{rapid} réponses sur {answered} données bien plus vite que le temps habituel "
-                          f"de l'exercice (seuil : {round(100 * threshold)} %)."),
-        SignalReason(code="rapid_answer_success", value=round(success, 3), threshold=rules.rapid_max_success,
-                     text=f"Seulement {round(100 * success)} % de réussite sur ces réponses rapides."),
-    ))  # fmt: skip
+    return Finding(
+        severity,
+        lambda: (
+            SignalReason(
+                code="rapid_answer_share",
+                value=round(share, 3),
+                threshold=threshold,
+                text=f"{rapid} réponses sur {answered} données bien plus vite que le temps habituel "
+                f"de l'exercice (seuil : {round(100 * threshold)} %).",
+            ),
+            SignalReason(
+                code="rapid_answer_success",
+                value=round(success, 3),
+                threshold=rules.rapid_max_success,
+                text=f"Seulement {round(100 * success)} % de réussite sur ces réponses rapides.",
+            ),
+        ),
+    )
 
 
 def abandoned_sessions(abandoned: int, sessions: int, rules: SignalRules) -> Finding | None:
@@ -182,15 +230,26 @@ def abandoned_sessions(abandoned: int, sessions: int, rules: SignalRules) -> Fin
     if graded is None:
         return None
     severity, threshold = graded
-    return Finding(severity, lambda: (
-        SignalReason(code="abandoned_sessions", value=abandoned, threshold=threshold,
-                     text=f"{abandoned} séances ouvertes puis quittées sans aucune réponse, "
-                          f"sur les {sessions} dernières (seuil : {threshold})."),
-    ))  # fmt: skip
+    return Finding(
+        severity,
+        lambda: (
+            SignalReason(
+                code="abandoned_sessions",
+                value=abandoned,
+                threshold=threshold,
+                text=f"{abandoned} séances ouvertes puis quittées sans aucune réponse, "
+                f"sur les {sessions} dernières (seuil : {threshold}).",
+            ),
+        ),
+    )
 
 
-NAMES = {"inactivity": "inactivité", "falling_success": "réussite en baisse", "rapid_guessing": "réponses au hasard",
-         "abandoned_sessions": "séances abandonnées"}  # fmt: skip
+NAMES = {
+    "inactivity": "inactivité",
+    "falling_success": "réussite en baisse",
+    "rapid_guessing": "réponses au hasard",
+    "abandoned_sessions": "séances abandonnées",
+}
 
 
 def corroborate(finding: Finding, others: list[str], rules: SignalRules) -> Finding:
@@ -202,11 +261,19 @@ def corroborate(finding: Finding, others: list[str], rules: SignalRules) -> Find
 
     def reasons() -> tuple[SignalReason, ...]:
         if not others:
-            return (*explain(), SignalReason(code="other_signals", value=0, threshold=1,
-                                             text="Signe isolé : aucun autre signal en cours."))  # fmt: skip
+            return (
+                *explain(),
+                SignalReason(
+                    code="other_signals", value=0, threshold=1, text="Signe isolé : aucun autre signal en cours."
+                ),
+            )
         names = ", ".join(NAMES.get(o, o) for o in others)
-        return (*explain(), SignalReason(code="other_signals", value=len(others), threshold=1,
-                                         text=f"Autres signaux en cours : {names}."))  # fmt: skip
+        return (
+            *explain(),
+            SignalReason(
+                code="other_signals", value=len(others), threshold=1, text=f"Autres signaux en cours : {names}."
+            ),
+        )
 
     return Finding(severity, reasons)
 
@@ -220,9 +287,17 @@ def corroborate_inactivity(finding: Finding, precursors: list[str], rules: Signa
 
     def reasons() -> tuple[SignalReason, ...]:
         if precursors:
-            return (*explain(), SignalReason(code="precursors", value=len(precursors), threshold=1,
-                                             text=f"Avant ce silence : {names}."))  # fmt: skip
-        return (*explain(), SignalReason(code="precursors", value=0, threshold=1,
-                                         text="Dernières séances sans signe de décrochage (absence ?)."))  # fmt: skip
+            return (
+                *explain(),
+                SignalReason(
+                    code="precursors", value=len(precursors), threshold=1, text=f"Avant ce silence : {names}."
+                ),
+            )
+        return (
+            *explain(),
+            SignalReason(
+                code="precursors", value=0, threshold=1, text="Dernières séances sans signe de décrochage (absence ?)."
+            ),
+        )
 
     return Finding(SEVERITIES[rank - 1], reasons)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from vigie.contract.referential import CYCLE_OF_LEVEL, SUBJECTS
-from vigie.errors import ConfigurationError, InvalidEventError
+from vigie.core.contract.referential import CYCLE_OF_LEVEL, SUBJECTS
+from vigie.core.errors import ConfigurationError, InvalidEventError
 
 _CYCLES = frozenset(CYCLE_OF_LEVEL.values())
 _COLUMNS = ("code", "cycle", "subject", "domain", "label")
@@ -74,7 +74,7 @@ def _problem(skill: Skill) -> str | None:
 @cache
 def skills() -> dict[str, Skill]:
     """All skills by code, loaded and validated once. ``ConfigurationError`` if the data file is malformed."""
-    text = resources.files("vigie.contract").joinpath("skills.csv").read_text(encoding="utf-8")
+    text = resources.files("vigie.core.contract").joinpath("skills.csv").read_text(encoding="utf-8")
     return parse_skills(text)
 
 
@@ -86,7 +86,7 @@ def unknown_skill_reason(code: str) -> str:
     """A readable reason for an unknown code, with the nearest known codes when there are some."""
     near = difflib.get_close_matches(code, list(skills()), n=3, cutoff=0.75)
     hint = f" (did you mean {', '.join(near)}?)" if near else ""
-    return f"unknown skill code {code!r}{hint}; see vigie.contract.taxonomy or skills.csv"
+    return f"unknown skill code {code!r}{hint}; see vigie.core.contract.taxonomy or skills.csv"
 
 
 def require_skill(code: str, *, field: str = "skill_code") -> Skill:

@@ -19,11 +19,17 @@ LEVELS: tuple[Level, ...] = ("CP", "CE1", "CE2", "CM1", "CM2", "6e", "5e", "4e",
 SUBJECTS: tuple[Subject, ...] = ("francais", "mathematiques")
 
 CYCLE_OF_LEVEL: dict[str, Cycle] = {
-    "CP": "cycle2", "CE1": "cycle2", "CE2": "cycle2",
-    "CM1": "cycle3", "CM2": "cycle3", "6e": "cycle3",
-    "5e": "cycle4", "4e": "cycle4", "3e": "cycle4",
+    "CP": "cycle2",
+    "CE1": "cycle2",
+    "CE2": "cycle2",
+    "CM1": "cycle3",
+    "CM2": "cycle3",
+    "6e": "cycle3",
+    "5e": "cycle4",
+    "4e": "cycle4",
+    "3e": "cycle4",
     "2nde": "seconde",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@
 - ``InvalidEventError``: the input is wrong; send it to the dead-letter topic with the reason, carry on.
 - ``RetriableError``: a service is unavailable; back off and commit no offset.
 - ``ConfigurationError``: fail at start and say what to set.
+- ``UsageError``: a command was given input it cannot take; say which option and what is allowed.
+- ``PermanentError``: a service refused the request itself (bad SQL, a 4xx): retrying cannot help.
 """
 
 from __future__ import annotations
@@ -31,3 +33,11 @@ class RetriableError(VigieError):
 
 class ConfigurationError(VigieError):
     """Something is missing or wrong in the environment; the message says what to set."""
+
+
+class UsageError(VigieError):
+    """A command's input is wrong (an option's value, a pseudonym's form): exit 2 with what is allowed."""
+
+
+class PermanentError(VigieError):
+    """A service refused the request itself (a schema error, a 4xx answer): stop and say why, never retry."""

@@ -9,9 +9,6 @@ started. Reruns are safe: event ids are deterministic, so events already stored 
 from __future__ import annotations
 
 import logging
-import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +17,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from vigie.settings import VigieSettings
+from vigie.core.settings import VigieSettings
+from vigie.infra.processes import start_worker, stop_process
 
 log = logging.getLogger(__name__)
 
@@ -41,32 +39,12 @@ class DemoOutcome:
         return all(self.stored_rows[t] == self.distinct_stored[t] == self.expected[t] for t in self.expected)
 
 
-def start_worker(settings: VigieSettings, log_path: Path) -> subprocess.Popen[bytes]:
-    """A stream worker in its own process (as an operator would run it), logging to a file."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    out = log_path.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-c", "from vigie.cli import main; main()", "stream", "worker"],
-        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def run_demo(settings: VigieSettings, *, academies: tuple[str, ...], students: int, days: int,
-             keep_kafka: bool) -> DemoOutcome:  # fmt: skip
+def run_demo(
+    settings: VigieSettings, *, academies: tuple[str, ...], students: int, days: int, keep_kafka: bool
+) -> DemoOutcome:
+    from vigie.cli.demo_steps import count_stored, publish_cohort
+    from vigie.core.topics import ensure_topics
     from vigie.infra.broker import broker_from_settings
-    from vigie.infra.demo_steps import count_stored, publish_cohort
-    from vigie.infra.topics import ensure_topics
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.sink import Sink
@@ -84,11 +62,13 @@ def run_demo(settings: VigieSettings, *, academies: tuple[str, ...], students: i
         migrate(client, settings.warehouse)
         worker_log = settings.state_dir / "logs" / "stream-worker.log"
         console.print(f"[bold]3/6[/] starting a stream worker: mastery and signals (log: {worker_log})")
-        worker = start_worker(settings, worker_log)
+        worker = start_worker(settings, worker_log, loglevel="warning")
         console.print(f"[bold]4/6[/] publishing a simulated cohort ({', '.join(academies)}) and 3 invalid messages")
         sent = publish_cohort(settings, academies=academies, students=students, days=days)
-        console.print(f"[bold]5/6[/] sinking into ClickHouse until every answer, session, mastery update and "
-                      f"dead letter is stored ({sent.first_day} .. {sent.last_day})")  # fmt: skip
+        console.print(
+            f"[bold]5/6[/] sinking into ClickHouse until every answer, session, mastery update and "
+            f"dead letter is stored ({sent.first_day} .. {sent.last_day})"
+        )
         sink = Sink(settings, client)
         goal = sum(sent.expected.values())
         with Progress(console=console) as progress:
@@ -112,8 +92,16 @@ def run_demo(settings: VigieSettings, *, academies: tuple[str, ...], students: i
             stop_process(worker)
         if not keep_kafka:
             broker.stop()
-    outcome = DemoOutcome(sent.total, sent.invalid, stored.rows, stored.distinct, sent.expected, stored.signals,
-                          report, time.monotonic() - started)  # fmt: skip
+    outcome = DemoOutcome(
+        sent.total,
+        sent.invalid,
+        stored.rows,
+        stored.distinct,
+        sent.expected,
+        stored.signals,
+        report,
+        time.monotonic() - started,
+    )
     _print_summary(console, outcome, settings)
     return outcome
 
@@ -148,8 +136,10 @@ def _print_summary(console: Console, outcome: DemoOutcome, settings: VigieSettin
         rows, distinct = outcome.stored_rows[name], outcome.distinct_stored[name]
         table.add_row(name, str(expected), str(rows), str(distinct), str(rows - distinct))
     console.print(table)
-    console.print(f"events sent: {outcome.sent} valid + {outcome.invalid_sent} invalid; "
-                  f"signal changes stored: {outcome.signals}; wall time {outcome.elapsed_s:.1f}s")  # fmt: skip
+    console.print(
+        f"events sent: {outcome.sent} valid + {outcome.invalid_sent} invalid; "
+        f"signal changes stored: {outcome.signals}; wall time {outcome.elapsed_s:.1f}s"
+    )
     verdict = "[green]every event stored exactly once[/]" if outcome.exactly_once else "[red]MISMATCH[/]"
     console.print(verdict)
     if outcome.report is not None:

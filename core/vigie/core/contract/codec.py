@@ -9,8 +9,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from vigie.contract.events import EVENT_ID_NAMESPACE, DeadLetter, LearningEvent
-from vigie.errors import InvalidEventError
+from vigie.core.contract.events import EVENT_ID_NAMESPACE, DeadLetter, LearningEvent
+from vigie.core.errors import InvalidEventError
 
 #: Larger payloads are rejected: one answer is ~600 bytes; 16 KiB leaves room and stops abuse.
 MAX_EVENT_BYTES = 16 * 1024

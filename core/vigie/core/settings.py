@@ -88,9 +88,7 @@ class VigieSettings(BaseSettings):
         description="http(s)://user:password@host:8123 of a ClickHouse server; unset = embedded engine.",
     )
     grafana_url: str | None = Field(None, validation_alias=AliasChoices("GRAFANA_URL", "VIGIE_GRAFANA_URL"))
-    grafana_token: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("GRAFANA_TOKEN", "VIGIE_GRAFANA_TOKEN")
-    )
+    grafana_token: SecretStr | None = Field(None, validation_alias=AliasChoices("GRAFANA_TOKEN", "VIGIE_GRAFANA_TOKEN"))
     kafka: KafkaSettings = KafkaSettings()
     broker: BrokerSettings = BrokerSettings()
     warehouse: WarehouseSettings = WarehouseSettings()

@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from vigie.contract.referential import ACADEMIES, Level, Subject
-from vigie.contract.taxonomy import is_known_skill
+from vigie.core.contract.referential import ACADEMIES, Level, Subject
+from vigie.core.contract.taxonomy import is_known_skill
 
 CONTRACT_VERSION = 1
 #: Namespace of Vigie's deterministic event ids (UUIDv5). Never change it: ids would change.
@@ -47,7 +47,7 @@ class _LearningEvent(_Event):
     source_event_id: OpaqueId = Field(description="The platform's own id of this event.")
     occurred_at: AwareDatetime = Field(description="When it happened (event time), timezone-aware.")
     platform: Slug
-    academy: str = Field(description="Academy code, e.g. 'lyon' (see vigie.contract.referential).")
+    academy: str = Field(description="Academy code, e.g. 'lyon' (see vigie.core.contract.referential).")
     school_uai: Uai
     class_id: Pseudonym
     student_id: Pseudonym
@@ -76,7 +76,7 @@ class AnswerSubmitted(_LearningEvent):
 
     kind: Literal["answer"] = "answer"
     subject: Subject
-    skill_code: str = Field(description="A code of the skill taxonomy (vigie.contract.taxonomy).")
+    skill_code: str = Field(description="A code of the skill taxonomy (vigie.core.contract.taxonomy).")
     item_id: OpaqueId
     correct: bool
     score: float = Field(ge=0.0, le=1.0)

@@ -6,13 +6,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from vigie.contract.calendar import is_school_day
-from vigie.contract.codec import dead_letter_id
-from vigie.contract.events import AnswerSubmitted
-from vigie.contract.referential import zone_of
+from vigie.core.contract.calendar import is_school_day
+from vigie.core.contract.codec import dead_letter_id
+from vigie.core.contract.events import AnswerSubmitted
+from vigie.core.contract.referential import zone_of
+from vigie.core.settings import VigieSettings
 from vigie.producers.sdk import EventPublisher
 from vigie.producers.simulator import Simulation, SimulationConfig
-from vigie.settings import VigieSettings
 
 #: A few messages a careless platform could send: the stream must dead-letter them and carry on.
 INVALID_MESSAGES = (b"not json at all", b'{"kind": "answer", "student_id": "jean.dupont"}', b"{}")
@@ -58,8 +58,9 @@ def last_term_day(academy: str, today: date | None = None) -> date:
 def publish_cohort(settings: VigieSettings, *, academies: tuple[str, ...], students: int, days: int) -> SentCohort:
     from vigie.stream.mastery.processor import mastery_event_id
 
-    config = SimulationConfig(academies=academies, students_per_class=students, days=days,
-                              end=last_term_day(academies[0]))  # fmt: skip
+    config = SimulationConfig(
+        academies=academies, students_per_class=students, days=days, end=last_term_day(academies[0])
+    )
     first, last = config.window()
     sent = SentCohort(ids={"answers": [], "session_events": [], "mastery_updates": []}, first_day=first, last_day=last)
     with EventPublisher(settings.kafka) as publisher:

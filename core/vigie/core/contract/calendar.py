@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 
-from vigie.contract.referential import Zone, zone_of
+from vigie.core.contract.referential import Zone, zone_of
 
 ZONES: tuple[Zone, ...] = ("A", "B", "C")
 
@@ -43,7 +43,7 @@ def public_holidays(year: int) -> frozenset[date]:
 @cache
 def _holiday_ranges() -> dict[Zone, tuple[tuple[date, date], ...]]:
     """Per zone, [first day off, day classes resume) ranges."""
-    text = resources.files("vigie.contract").joinpath("holidays.csv").read_text(encoding="utf-8")
+    text = resources.files("vigie.core.contract").joinpath("holidays.csv").read_text(encoding="utf-8")
     ranges: dict[Zone, list[tuple[date, date]]] = {z: [] for z in ZONES}
     for row in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
         span = (date.fromisoformat(row["first_day_off"]), date.fromisoformat(row["classes_resume"]))

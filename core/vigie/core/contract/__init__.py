@@ -1,6 +1,6 @@
 """The event contract every part of Vigie imports: models, topics and codec."""
 
-from vigie.contract.events import (
+from vigie.core.contract.events import (
     CONTRACT_VERSION,
     AnswerSubmitted,
     DeadLetter,
