@@ -8,6 +8,7 @@ broker on loopback and the embedded ClickHouse engine under the state folder.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,7 +52,10 @@ class StreamSettings(BaseModel):
     """The faust processors."""
 
     app_id: str = "vigie-stream"
-    mastery_threshold: float = Field(0.95, gt=0, lt=1)
+    mastery_model: Literal["learner", "bkt"] = Field(
+        "learner", description="learner: P(next item right), sharing strength across skills; bkt: per-skill BKT."
+    )
+    mastery_threshold: float = Field(0.95, gt=0, lt=1, description="BKT: P(known) at which a skill is mastered.")
     batch_size: int = Field(1000, ge=1)
     batch_within_s: float = Field(0.05, gt=0)
     web_enabled: bool = False

@@ -142,6 +142,12 @@ class MasteryUpdated(_Event):
     attempts: int = Field(ge=1)
     mastered: bool
     params_version: int = Field(0, ge=0)
+    model: Literal["bkt", "learner"] = Field(
+        "bkt", description="bkt: p is P(known) (Bayesian Knowledge Tracing); learner: p is P(next item right)."
+    )
+    confidence: float | None = Field(
+        None, ge=0.0, le=1.0, description="Evidence behind p_after (learner model): below 0.5 it is thin."
+    )
 
 
 Severity = Literal["low", "medium", "high"]
@@ -192,6 +198,30 @@ class SkillParameters(_Event):
     half_life_days: float | None = Field(None, gt=0, description="Forgetting half-life; None = no forgetting.")
     n_answers: int = Field(ge=0)
     params_version: int = Field(ge=1)
+    fitted_at: AwareDatetime
+
+
+LearnerScope = Literal["global", "domain", "skill"]
+
+
+class LearnerParameters(_Event):
+    """One part of a fitted learner model (compacted SKILL_PARAMETERS topic, key ``learner:<scope>:<key>``).
+
+    A model is one ``global`` record (every feature's weight, the global prior, and ``parts``: how many
+    domain and skill records the version has) and one record per domain and per skill (the deviations
+    of the crossed features, and the prior). Workers use a version once all its parts have arrived.
+    """
+
+    kind: Literal["learner_parameters"] = "learner_parameters"
+    scope: LearnerScope
+    key: str = Field(min_length=1, max_length=128, description="'*' (global), a domain, or a skill code.")
+    params_version: int = Field(ge=1)
+    weights: list[float] = Field(max_length=256)
+    prior: float = Field(description="Logit of the smoothed success rate (difficulty anchor).")
+    feature_names: list[str] = Field(default_factory=list, max_length=256, description="Global record only.")
+    half_life_days: float | None = Field(None, gt=0, description="Global: time decay of evidence; None = by count.")
+    parts: int = Field(0, ge=0, description="Global record: domain + skill records of this version.")
+    n_answers: int = Field(ge=0)
     fitted_at: AwareDatetime
 
 

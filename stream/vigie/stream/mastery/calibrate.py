@@ -37,17 +37,20 @@ class AnswerLog:
     skills: np.ndarray
     correct: np.ndarray
     order: np.ndarray
+    #: True when ``order`` holds epoch seconds (the log had timestamps), False for a plain order.
+    timestamps: bool = False
 
     def __len__(self) -> int:
         return len(self.correct)
 
     def subset(self, mask: np.ndarray) -> AnswerLog:
-        return AnswerLog(self.students[mask], self.skills[mask], self.correct[mask], self.order[mask])
+        return AnswerLog(self.students[mask], self.skills[mask], self.correct[mask], self.order[mask],
+                         self.timestamps)  # fmt: skip
 
     def in_order(self) -> AnswerLog:
         """Sorted by (student, order), stable: each pupil's answers in time order."""
         idx = np.lexsort((self.order, self.students))
-        return AnswerLog(self.students[idx], self.skills[idx], self.correct[idx], self.order[idx])
+        return AnswerLog(self.students[idx], self.skills[idx], self.correct[idx], self.order[idx], self.timestamps)
 
 
 @dataclass(frozen=True, slots=True)
