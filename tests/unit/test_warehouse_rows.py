@@ -73,3 +73,18 @@ def test_migrations_are_numbered_and_fully_substituted() -> None:
             assert not statement.rstrip().endswith(";")
     views = [s for m in migrations for s in m.statements(WarehouseSettings(min_group_size=7)) if " VIEW " in s]
     assert any("pupils >= 7" in s for s in views)
+
+
+def test_learner_model_parts_go_to_their_own_table() -> None:
+    from datetime import UTC, datetime
+
+    from vigie.stream.mastery.learner_params import default_learner_model, to_contract
+
+    model = default_learner_model()
+    parts = to_contract(type(model)(model.weights, model.global_prior, {"C3-MA-NOM-01": 0.5}, version=2),
+                        n_answers=10, fitted_at=datetime.now(UTC))  # fmt: skip
+    routed = [ROUTES[SKILL_PARAMETERS](encode(p)) for p in parts]
+    assert {table.name for table, _, _ in routed} == {"skill_parameters_learner"}
+    for table, event_id, row in routed:
+        assert len(row) == len(table.columns) and row[table.columns.index("event_id")] == event_id
+    assert len({event_id for _, event_id, _ in routed}) == len(parts)

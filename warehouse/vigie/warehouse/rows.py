@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vigie.core.contract.codec import decode, decode_learning_event
+from vigie.core.contract.codec import decode, decode_learning_event, decode_parameters
 from vigie.core.contract.events import (
     EVENT_ID_NAMESPACE,
     AnswerSubmitted,
     DeadLetter,
+    LearnerParameters,
     MasteryUpdated,
     SessionEnded,
     SessionStarted,
@@ -100,6 +101,8 @@ MASTERY_UPDATES_TABLE = Table(
         "attempts",
         "mastered",
         "params_version",
+        "model",
+        "confidence",
     ),
 )
 SIGNALS_TABLE = Table(
@@ -141,6 +144,22 @@ SKILL_PARAMETERS_TABLE = Table(
     ),
     time_column="fitted_at",
 )
+LEARNER_PARAMETERS_TABLE = Table(
+    "skill_parameters_learner",
+    (
+        "scope",
+        "key",
+        "params_version",
+        "event_id",
+        "weights",
+        "prior",
+        "half_life_days",
+        "parts",
+        "n_answers",
+        "fitted_at",
+    ),
+    time_column="fitted_at",
+)
 DEAD_LETTERS_TABLE = Table(
     "dead_letters",
     (
@@ -166,6 +185,7 @@ TABLES: tuple[Table, ...] = (
     MASTERY_UPDATES_TABLE,
     SIGNALS_TABLE,
     SKILL_PARAMETERS_TABLE,
+    LEARNER_PARAMETERS_TABLE,
     DEAD_LETTERS_TABLE,
 )
 
@@ -241,6 +261,8 @@ def mastery_row(e: MasteryUpdated) -> list[Any]:
         e.attempts,
         e.mastered,
         e.params_version,
+        e.model,
+        e.confidence,
     ]
 
 
@@ -332,8 +354,21 @@ def route_signal(raw: bytes) -> Routed:
     return SIGNALS_TABLE, event.event_id, signal_row(event)
 
 
+def learner_parameters_id(e: LearnerParameters) -> uuid.UUID:
+    """One version of one part of a learner model is one event."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"learner-parameters\x1f{e.scope}\x1f{e.key}\x1f{e.params_version}")
+
+
+def learner_parameters_row(e: LearnerParameters) -> list[Any]:
+    return [e.scope, e.key, e.params_version, learner_parameters_id(e), e.weights, e.prior, e.half_life_days,
+            e.parts, e.n_answers, e.fitted_at]  # fmt: skip
+
+
 def route_skill_parameters(raw: bytes) -> Routed:
-    event = decode(raw, SkillParameters)
+    """The topic carries BKT parameters of a skill, or a part of a learner model."""
+    event = decode_parameters(raw)
+    if isinstance(event, LearnerParameters):
+        return LEARNER_PARAMETERS_TABLE, learner_parameters_id(event), learner_parameters_row(event)
     return SKILL_PARAMETERS_TABLE, skill_parameters_id(event), skill_parameters_row(event)
 
 

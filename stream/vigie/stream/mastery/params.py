@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from vigie.core.contract.codec import decode_parameters
 from vigie.core.contract.events import LearnerParameters, SkillParameters
@@ -18,7 +19,7 @@ from vigie.core.errors import InvalidEventError
 from vigie.core.settings import KafkaSettings
 from vigie.core.topics import SKILL_PARAMETERS
 from vigie.stream.mastery.learner import LearnerModel
-from vigie.stream.mastery.learner_params import LearnerAssembly, default_learner_model
+from vigie.stream.mastery.learner_params import LearnerAssembly, default_learner_model, record_key
 from vigie.stream.mastery.model import DEFAULT_PARAMS, BktParams
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,12 @@ class ParameterFeed:
             consumer.close()
 
 
+def _key(parameters: SkillParameters | LearnerParameters) -> bytes:
+    if isinstance(parameters, LearnerParameters):
+        return record_key(parameters)
+    return parameters.skill_code.encode()
+
+
 def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at) -> SkillParameters:
     return SkillParameters(
         skill_code=skill,
@@ -178,8 +185,14 @@ def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at) -> Ski
     )
 
 
-def publish(kafka: KafkaSettings, parameters: list[SkillParameters], timeout_s: float = 30.0) -> int:
-    """Send parameters to the compacted topic (key = skill code) and wait for the broker."""
+def publish(
+    kafka: KafkaSettings, parameters: Sequence[SkillParameters | LearnerParameters], timeout_s: float = 30.0
+) -> int:
+    """Send parameters to the compacted topic and wait for the broker, in order (one partition).
+
+    Keys: the skill code for BKT parameters, ``learner:<scope>:<key>`` for a learner model's parts
+    (``to_contract`` puts the global part last, so a reader completes a version on its last record).
+    """
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
@@ -190,7 +203,7 @@ def publish(kafka: KafkaSettings, parameters: list[SkillParameters], timeout_s: 
     try:
         producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all", client_id="vigie-calibrate")
         try:
-            futures = [producer.send(topic, key=p.skill_code.encode(), value=encode(p)) for p in parameters]
+            futures = [producer.send(topic, key=_key(p), value=encode(p)) for p in parameters]
             producer.flush(timeout=timeout_s)
             for future in futures:
                 future.get(timeout=timeout_s)
