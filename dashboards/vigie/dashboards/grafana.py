@@ -73,7 +73,7 @@ def _variable(var: VariableSpec) -> dashboard.QueryVariable:
 
 
 def _panel(spec: PanelSpec, panel_id: int, x: int, y: int, variables: set[str]) -> Any:
-    kinds = {
+    kinds: dict[str, Any] = {
         "timeseries": timeseries.Panel,
         "table": table.Panel,
         "matrix": table.Panel,
@@ -135,7 +135,7 @@ def _panel(spec: PanelSpec, panel_id: int, x: int, y: int, variables: set[str]) 
             },
         }
         panel = (
-            panel.view(geomap.MapViewConfig().id("coords").lat(46.6).lon(2.4).zoom(5))
+            panel.view(geomap.MapViewConfig().id("coords").lat(46.6).lon(2.4).zoom(5))  # type: ignore[arg-type]  # SDK types lat/lon as int
             .basemap(common_builder.MapLayerOptions().type("default").name("Fond de carte"))
             .tooltip(geomap.TooltipOptions().mode(geomap_model.TooltipMode.DETAILS))
             .layers(

@@ -136,7 +136,9 @@ def refresh_views(client: Client, warehouse: WarehouseSettings) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {db}.schema_views (name String, checksum String,"
         " applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ReplacingMergeTree(applied_at) ORDER BY name"
     )
-    recorded = dict(client.query(f"SELECT name, checksum FROM {db}.schema_views FINAL").result_rows)
+    recorded: dict[str, str] = {
+        row[0]: row[1] for row in client.query(f"SELECT name, checksum FROM {db}.schema_views FINAL").result_rows
+    }
     existing = {
         r[0]
         for r in client.query(
@@ -144,13 +146,13 @@ def refresh_views(client: Client, warehouse: WarehouseSettings) -> list[str]:
         ).result_rows
     }
     refreshed = []
-    for name, statement in latest.items():
-        if statement is None:
+    for name, definition in latest.items():
+        if definition is None:
             continue
-        checksum = hashlib.sha256(statement.encode()).hexdigest()[:16]
+        checksum = hashlib.sha256(definition.encode()).hexdigest()[:16]
         if name in existing and recorded.get(name) == checksum:
             continue
-        client.command(statement)
+        client.command(definition)
         client.insert(f"{db}.schema_views", [[name, checksum]], column_names=["name", "checksum"])
         log.info("view %s.%s (re)created", db, name)
         refreshed.append(name)

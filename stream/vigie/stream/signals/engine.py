@@ -338,8 +338,8 @@ class SignalEngine:
             SignalChanged(
                 event_id=event_id,
                 signal_id=uuid.UUID(current.signal_id),
-                status=status,  # type: ignore[arg-type]
-                signal_type=signal_type,  # type: ignore[arg-type]
+                status=status,
+                signal_type=signal_type,
                 severity=new,
                 reasons=finding.reasons if finding else tuple(cleared_reasons),
                 occurred_at=at,
@@ -350,7 +350,7 @@ class SignalEngine:
                 class_id=state.class_id,
                 student_id=pupil,
                 level=state.level,
-                skill_code=skill or None,  # type: ignore[arg-type]
+                skill_code=skill or None,
             )
         )
         return True

@@ -37,7 +37,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from vigie.core.contract.calendar import school_days_between
-from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionStarted, SignalChanged
+from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionStarted, Severity, SignalChanged
 from vigie.core.contract.referential import Zone
 from vigie.stream.signals.engine import DROPOUT_SIGNALS, SignalEngine
 from vigie.stream.signals.rules import RANK, SignalRules
@@ -45,10 +45,17 @@ from vigie.stream.signals.rules import RANK, SignalRules
 BASELINE_DAYS = 7
 
 
-class PupilTruth(Protocol):
-    disengages: bool
-    dropout_date: date | None
-    zone: Zone
+class DisengagementTruth(Protocol):
+    """What the evaluation needs to know of a pupil (the simulator's ``PupilTruth`` is one)."""
+
+    @property
+    def disengages(self) -> bool: ...
+
+    @property
+    def dropout_date(self) -> date | None: ...
+
+    @property
+    def zone(self) -> Zone: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +136,9 @@ def batches(events: Iterable[LearningEvent], size: int) -> Iterator[list[Learnin
         yield batch
 
 
-def first_counted(flags: Mapping[str, list[date]], truth: Mapping[str, PupilTruth], window: int) -> dict[str, date]:
+def first_counted(
+    flags: Mapping[str, list[date]], truth: Mapping[str, DisengagementTruth], window: int
+) -> dict[str, date]:
     """Each pupil's first counted flag (for a positive: not more than ``window`` school days before the drop-out)."""
     first: dict[str, date] = {}
     for pupil, days in flags.items():
@@ -142,7 +151,7 @@ def first_counted(flags: Mapping[str, list[date]], truth: Mapping[str, PupilTrut
     return first
 
 
-def score(flags: Mapping[str, list[date]], truth: Mapping[str, PupilTruth], window: int) -> Scores:
+def score(flags: Mapping[str, list[date]], truth: Mapping[str, DisengagementTruth], window: int) -> Scores:
     first = first_counted(flags, truth, window)
     tp = fp = fn = 0
     leads: list[int] = []
@@ -200,7 +209,7 @@ def class_risk(
 ) -> list[ClassRisk]:
     """Share of each class's pupils holding an open medium+ dropout signal at the end of day ``until``
     (default: after the last change), from the emitted changes alone."""
-    open_severity: dict[tuple[str, str], str | None] = {}
+    open_severity: dict[tuple[str, str], Severity | None] = {}
     for change in changes:
         if until is not None and change.occurred_at.date() > until:
             continue
@@ -219,7 +228,7 @@ def class_risk(
 
 def evaluate(
     events: Iterable[LearningEvent],
-    truth: Mapping[str, PupilTruth],
+    truth: Mapping[str, DisengagementTruth],
     *,
     partitions: int = 6,
     batch_size: int = 500,

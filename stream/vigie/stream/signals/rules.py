@@ -82,7 +82,9 @@ def _level(value: float, thresholds: tuple[float, float, float]) -> Severity | N
     return found
 
 
-def _graded(value: float, thresholds, keep_low_from: float | None = None) -> tuple[Severity, float] | None:
+def _graded(
+    value: float, thresholds: tuple[float, float, float], keep_low_from: float | None = None
+) -> tuple[Severity, float] | None:
     """Severity of ``value`` and the threshold it passed. An open signal stays "low" while the value is
     still at least ``keep_low_from`` (hysteresis: no flapping around the first threshold)."""
     severity = _level(value, thresholds)
@@ -115,13 +117,13 @@ def usual_gap(gaps: list[int], rules: SignalRules, history_days: int | None = No
 
 def inactivity(missed: int, gap: float, rules: SignalRules) -> Finding | None:
     """``missed`` school days without activity, for a pupil who is usually active every ``gap`` school days."""
-    thresholds = tuple(
+    low, medium, high = (
         max(m, k * gap + extra)
         for m, k, extra in zip(
             rules.inactivity_min_days, rules.inactivity_multiples, rules.inactivity_extra_days, strict=True
         )
     )
-    graded = _graded(missed, thresholds)
+    graded = _graded(missed, (low, medium, high))
     if graded is None:
         return None
     severity, threshold = graded
