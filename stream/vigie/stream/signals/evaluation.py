@@ -39,8 +39,8 @@ from typing import Any, Protocol
 from vigie.core.contract.calendar import school_days_between
 from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionStarted, Severity, SignalChanged
 from vigie.core.contract.referential import Zone
-from vigie.stream.signals.engine import DROPOUT_SIGNALS, SignalEngine
-from vigie.stream.signals.rules import RANK, SignalRules
+from vigie.stream.signals.engine import SignalEngine
+from vigie.stream.signals.rules import SignalRules, counts_as_at_risk
 
 BASELINE_DAYS = 7
 
@@ -187,7 +187,7 @@ def vigie_flags(changes: Iterable[SignalChanged]) -> dict[str, list[date]]:
     """Days on which a dropout signal reached medium or more (raised at, or changed to), per pupil."""
     flags: dict[str, list[date]] = defaultdict(list)
     for change in changes:
-        if change.signal_type in DROPOUT_SIGNALS and RANK[change.severity] >= RANK["medium"]:
+        if counts_as_at_risk(change.signal_type, change.severity):
             flags[change.student_id].append(change.occurred_at.date())
     return flags
 
@@ -214,9 +214,9 @@ def class_risk(
         if until is not None and change.occurred_at.date() > until:
             continue
         open_severity[(change.student_id, change.signal_id.hex)] = (
-            change.severity if change.signal_type in DROPOUT_SIGNALS else None
+            change.severity if counts_as_at_risk(change.signal_type, change.severity) else None
         )
-    risky = {pupil for (pupil, _), severity in open_severity.items() if RANK[severity] >= RANK["medium"]}
+    risky = {pupil for (pupil, _), severity in open_severity.items() if severity is not None}
     per_class: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for pupil, where in members.items():
         per_class[where].append(pupil)

@@ -18,6 +18,15 @@ from vigie.core.contract.events import Severity, SignalReason
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high")
 RANK: dict[Severity | None, int] = {None: 0, "low": 1, "medium": 2, "high": 3}
 
+#: Signals that speak of dropping out (wheel-spinning is a learning difficulty, reported but not a dropout risk).
+DROPOUT_SIGNALS = frozenset({"inactivity", "falling_success", "rapid_guessing", "abandoned_sessions"})
+
+
+def counts_as_at_risk(signal_type: str, severity: Severity | None, min_rank: int = RANK["medium"]) -> bool:
+    """ "At risk", once for Python (the warehouse's ``pupils_at_risk`` view is its SQL twin): an open dropout
+    signal of severity medium or high. Low severities are early hints; wheel-spinning is not a dropout risk."""
+    return signal_type in DROPOUT_SIGNALS and RANK[severity] >= min_rank
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
