@@ -156,8 +156,54 @@ def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
         )
         log.info("applied migration %04d_%s", migration.version, migration.name)
         done.append(migration)
+    repair(client, warehouse)
     refresh_views(client, warehouse)
     return done
+
+
+_CREATE = re.compile(r"^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS [\w]+\.(\w+)(?:\s+TO [\w]+\.(\w+))?", re.I)
+
+
+def repair(client: Client, warehouse: WarehouseSettings) -> list[str]:
+    """Re-create the tables and materialized views of applied migrations that are missing; return them.
+
+    A table dropped by hand (or lost) makes every insert fail: ``migrate`` puts it back, empty, and refills
+    an aggregate from its source through its materialized view. History that lived only in a dropped
+    history table is gone, and the log says so.
+    """
+    db = warehouse.database
+    existing = {
+        r[0]
+        for r in client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": db}
+        ).result_rows
+    }
+    repaired: list[str] = []
+    feeding: dict[str, str] = {}  # aggregate table -> the materialized view that feeds it
+    for migration in available():
+        for statement in migration.statements(warehouse):
+            match = _CREATE.match(_code(statement))
+            if match is None:
+                continue
+            kind, name, target = match[1].upper(), match[2], match[3]
+            if target:
+                feeding[target] = name
+            if name in existing:
+                continue
+            client.command(statement)
+            repaired.append(name)
+            log.warning(
+                "re-created the missing %s %s.%s (from migration %04d)", kind.lower(), db, name, migration.version
+            )
+    for table in repaired:
+        if table in feeding and feeding[table] not in repaired:
+            backfill(client, db, feeding[table])
+        elif table not in feeding and not table.startswith("mv_"):
+            log.warning("%s.%s was missing: what it held is lost (re-created empty)", db, table)
+    for view in repaired:
+        if view.startswith("mv_"):
+            backfill(client, db, view)
+    return repaired
 
 
 _MATERIALIZED_VIEW = re.compile(r"^CREATE MATERIALIZED VIEW (?:IF NOT EXISTS )?[\w]+\.(\w+)", re.I)
