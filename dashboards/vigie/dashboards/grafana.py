@@ -12,8 +12,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from vigie.dashboards.clickhouse_query import DATASOURCE_UID, ClickHouseQueryBuilder, Format, datasource_ref, register
 from vigie.dashboards.model import DashboardSpec, LinkSpec, PanelSpec, VariableSpec
-from vigie.dashboards.query import DATASOURCE_UID, ClickHouseQueryBuilder, Format, datasource_ref, register
 
 with warnings.catch_warnings():  # the SDK warns at import that v2 dashboards exist; v1 is what provisioning reads
     warnings.simplefilter("ignore", DeprecationWarning)

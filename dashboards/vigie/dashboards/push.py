@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from vigie.core.errors import ConfigurationError, PermanentError, RetriableError
 from vigie.core.settings import VigieSettings
 from vigie.dashboards import levels, provisioning
+from vigie.dashboards.clickhouse_query import DATASOURCE_UID
 from vigie.dashboards.grafana import FOLDERS, build
-from vigie.dashboards.query import DATASOURCE_UID
 
 log = logging.getLogger(__name__)
 
