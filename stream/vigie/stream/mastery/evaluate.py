@@ -20,13 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
 from vigie.core.errors import ConfigurationError, InvalidEventError
 from vigie.stream.mastery.calibrate import AnswerLog, SkillFit, calibrate
 from vigie.stream.mastery.learner import LearnerModel
+from vigie.stream.mastery.model import BktParams
 from vigie.stream.mastery.state import PupilState
 
 _TRUE = {"1", "true", "t", "yes", "y", "1.0"}
@@ -221,7 +222,7 @@ class Evaluation:
     def reliability(self) -> list[dict[str, float]]:
         return reliability(self.labels, self.predictions)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return self.overall.as_dict() | {
             "model": self.model,
             "n_train": self.n_train,
@@ -235,7 +236,7 @@ class Evaluation:
         }
 
 
-def replay(answers: AnswerLog, fits: dict[str, SkillFit], default) -> tuple[np.ndarray, list[PupilState]]:
+def replay(answers: AnswerLog, fits: dict[str, SkillFit], default: BktParams) -> tuple[np.ndarray, list[PupilState]]:
     """BKT's P(correct) of every answer from the pupil's earlier answers, in the log's order."""
     predictions = np.empty(len(answers))
     states: dict[str, PupilState] = {}

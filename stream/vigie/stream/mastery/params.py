@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 
 from vigie.core.contract.codec import decode_parameters
 from vigie.core.contract.events import LearnerParameters, SkillParameters
@@ -171,7 +172,7 @@ def _key(parameters: SkillParameters | LearnerParameters) -> bytes:
     return parameters.skill_code.encode()
 
 
-def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at) -> SkillParameters:
+def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at: datetime) -> SkillParameters:
     return SkillParameters(
         skill_code=skill,
         p_init=params.p_init,
