@@ -69,8 +69,8 @@ def evaluate_mastery_command(
     if per_skill:
         table = Table("skill", "answers", *(f"AUC {n}" for n in names), *(f"ECE {n}" for n in names),
                       title="Next-answer prediction per skill (test pupils)")  # fmt: skip
-        first = results[names[0]]
-        for skill in sorted(first.per_skill):
+        leading = results[names[0]]
+        for skill in sorted(leading.per_skill):
             scores = [results[n].per_skill[skill] for n in names]
             table.add_row(skill, str(scores[0].n), *(fmt(s.auc) for s in scores), *(fmt(s.ece) for s in scores))
         console.print(table)

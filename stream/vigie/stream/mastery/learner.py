@@ -30,7 +30,7 @@ import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 SECONDS_PER_DAY = 86_400.0
 MODEL_NAME = "learner"
@@ -168,11 +168,11 @@ class LearnerModel:
 
 
 #: A fresh (pupil, skill) state, and a fresh pupil state.
-def new_skill_state() -> list[float]:
+def new_skill_state() -> list[Any]:
     return [0.0, 0.0, 0.0, 0.0, 0, 0, 0.0, 0.0]
 
 
-def new_pupil_state() -> list:
+def new_pupil_state() -> list[Any]:
     return [0.0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, None, None]
 
 
@@ -181,16 +181,21 @@ class LearnerState:
 
     __slots__ = ("domains", "pupil", "skills")
 
-    def __init__(self, skills: dict | None = None, domains: dict | None = None, pupil: list | None = None) -> None:
-        self.skills: dict[str, list] = skills if skills is not None else {}
+    def __init__(
+        self,
+        skills: dict[str, list[Any]] | None = None,
+        domains: dict[str, list[float]] | None = None,
+        pupil: list[Any] | None = None,
+    ) -> None:
+        self.skills: dict[str, list[Any]] = skills if skills is not None else {}
         self.domains: dict[str, list[float]] = domains if domains is not None else {}
-        self.pupil: list = pupil if pupil is not None else new_pupil_state()
+        self.pupil: list[Any] = pupil if pupil is not None else new_pupil_state()
 
-    def to_json(self) -> list:
+    def to_json(self) -> list[Any]:
         return [self.skills, self.domains, self.pupil]
 
     @classmethod
-    def from_json(cls, doc: list) -> LearnerState:
+    def from_json(cls, doc: list[Any]) -> LearnerState:
         skills, domains, pupil = doc
         return cls(skills, domains, pupil)
 
@@ -311,7 +316,7 @@ def logit_of(state: LearnerState, skill: str, weights: tuple[float, ...], prior:
     """
     log1p = math.log1p
     w = weights
-    total = w[0] + w[1] * prior
+    total: float = w[0] + w[1] * prior
     s = state.skills.get(skill)
     pupil = state.pupil
     if s is not None:

@@ -17,6 +17,7 @@ import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -149,7 +150,7 @@ def fit_learner(
     return LearnerFit(model, n, len(skill_names), len(domain_names))
 
 
-def _crossed_block(crossed: np.ndarray, group: np.ndarray, n_groups: int, k: int):
+def _crossed_block(crossed: np.ndarray, group: np.ndarray, n_groups: int, k: int) -> Any:
     from scipy import sparse
 
     keep = group >= 0

@@ -14,10 +14,12 @@ domain-specific part (its skills are not Vigie's). Regenerate with ``python -m b
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from vigie.core.contract.events import LearnerParameters
 from vigie.stream.mastery.learner import CROSSED, FEATURES, N_FEATURES, LearnerModel
@@ -73,7 +75,7 @@ class LearnerAssembly:
         return model
 
 
-def _assemble(parts) -> LearnerModel:
+def _assemble(parts: Iterable[LearnerParameters]) -> LearnerModel:
     by_scope: dict[str, dict[str, LearnerParameters]] = {"global": {}, "domain": {}, "skill": {}}
     for part in parts:
         by_scope[part.scope][part.key] = part
@@ -90,7 +92,7 @@ def _assemble(parts) -> LearnerModel:
     )
 
 
-def model_to_json(model: LearnerModel) -> dict:
+def model_to_json(model: LearnerModel) -> dict[str, Any]:
     return {
         "features": list(FEATURES),
         "crossed": list(CROSSED),
@@ -105,7 +107,7 @@ def model_to_json(model: LearnerModel) -> dict:
     }
 
 
-def model_from_json(doc: dict) -> LearnerModel:
+def model_from_json(doc: dict[str, Any]) -> LearnerModel:
     if tuple(doc.get("features", ())) != FEATURES:
         raise ValueError("the file's features are not this Vigie version's")
     return LearnerModel(
