@@ -25,8 +25,9 @@ def main() -> None:
     answers, is_test = read_answer_log(SAMPLE, Columns(split="split"))
     assert is_test is not None
     fitted = fit_learner(answers.subset(~is_test), version=1)
-    model = replace(fitted.model, skill_priors={}, domain_priors={}, skill_weights={}, domain_weights={}, version=0,
-                    _cache={})  # fmt: skip
+    empty: dict[str, float] = {}
+    model = replace(fitted.model, skill_priors=empty, domain_priors=empty, skill_weights={}, domain_weights={},
+                    item_offsets=empty, version=0, _cache={})  # fmt: skip
     save_model(model, TARGET)
     print(f"wrote {TARGET} from {fitted.n_answers} answers: {describe(model)}")
 

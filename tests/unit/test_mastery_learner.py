@@ -184,3 +184,17 @@ def test_an_incompatible_part_is_refused() -> None:
         LearnerAssembly().add(head.model_copy(update={"weights": [0.0, 1.0]}))
     with pytest.raises(ValueError, match="features"):
         LearnerAssembly().add(head.model_copy(update={"feature_names": ["bias"]}))
+
+
+def test_item_offsets_travel_as_parts_and_move_the_prediction() -> None:
+    model = _model(item_offsets={"q-hard": -1.5, "q-easy": 1.5})
+    parts = to_contract(model, 1, datetime.now(UTC))
+    assert {p.key for p in parts if p.scope == "item"} == {"q-hard", "q-easy"}
+    book = ParameterBook()
+    for part in parts:
+        book.apply_learner_part(decode_parameters(encode(part)))
+    assert dict(book.learner.item_offsets) == {"q-hard": -1.5, "q-easy": 1.5}
+    hard = step(LearnerState(), SKILLS[0], True, 0.0, model, "q-hard").p_before
+    easy = step(LearnerState(), SKILLS[0], True, 0.0, model, "q-easy").p_before
+    unknown = step(LearnerState(), SKILLS[0], True, 0.0, model, "q-new").p_before
+    assert (hard < unknown < easy) or (hard > unknown > easy), "the item's difficulty moves the prediction"

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from bench.many_skills import running_rate_baseline
 from vigie.cli import app
+from vigie.stream.mastery.calibrate import AnswerLog
 from vigie.stream.mastery.evaluate import Columns, evaluate, read_answer_log
 from vigie.stream.mastery.learner import FEATURES
 from vigie.stream.mastery.learner_fit import fit_learner
@@ -69,3 +70,38 @@ def test_evaluate_reports_both_models_from_a_gzip_log(tmp_path) -> None:
     for scores in report["models"].values():
         assert {"auc", "rmse", "log_loss", "ece", "reliability", "per_skill"} <= set(scores)
         assert sum(r["n"] for r in scores["reliability"]) == scores["n"]
+
+
+def _log_with_items(pupils: int = 150, seed: int = 5) -> tuple[AnswerLog, np.ndarray]:
+    """Two skills of 10 items each, from very easy to very hard: the item says more than the skill."""
+    rng = np.random.default_rng(seed)
+    difficulty = {f"s{s}-i{i}": -2.0 + 4.0 * i / 9 for s in range(2) for i in range(10)}
+    students, skills, items, correct, order = [], [], [], [], []
+    for p in range(pupils):
+        ability = rng.normal(1.0, 0.7)
+        for t in range(20):
+            item = f"s{t % 2}-i{rng.integers(10)}"
+            students.append(f"p{p}")
+            skills.append(item.split("-")[0])
+            items.append(item)
+            correct.append(int(rng.random() < 1 / (1 + np.exp(difficulty[item] - ability))))
+            order.append(float(p * 100 + t))
+    log_ = AnswerLog(
+        np.array(students, dtype=object),
+        np.array(skills, dtype=object),
+        np.array(correct, dtype=np.int8),
+        np.array(order),
+        items=np.array(items, dtype=object),
+    )
+    is_test = np.array([int(s[1:]) % 5 == 0 for s in students])
+    return log_, is_test
+
+
+def test_item_difficulty_is_used_when_the_log_names_items() -> None:
+    with_items, is_test = _log_with_items()
+    without = AnswerLog(with_items.students, with_items.skills, with_items.correct, with_items.order)
+    a = evaluate(with_items, is_test, model="learner").overall
+    b = evaluate(without, is_test, model="learner").overall
+    assert a.auc > b.auc + 0.05, (a, b)
+    model = fit_learner(with_items.subset(~is_test)).model
+    assert model.item_offsets["s0-i0"] > 0 > model.item_offsets["s0-i9"], "easy items up, hard items down"

@@ -30,6 +30,9 @@ def evaluate_mastery_command(
     correct_column: str = typer.Option("correct", help="Column of correctness (1/0, true/false)."),
     order_column: str = typer.Option("order", help="Column giving the order (number or ISO time)."),
     split_column: str | None = typer.Option(None, help="Column with train/test; else pupils are drawn."),
+    item_column: str | None = typer.Option(
+        None, help="Column of the item: the learner model then uses each item's difficulty."
+    ),
     test_fraction: float = typer.Option(0.2, min=0.01, max=0.99, help="Share of test pupils when drawn."),
     seed: int = typer.Option(42, help="Seed of the pupil draw."),
     model: str = typer.Option("both", help="learner, bkt, or both (side by side)."),
@@ -49,7 +52,7 @@ def evaluate_mastery_command(
     names = MODELS if model == "both" else (model,)
     if any(name not in MODELS for name in names):
         raise ConfigurationError(f"--model must be learner, bkt or both, not {model!r}")
-    columns = Columns(student_column, skill_column, correct_column, order_column, split_column)
+    columns = Columns(student_column, skill_column, correct_column, order_column, split_column, item_column)
     answers, is_test = read_answer_log(answers_path, columns)
     if is_test is None:
         is_test = split_by_pupil(answers, test_fraction, seed)

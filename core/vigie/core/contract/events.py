@@ -201,26 +201,27 @@ class SkillParameters(_Event):
     fitted_at: AwareDatetime
 
 
-LearnerScope = Literal["global", "domain", "skill"]
+LearnerScope = Literal["global", "domain", "skill", "item"]
 
 
 class LearnerParameters(_Event):
     """One part of a fitted learner model (compacted SKILL_PARAMETERS topic, key ``learner:<scope>:<key>``).
 
     A model is one ``global`` record (every feature's weight, the global prior, and ``parts``: how many
-    domain and skill records the version has) and one record per domain and per skill (the deviations
-    of the crossed features, and the prior). Workers use a version once all its parts have arrived.
+    domain, skill and item records the version has), one record per domain and per skill (the deviations
+    of the crossed features, and the prior), and one per item (no weights; ``prior`` = the item's offset
+    from its skill's difficulty). Workers use a version once all its parts have arrived.
     """
 
     kind: Literal["learner_parameters"] = "learner_parameters"
     scope: LearnerScope
-    key: str = Field(min_length=1, max_length=128, description="'*' (global), a domain, or a skill code.")
+    key: str = Field(min_length=1, max_length=128, description="'*' (global), a domain, a skill code or an item.")
     params_version: int = Field(ge=1)
     weights: list[float] = Field(max_length=256)
     prior: float = Field(description="Logit of the smoothed success rate (difficulty anchor).")
     feature_names: list[str] = Field(default_factory=list, max_length=256, description="Global record only.")
     half_life_days: float | None = Field(None, gt=0, description="Global: time decay of evidence; None = by count.")
-    parts: int = Field(0, ge=0, description="Global record: domain + skill records of this version.")
+    parts: int = Field(0, ge=0, description="Global record: domain + skill + item records of this version.")
     n_answers: int = Field(ge=0)
     fitted_at: AwareDatetime
 

@@ -41,6 +41,7 @@ class Columns:
     correct: str = "correct"
     order: str = "order"
     split: str | None = None
+    item: str | None = None
 
 
 def _order_value(text: str) -> float:
@@ -86,10 +87,12 @@ def read_answer_log(path: Path, columns: Columns = Columns()) -> tuple[AnswerLog
         wanted = [columns.student, columns.skill, columns.correct, columns.order]
         if columns.split:
             wanted.append(columns.split)
+        if columns.item:
+            wanted.append(columns.item)
         missing = [c for c in wanted if c not in header]
         if missing:
             raise ConfigurationError(f"{path}: missing column(s) {missing}; found {header}")
-        students, skills, correct, order, test = [], [], [], [], []
+        students, skills, correct, order, test, items = [], [], [], [], [], []
         timestamps = False
         for line, row in enumerate(reader, start=2):
             try:
@@ -100,6 +103,8 @@ def read_answer_log(path: Path, columns: Columns = Columns()) -> tuple[AnswerLog
             except (ValueError, InvalidEventError) as error:
                 raise ConfigurationError(f"{path} line {line}: {error}") from None
             students.append(row[columns.student])
+            if columns.item:
+                items.append(row[columns.item])
             skills.append(row[columns.skill])
             if columns.split:
                 value = row[columns.split].strip().lower()
@@ -112,6 +117,7 @@ def read_answer_log(path: Path, columns: Columns = Columns()) -> tuple[AnswerLog
         np.array(correct, dtype=np.int8),
         np.array(order, dtype=float),
         timestamps,
+        np.array(items, dtype=object) if columns.item else None,
     )
     return answers, (np.array(test, dtype=bool) if columns.split else None)
 
@@ -258,11 +264,12 @@ def replay_learner(answers: AnswerLog, model: LearnerModel) -> tuple[np.ndarray,
     states: dict[str, PupilState] = {}
     students, skills, correct, order = (answers.students.tolist(), answers.skills.tolist(),
                                         answers.correct.tolist(), answers.order.tolist())  # fmt: skip
-    for i, (pupil, skill, y, at) in enumerate(zip(students, skills, correct, order, strict=True)):
+    items = answers.items.tolist() if answers.items is not None else [None] * len(students)
+    for i, (pupil, skill, y, at, item) in enumerate(zip(students, skills, correct, order, items, strict=True)):
         state = states.get(pupil)
         if state is None:
             state = states[pupil] = PupilState()
-        predictions[i] = state.advance_learner(str(i), str(skill), bool(y), at, model).p_correct
+        predictions[i] = state.advance_learner(str(i), str(skill), bool(y), at, model, item).p_correct
     return predictions, list(states.values())
 
 

@@ -57,6 +57,7 @@ BASE_FEATURES = (
     "form",
     "last_right",
     "last_wrong",
+    "item_offset",
 )
 FEATURES = (
     BASE_FEATURES
@@ -128,6 +129,8 @@ class LearnerModel:
     domain_priors: Mapping[str, float] = field(default_factory=dict)
     skill_weights: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     domain_weights: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    #: Per item: logit of its smoothed success rate minus its skill's prior (harder items < 0).
+    item_offsets: Mapping[str, float] = field(default_factory=dict)
     half_life_days: float | None = None
     version: int = 0
     _cache: dict[str, tuple[tuple[float, ...], float]] = field(default_factory=dict, compare=False, repr=False)
@@ -200,13 +203,16 @@ class LearnerState:
         return cls(skills, domains, pupil)
 
 
-def features(state: LearnerState, skill: str, prior: float, at: float, half_life_days: float | None) -> list[float]:
+def features(
+    state: LearnerState, skill: str, prior: float, at: float, half_life_days: float | None, item_offset: float = 0.0
+) -> list[float]:
     """The feature vector of an answer on ``skill`` at ``at``, from the pupil's earlier answers only."""
     s = state.skills.get(skill)
     pupil = state.pupil
     x = [0.0] * N_FEATURES
     x[0] = 1.0
     x[1] = prior
+    x[18] = item_offset
     if s is not None:
         c, w = s[0], s[1]
         if half_life_days is not None and at > s[7]:
@@ -307,8 +313,15 @@ def confidence(answers: int) -> float:
     return answers / (answers + CONFIDENCE_ANSWERS)
 
 
-def logit_of(state: LearnerState, skill: str, weights: tuple[float, ...], prior: float, at: float,
-             half_life_days: float | None) -> float:  # fmt: skip
+def logit_of(
+    state: LearnerState,
+    skill: str,
+    weights: tuple[float, ...],
+    prior: float,
+    at: float,
+    half_life_days: float | None,
+    item_offset: float = 0.0,
+) -> float:
     """``weights . features(...)`` without building the vector: the stream's per-answer path.
 
     Same arithmetic as ``features`` + ``score`` (``test_learner`` checks they agree); one-hot bins
@@ -317,6 +330,8 @@ def logit_of(state: LearnerState, skill: str, weights: tuple[float, ...], prior:
     log1p = math.log1p
     w = weights
     total: float = w[0] + w[1] * prior
+    if item_offset:
+        total += w[18] * item_offset
     s = state.skills.get(skill)
     pupil = state.pupil
     if s is not None:
@@ -352,11 +367,15 @@ def _clamped(total: float) -> float:
     return P_FLOOR if p < P_FLOOR else P_CEIL if p > P_CEIL else p
 
 
-def step(state: LearnerState, skill: str, correct: bool, at: float, model: LearnerModel) -> LearnerStep:
-    """Predict the answer from earlier ones, apply it, and predict the skill's next item."""
+def step(
+    state: LearnerState, skill: str, correct: bool, at: float, model: LearnerModel, item: str | None = None
+) -> LearnerStep:
+    """Predict the answer (on ``item``, when known) from earlier ones, apply it, and predict the skill's
+    next item (not known yet: no item offset)."""
     weights, prior = model.for_skill(skill)
     hl = model.half_life_days
-    p_before = _clamped(logit_of(state, skill, weights, prior, at, hl))
+    offset = model.item_offsets.get(item, 0.0) if item is not None and model.item_offsets else 0.0
+    p_before = _clamped(logit_of(state, skill, weights, prior, at, hl, offset))
     answers = update(state, skill, correct, at, prior, hl)
     p_after = _clamped(logit_of(state, skill, weights, prior, at, hl))
     return LearnerStep(p_before, p_after, answers, confidence(answers))

@@ -73,20 +73,43 @@ def priors(answers: AnswerLog) -> tuple[float, dict[str, float], dict[str, float
     return logit(min(max(total, _RATE_EPS), 1 - _RATE_EPS)), domain_priors, skill_priors
 
 
-def feature_rows(answers: AnswerLog, model: LearnerModel) -> np.ndarray:
+def item_offsets(answers: AnswerLog, skill_priors: dict[str, float]) -> tuple[dict[str, float], np.ndarray]:
+    """Per item, the logit of its smoothed success rate minus its skill's prior; and per row, the same
+    computed without that row's own answer (leave-one-out: a training row must not see its label)."""
+    if answers.items is None:
+        return {}, np.zeros(len(answers))
+    counts: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    keys = [(str(s), str(i)) for s, i in zip(answers.skills.tolist(), answers.items.tolist(), strict=True)]
+    labels = answers.correct.tolist()
+    for key, y in zip(keys, labels, strict=True):
+        counts[key][0] += y
+        counts[key][1] += 1
+
+    def offset(skill: str, c: float, n: float) -> float:
+        prior = skill_priors[skill]
+        return _shrunk_logit(c, n, 1.0 / (1.0 + math.exp(-prior))) - prior
+
+    per_item = {item: round(offset(skill, c, n), 6) for (skill, item), (c, n) in counts.items()}
+    rows = np.fromiter((offset(k[0], counts[k][0] - y, counts[k][1] - 1) for k, y in zip(keys, labels, strict=True)),
+                       dtype=float, count=len(keys))  # fmt: skip
+    return per_item, rows
+
+
+def feature_rows(answers: AnswerLog, model: LearnerModel, offsets: np.ndarray | None = None) -> np.ndarray:
     """Every answer's feature vector (rows in the log's order; the log must be in (student, order))."""
     rows: list[list[float]] = []
     states: dict[str, LearnerState] = {}
     hl = model.half_life_days
     students, skills, correct, order = (answers.students.tolist(), answers.skills.tolist(),
                                         answers.correct.tolist(), answers.order.tolist())  # fmt: skip
-    for pupil, skill, y, at in zip(students, skills, correct, order, strict=True):
+    row_offsets = offsets.tolist() if offsets is not None else [0.0] * len(students)
+    for pupil, skill, y, at, item_offset in zip(students, skills, correct, order, row_offsets, strict=True):
         state = states.get(pupil)
         if state is None:
             state = states[pupil] = LearnerState()
         skill = str(skill)
         prior = model.prior(skill)
-        rows.append(features(state, skill, prior, at, hl))
+        rows.append(features(state, skill, prior, at, hl, item_offset))
         update(state, skill, bool(y), at, prior, hl)
     return np.asarray(rows, dtype=float).reshape(len(rows), N_FEATURES)
 
@@ -116,7 +139,8 @@ def fit_learner(
         raise ValueError("no answers to fit the learner model on")
     global_prior, domain_priors, skill_priors = priors(answers)
     anchor = LearnerModel((0.0,) * N_FEATURES, global_prior, skill_priors, domain_priors, half_life_days=half_life_days)
-    x = feature_rows(answers, anchor)
+    per_item, row_offsets = item_offsets(answers, skill_priors)
+    x = feature_rows(answers, anchor, row_offsets)
     y = answers.correct.astype(int)
     skills = [str(s) for s in answers.skills.tolist()]
     skill_names = sorted(set(skills))
@@ -145,7 +169,7 @@ def fit_learner(
     offset += len(skill_names) * k
     domain_weights = {d: _row(coef, offset + i * k, k) for d, i in domain_index.items()}
     model = LearnerModel(weights, global_prior, skill_priors, domain_priors, skill_weights, domain_weights,
-                         half_life_days=half_life_days, version=version)  # fmt: skip
+                         per_item, half_life_days=half_life_days, version=version)  # fmt: skip
     log.info("learner model fitted on %d answers, %d skills, %d domains", n, len(skill_names), len(domain_names))
     return LearnerFit(model, n, len(skill_names), len(domain_names))
 

@@ -34,7 +34,7 @@ def record_key(part: LearnerParameters) -> bytes:
 
 
 def to_contract(model: LearnerModel, n_answers: int, fitted_at: datetime) -> list[LearnerParameters]:
-    """The records of a model: skills and domains first, the global record (with the count) last."""
+    """The records of a model: domains, skills and items first, the global record (with the count) last."""
     if model.version < 1:
         raise ValueError("a published learner model needs a version >= 1")
     parts: list[LearnerParameters] = []
@@ -45,6 +45,9 @@ def to_contract(model: LearnerModel, n_answers: int, fitted_at: datetime) -> lis
                                            weights=list(weights.get(key, (0.0,) * len(CROSSED))),
                                            prior=priors.get(key, model.global_prior), n_answers=n_answers,
                                            fitted_at=fitted_at))  # fmt: skip
+    for item, offset in sorted(model.item_offsets.items()):
+        parts.append(LearnerParameters(scope="item", key=item, params_version=model.version, weights=[], prior=offset,
+                                       n_answers=n_answers, fitted_at=fitted_at))  # fmt: skip
     parts.append(LearnerParameters(scope="global", key=GLOBAL_KEY, params_version=model.version,
                                    weights=list(model.weights), prior=model.global_prior,
                                    feature_names=list(FEATURES), half_life_days=model.half_life_days,
@@ -61,7 +64,7 @@ class LearnerAssembly:
     def add(self, part: LearnerParameters) -> LearnerModel | None:
         if part.scope == "global" and part.feature_names and tuple(part.feature_names) != FEATURES:
             raise ValueError("its features are not this worker's (a model of another Vigie version)")
-        expected = N_FEATURES if part.scope == "global" else len(CROSSED)
+        expected = {"global": N_FEATURES, "item": 0}.get(part.scope, len(CROSSED))
         if len(part.weights) != expected:
             raise ValueError(f"{expected} weights expected, not {len(part.weights)}")
         parts = self._versions.setdefault(part.params_version, {})
@@ -76,7 +79,7 @@ class LearnerAssembly:
 
 
 def _assemble(parts: Iterable[LearnerParameters]) -> LearnerModel:
-    by_scope: dict[str, dict[str, LearnerParameters]] = {"global": {}, "domain": {}, "skill": {}}
+    by_scope: dict[str, dict[str, LearnerParameters]] = {"global": {}, "domain": {}, "skill": {}, "item": {}}
     for part in parts:
         by_scope[part.scope][part.key] = part
     head = by_scope["global"][GLOBAL_KEY]
@@ -87,6 +90,7 @@ def _assemble(parts: Iterable[LearnerParameters]) -> LearnerModel:
         domain_priors={k: p.prior for k, p in by_scope["domain"].items()},
         skill_weights={k: tuple(p.weights) for k, p in by_scope["skill"].items()},
         domain_weights={k: tuple(p.weights) for k, p in by_scope["domain"].items()},
+        item_offsets={k: p.prior for k, p in by_scope["item"].items()},
         half_life_days=head.half_life_days,
         version=head.params_version,
     )
@@ -104,6 +108,7 @@ def model_to_json(model: LearnerModel) -> dict[str, Any]:
         "domain_priors": dict(model.domain_priors),
         "skill_weights": {k: list(v) for k, v in model.skill_weights.items()},
         "domain_weights": {k: list(v) for k, v in model.domain_weights.items()},
+        "item_offsets": dict(model.item_offsets),
     }
 
 
@@ -117,6 +122,7 @@ def model_from_json(doc: dict[str, Any]) -> LearnerModel:
         domain_priors=doc.get("domain_priors", {}),
         skill_weights={k: tuple(v) for k, v in doc.get("skill_weights", {}).items()},
         domain_weights={k: tuple(v) for k, v in doc.get("domain_weights", {}).items()},
+        item_offsets=doc.get("item_offsets", {}),
         half_life_days=doc.get("half_life_days"),
         version=int(doc.get("version", 0)),
     )

@@ -108,7 +108,8 @@ class MasteryProcessor:
                 continue
             if self.model == "learner":
                 outcome = state.advance_learner(str(event.event_id), event.skill_code, event.correct,
-                                                event.occurred_at.timestamp(), self.params.learner)  # fmt: skip
+                                                event.occurred_at.timestamp(), self.params.learner,
+                                                event.item_id)  # fmt: skip
             else:
                 outcome = state.advance(str(event.event_id), event.skill_code, event.correct,
                                         event.occurred_at.timestamp(), self.params.get(event.skill_code))  # fmt: skip

@@ -68,14 +68,16 @@ class PupilState:
             self.recent.popitem(last=False)
         return outcome
 
-    def advance_learner(self, answer_id: str, skill: str, correct: bool, at: float, model: LearnerModel) -> Outcome:
+    def advance_learner(
+        self, answer_id: str, skill: str, correct: bool, at: float, model: LearnerModel, item: str | None = None
+    ) -> Outcome:
         """Apply one answer to the learner model's state (idempotent by ``answer_id`` within the window)."""
         seen = self.recent.get(answer_id)
         if seen is not None:
             return seen._replace(duplicate=True)
         if self.learner is None:
             self.learner = LearnerState()
-        result = learner.step(self.learner, skill, correct, at, model)
+        result = learner.step(self.learner, skill, correct, at, model, item)
         return self._remember(Outcome(answer_id, skill, result.p_before, result.p_after, result.p_before,
                                       result.answers, model.version, False, result.confidence,
                                       learner.MODEL_NAME))  # fmt: skip
