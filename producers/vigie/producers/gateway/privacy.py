@@ -10,7 +10,6 @@ dropped — with the same HMAC as contract events, so a kept statement's actor i
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from vigie.producers.pseudonym import IdentifierKind, Pseudonymizer
@@ -79,7 +78,6 @@ def kept_statement(
 ) -> dict[str, Any]:
     """The statement as stored and served back: pseudonymous, with the properties an LRS sets."""
     kept = pseudonymise_agents({k: v for k, v in statement.items() if k != "authority"}, keys)
-    kept = copy.deepcopy(kept)
     kept["id"] = statement_id
     kept.setdefault("timestamp", stored)
     kept["stored"] = stored

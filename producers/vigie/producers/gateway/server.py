@@ -24,6 +24,9 @@ class RunningGateway:
 
 
 def build_service(settings: VigieSettings, store: GatewayStore | None = None) -> StatementsService:
+    from vigie.producers.gateway.spec import warm_up
+
+    warm_up()  # import the statement models now, not during the first request
     store = store or GatewayStore(settings.gateway_db)
     publisher = GatewayPublisher(settings.kafka, timeout_s=settings.gateway.kafka_timeout_s)
     return StatementsService(
