@@ -142,9 +142,10 @@ def test_a_partial_h5p_score_without_success_is_an_incorrect_answer_with_that_sc
         (moodle_question_answered(cmid=58), RULES, "unmapped_activity"),
         (h5p_top("progressed"), RULES, "no_event"),
         (h5p_top("interacted"), RULES, "no_event"),
+        ({**h5p_answered(), "verb": {"id": f"{ADL}completed"}}, RULES, "no_event"),
         ({**h5p_answered(), "result": {"completion": True}}, RULES, "incomplete"),
     ],
-    ids=["not in roster", "group", "no rule", "progressed", "interacted", "no success nor score"],
+    ids=["not in roster", "group", "no rule", "progressed", "interacted", "completed question", "no success nor score"],
 )
 def test_valid_statements_that_make_no_event_say_why(
     statement: dict[str, Any], rules: list[SkillRule], code: str

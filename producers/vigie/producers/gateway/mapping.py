@@ -3,7 +3,8 @@ reason it cannot be one yet. Pure: the roster and session counts come in as func
 
 - the verb's role (``Platform.role_of``): ``answered`` is an answer; ``completed``/``passed``/``failed``
   on a container (quiz attempt, H5P content) ends a session and is never an answer, so a quiz-level
-  score is not counted on top of its questions; ``attempted``/``initialized`` start a session;
+  score is not counted on top of its questions (on a question it makes no event: it repeats the
+  question's ``answered``); ``attempted``/``initialized`` start a session;
 - the pupil: the roster entry whose pseudonym matches the actor's under one of the platform's keys;
 - the skill: the first matching rule in ``RULE_ORDER`` (the activity's IRI, its H5P content id, the
   Moodle ``cmid`` of the activity or its parents, a parent/grouping IRI, the longest IRI prefix);
@@ -31,7 +32,7 @@ from vigie.core.errors import InvalidEventError
 from vigie.producers.gateway.config import RULE_ORDER, Platform, RosterEntry, SkillRule
 from vigie.producers.gateway.ids import parse_time
 from vigie.producers.sdk import PublishableEvent
-from vigie.producers.xapi import item_id_of
+from vigie.producers.xapi import is_question, item_id_of
 
 H5P_CONTENT_ID = "http://h5p.org/x-api/h5p-local-content-id"
 ATTEMPT_TYPE = "http://adlnet.gov/expapi/activities/attempt"
@@ -83,6 +84,11 @@ class StatementMapper:
                 "no_event",
                 f"verb {verb} is neither an answer nor a session start/end for Vigie "
                 "(set its role with `vigie platforms verb`)",
+            )
+        if role == "session_end" and is_question(kept.get("object")):
+            return Unmapped(
+                "no_event",
+                f"verb {verb} on a question repeats its answer; only `answered` counts (some tools send both)",
             )
         if not actor_keys:
             return Unmapped("unknown_actor", "the actor is a group or has no identifier, not one pupil")

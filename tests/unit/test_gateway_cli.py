@@ -1,0 +1,88 @@
+"""``vigie platforms …``: configuration stored durably, nothing raw in the state file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vigie.cli import app
+from vigie.core.settings import VigieSettings
+from vigie.producers.gateway.store import GatewayStore
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("VIGIE_STATE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_platform_is_configured_from_the_command_line_and_kept_without_raw_ids(state: Path) -> None:
+    _run("platforms", "add", "elea-lyon", "--academy", "lyon")
+    basic = _run("platforms", "credential", "elea-lyon")
+    key = basic.split("key: ")[1].split()[0]
+    secret = basic.split("secret (shown once): ")[1].split()[0]
+    token = _run("platforms", "credential", "elea-lyon", "--bearer").split("): ")[1].strip()
+    _run("platforms", "rule", "elea-lyon", "--match", "moodle-cmid", "--value", "57", "--skill", "C3-MA-NOM-05")
+    _run("platforms", "verb", "elea-lyon", "http://adlnet.gov/expapi/verbs/experienced", "session_start")
+    roster = state / "roster.csv"
+    roster.write_text("learner,uai,class,level\nent-48213,0691234A,6B,6EME\nent-48214,0691234A,6B,6e\n")
+    assert "2 pupils imported" in _run("platforms", "roster", "elea-lyon", str(roster))
+    assert "elea-lyon" in _run("platforms", "list")
+    assert "C3-MA-NOM-05" in _run("platforms", "show", "elea-lyon")
+
+    db = VigieSettings().gateway_db
+    store = GatewayStore(db)
+    try:
+        assert store.authenticate(key, secret, "basic") == "elea-lyon"
+        assert store.authenticate(key, secret + "x", "basic") is None
+        assert store.authenticate(key, secret, "bearer") is None  # a Basic credential is not a bearer token
+        token_key, token_secret = token.split(".", 1)
+        assert store.authenticate(token_key, token_secret, "bearer") == "elea-lyon"
+        platform = store.require_platform("elea-lyon")
+        assert platform.role_of("http://adlnet.gov/expapi/verbs/experienced") == "session_start"
+        assert store.roster_size("elea-lyon") == 2
+    finally:
+        store.close()
+    stored = b"".join(p.read_bytes() for p in db.parent.iterdir())
+    for raw in (b"ent-48213", b"ent-48214", b"6B", secret.encode(), token_secret.encode()):
+        assert raw not in stored
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("platforms", "add", "elea", "--academy", "atlantis"), "unknown academies"),
+        (("platforms", "rule", "elea", "--match", "anything", "--value", "1", "--skill", "C3-MA-NOM-05"), "--match"),
+        (("platforms", "rule", "elea", "--match", "moodle-cmid", "--value", "x", "--skill", "C3-MA-NOM-05"), "number"),
+        (("platforms", "rule", "elea", "--match", "activity", "--value", "http://a.fr", "--skill", "ZZ"), "skill"),
+        (("platforms", "verb", "elea", "http://x.fr/v", "everything"), "role"),
+    ],
+)
+def test_bad_configuration_is_refused_with_a_reason(state: Path, args: tuple[str, ...], message: str) -> None:
+    _run("platforms", "add", "elea", "--academy", "lyon")
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code != 0
+    assert message in str(result.exception) + result.output
+
+
+def test_a_roster_line_that_is_wrong_is_named_and_nothing_is_imported(state: Path) -> None:
+    _run("platforms", "add", "elea", "--academy", "lyon")
+    roster = state / "roster.csv"
+    roster.write_text("learner,uai,class,level\nent-1,0691234A,6B,6e\nent-2,069123,6B,6e\n")
+    result = CliRunner().invoke(app, ["platforms", "roster", "elea", str(roster)])
+    assert result.exit_code != 0 and "line 3" in str(result.exception)
+    store = GatewayStore(VigieSettings().gateway_db)
+    try:
+        assert store.roster_size("elea") == 0
+    finally:
+        store.close()
