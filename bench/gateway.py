@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="requests of 100 statements")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client threads for single statements")
     parser.add_argument("--batch-clients", type=int, default=4, help="concurrent client threads for batches")
+    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time bound of each phase")
     parser.add_argument(
         "--kafka-libs",
@@ -161,7 +162,7 @@ def main() -> None:
                 "VIGIE_LOG_LEVEL": "WARNING",
             }
             gateway = subprocess.Popen(
-                [sys.executable, "-c", "from vigie.cli import main; main()", "gateway"],
+                [sys.executable, "-c", "from vigie.cli import main; main()", "gateway", "--workers", str(args.workers)],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -206,7 +207,10 @@ def main() -> None:
                 gateway.wait(timeout=30)
             broker.stop()
 
-    print("Vigie xAPI gateway over loopback HTTP (uvicorn, one process; Kafka 4.1 single node, acks=all per request)")
+    print(
+        f"Vigie xAPI gateway over loopback HTTP (uvicorn, {args.workers} worker process(es); Kafka 4.1 single node, "
+        "acks=all per request)"
+    )
     print(_line(f"1 statement/request, {args.clients} clients", *singles))
     print(_line(f"100/request, {args.batch_clients} clients", *batches))
 

@@ -21,6 +21,7 @@ platforms = typer.Typer(
 def gateway(
     host: str | None = typer.Option(None, help="Listen address (default VIGIE_GATEWAY__HOST, 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default VIGIE_GATEWAY__PORT, 8300)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes (the settings come from the environment)."),
 ) -> None:
     """Serve the xAPI statements endpoint (POST/PUT/GET /xAPI/statements, GET /xAPI/about) until interrupted."""
     from vigie.producers.gateway.server import serve
@@ -33,7 +34,7 @@ def gateway(
         f"xAPI gateway on http://{settings.gateway.host}:{settings.gateway.port}/xAPI/ (state {settings.gateway_db})",
         err=True,
     )
-    serve(settings)
+    serve(settings, workers)
 
 
 def _store():  # type: ignore[no-untyped-def]

@@ -46,8 +46,34 @@ def _server(settings: VigieSettings, service: StatementsService, host: str, port
     return uvicorn.Server(config)
 
 
-def serve(settings: VigieSettings) -> None:
-    """Serve until interrupted (``vigie gateway``)."""
+def create_app_from_environment():  # type: ignore[no-untyped-def]
+    """The application of one worker process of ``vigie gateway --workers N`` (settings from its environment)."""
+    from vigie.producers.gateway.app import create_app
+
+    settings = VigieSettings()
+    return create_app(
+        build_service(settings),
+        max_body_bytes=settings.gateway.max_body_bytes,
+        retry_after_s=settings.gateway.retry_after_s,
+    )
+
+
+def serve(settings: VigieSettings, workers: int = 1) -> None:
+    """Serve until interrupted (``vigie gateway``). With several workers, each process has its own Kafka
+    producer and shares the SQLite state (its transactions serialise the claims of statement ids)."""
+    if workers > 1:
+        import uvicorn
+
+        uvicorn.run(
+            "vigie.producers.gateway.server:create_app_from_environment",
+            factory=True,
+            workers=workers,
+            host=settings.gateway.host,
+            port=settings.gateway.port,
+            log_config=None,
+            access_log=False,
+        )
+        return
     service = build_service(settings)
     try:
         _server(settings, service, settings.gateway.host, settings.gateway.port).run()
