@@ -132,3 +132,19 @@ def test_a_new_aggregate_is_backfilled_from_existing_history(settings, warehouse
         f"SELECT sum(answers), uniqExactMerge(pupils_state) FROM {db}.agg_activity_daily"
     ).result_rows
     assert rows == [(12, 3)]
+
+
+def test_migrate_repairs_a_dropped_table_and_refills_a_dropped_aggregate(settings, warehouse) -> None:
+    db = settings.warehouse.database
+    store(warehouse, db, [factories.answer(student_id=factories.student(i % 3)) for i in range(12)])
+    warehouse.command(f"DROP TABLE {db}.agg_activity_daily")  # an aggregate: refilled from answers
+    warehouse.command(f"DROP TABLE {db}.dead_letters")  # a history table: back, empty
+
+    assert migrate(warehouse, settings.warehouse) == []  # nothing new to apply, but repaired
+
+    names = {r[0] for r in warehouse.query(f"SELECT name FROM system.tables WHERE database = '{db}'").result_rows}
+    assert {"agg_activity_daily", "dead_letters"} <= names
+    rows = warehouse.query(f"SELECT sum(answers), uniqExactMerge(pupils_state) FROM {db}.agg_activity_daily")
+    assert rows.result_rows == [(12, 3)]
+    store(warehouse, db, [factories.answer(student_id=factories.student(9))])  # the view feeds it again
+    assert warehouse.query(f"SELECT sum(answers) FROM {db}.agg_activity_daily").result_rows == [(13,)]

@@ -13,7 +13,7 @@ from vigie.core.contract.codec import encode
 from vigie.core.errors import InvalidEventError
 from vigie.core.settings import WarehouseSettings
 from vigie.core.topics import ALL_TOPICS, DEAD_LETTERS, MASTERY_UPDATES, RAW_STATEMENTS, SIGNALS, SKILL_PARAMETERS
-from vigie.warehouse.migrations import available
+from vigie.warehouse.migrations import available, views
 from vigie.warehouse.rows import ROUTES, TABLES, dead_letter_owner
 
 pytestmark = pytest.mark.unit
@@ -72,5 +72,18 @@ def test_migrations_are_numbered_and_fully_substituted() -> None:
         for statement in migration.statements(WarehouseSettings(retention_days=42, min_group_size=7)):
             assert "${" not in statement
             assert not statement.rstrip().endswith(";")
-    views = [s for m in migrations for s in m.statements(WarehouseSettings(min_group_size=7)) if " VIEW " in s]
-    assert any("pupils >= 7" in s for s in views)
+    assert not any("CREATE OR REPLACE VIEW" in s for m in migrations for s in m.statements(WarehouseSettings()))
+    rendered = [view.statement(WarehouseSettings(min_group_size=7)) for view in views()]
+    assert all("${" not in s and not s.endswith(";") for s in rendered)
+    assert any("pupils >= 7" in s for s in rendered)
+
+
+def test_each_view_file_holds_one_view_of_its_own_name_created_after_the_views_it_reads() -> None:
+    ordered = views()
+    for position, view in enumerate(ordered):
+        statement = view.statement(WarehouseSettings(database="db"))
+        assert statement.count("CREATE OR REPLACE VIEW") == 1
+        assert f"CREATE OR REPLACE VIEW db.{view.name} AS" in statement
+        earlier = {v.name for v in ordered[:position]}
+        assert view.reads({v.name for v in ordered}) <= earlier
+    assert "pupils_at_risk" in {v for view in ordered for v in view.reads({"pupils_at_risk"})}

@@ -8,14 +8,16 @@ import typer
 
 dashboards = typer.Typer(help="Grafana dashboards as code, and the offline report.", no_args_is_help=True)
 
-#: ``dashboards/`` of a source checkout (the JSON and provisioning files are committed there).
-SOURCE_DIR = Path(__file__).resolve().parents[2]
+#: Where ``build`` writes by default: relative to the working directory (in a source checkout, the committed
+#: ``dashboards/grafana`` and ``dashboards/provisioning``), never inside the installed package.
+DEFAULT_OUT = Path("dashboards") / "grafana"
+DEFAULT_PROVISIONING = Path("dashboards") / "provisioning"
 
 
 @dashboards.command("build")
 def build_command(
-    out: Path = typer.Option(SOURCE_DIR / "grafana", help="Folder of the dashboard JSON (one sub-folder per level)."),
-    provisioning_dir: Path = typer.Option(SOURCE_DIR / "provisioning", "--provisioning", help="Provisioning folder."),
+    out: Path = typer.Option(DEFAULT_OUT, help="Folder of the dashboard JSON (one sub-folder per level)."),
+    provisioning_dir: Path = typer.Option(DEFAULT_PROVISIONING, "--provisioning", help="Provisioning folder."),
 ) -> None:
     """Write every dashboard's JSON and the Grafana provisioning files."""
     from vigie.dashboards import grafana, levels, provisioning

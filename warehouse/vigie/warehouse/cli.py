@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 warehouse = typer.Typer(help="The ClickHouse history.", no_args_is_help=True)
+
+
+class AccessChoice(StrEnum):
+    """``--level`` of ``access-sql`` (typed: anything else is a usage error, listed in ``--help``)."""
+
+    aggregates = "aggregates"
+    analyst = "analyst"
+
+
+class OutputFormat(StrEnum):
+    """``--format`` of ``vigie sql``."""
+
+    table = "table"
+    csv = "csv"
+    parquet = "parquet"
 
 
 @warehouse.command("migrate")
@@ -53,7 +69,9 @@ def retention_command(
 def access_sql_command(
     academy: str = typer.Option(..., help="Academy code, e.g. lyon."),
     password_env: str = typer.Option(..., help="Name of the environment variable holding the user's password."),
-    level: str = typer.Option("aggregates", help="aggregates: the k-anonymous views only; analyst: every table."),
+    level: AccessChoice = typer.Option(
+        AccessChoice.aggregates, help="aggregates: the k-anonymous views only; analyst: every table."
+    ),
     admin_user: str = typer.Option("default", help="The server user the sink writes with (keeps every row)."),
 ) -> None:
     """Print the SQL creating a read-only user for one academy (role, row policies, SELECT grants)."""
@@ -63,8 +81,6 @@ def access_sql_command(
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
 
-    if level not in ("aggregates", "analyst"):
-        raise ConfigurationError("--level is 'aggregates' or 'analyst'")
     password = os.environ.get(password_env)
     if not password:
         raise ConfigurationError(f"set the password in the environment variable {password_env}")
@@ -77,7 +93,7 @@ def access_sql_command(
         db,
         academy,
         password,
-        level=level,  # type: ignore[arg-type]
+        level=level.value,
         admin_user=admin_user or None,
     )
     typer.echo(render(statements), nl=False)
@@ -85,28 +101,25 @@ def access_sql_command(
 
 def sql_command(
     query: str = typer.Argument(..., help='A reading query, e.g. "SELECT * FROM vigie.v_academy_at_risk".'),
-    fmt: str = typer.Option("table", "--format", help="table (on screen), csv or parquet."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table (on screen), csv or parquet."),
     out: Path | None = typer.Option(None, help="File to write (required for csv and parquet)."),
 ) -> None:
     """Run a query on the configured warehouse: a table on screen, or a CSV/Parquet file."""
     from rich.console import Console
 
-    from vigie.core.errors import ConfigurationError
     from vigie.core.settings import VigieSettings
     from vigie.warehouse.client import connect
     from vigie.warehouse.query import render, run_query, write
 
-    if fmt not in ("table", "csv", "parquet"):
-        raise ConfigurationError("--format is table, csv or parquet")
-    if fmt != "table" and out is None:
-        raise ConfigurationError(f"--format {fmt} needs --out FILE")
+    if fmt is not OutputFormat.table and out is None:
+        raise typer.BadParameter(f"--format {fmt.value} needs --out FILE", param_hint="--out")
     settings = VigieSettings()
     client = connect(settings)
     result = run_query(client, query, server=settings.clickhouse_url is not None)
-    if fmt == "table":
+    if fmt is OutputFormat.table or out is None:
         Console().print(render(result))
         return
-    write(result, fmt, out)  # type: ignore[arg-type]
+    write(result, "csv" if fmt is OutputFormat.csv else "parquet", out)
     typer.echo(f"{result.num_rows} row(s) written to {out}")
 
 

@@ -230,7 +230,6 @@ def answer_row(e: AnswerSubmitted) -> list[Any]:
 
 
 def session_row(e: SessionStarted | SessionEnded) -> list[Any]:
-    ended = isinstance(e, SessionEnded)
     return [
         e.academy,
         e.school_uai,
@@ -241,8 +240,8 @@ def session_row(e: SessionStarted | SessionEnded) -> list[Any]:
         e.session_id,
         e.event_id,
         e.kind,
-        e.outcome if ended else "",
-        e.answers_count if ended else 0,
+        e.outcome if isinstance(e, SessionEnded) else "",
+        e.answers_count if isinstance(e, SessionEnded) else 0,
         e.occurred_at,
     ]
 

@@ -4,7 +4,7 @@ their statements become events). Configuration lives in the gateway's SQLite fil
 from __future__ import annotations
 
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.table import Table
 
 from vigie.core.errors import UsageError
 from vigie.core.settings import VigieSettings
+
+if TYPE_CHECKING:
+    from vigie.producers.gateway.store import GatewayStore
 
 platforms = typer.Typer(
     help="Platforms that post xAPI statements: credentials, skill rules, roster, replay.", no_args_is_help=True
@@ -37,7 +40,7 @@ def gateway(
     serve(settings, workers)
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> GatewayStore:
     from vigie.producers.gateway.store import GatewayStore
 
     return GatewayStore(VigieSettings().gateway_db)
@@ -146,7 +149,7 @@ def rule(
         typer.echo("rule removed" if store.remove_rule(slug, match, value) else "no such rule")
         return
     try:
-        new = SkillRule(match=match, value=value, skill_code=skill, level=level)  # type: ignore[arg-type]
+        new = SkillRule.model_validate({"match": match, "value": value, "skill_code": skill, "level": level})
     except ValidationError as error:
         raise UsageError(f"rule: {error.errors()[0]['msg']}") from None
     store.add_rule(slug, new)

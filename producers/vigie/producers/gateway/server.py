@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vigie.core.errors import RetriableError
 from vigie.core.settings import VigieSettings
@@ -15,6 +16,10 @@ from vigie.producers.gateway.publish import GatewayPublisher
 from vigie.producers.gateway.service import StatementsService
 from vigie.producers.gateway.store import GatewayStore
 from vigie.producers.pseudonym import AcademyPseudonymizers
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 
 @dataclass
@@ -34,7 +39,7 @@ def build_service(settings: VigieSettings, store: GatewayStore | None = None) ->
     )
 
 
-def _server(settings: VigieSettings, service: StatementsService, host: str, port: int):  # type: ignore[no-untyped-def]
+def _server(settings: VigieSettings, service: StatementsService, host: str, port: int) -> uvicorn.Server:
     import uvicorn
 
     from vigie.producers.gateway.app import create_app
@@ -46,7 +51,7 @@ def _server(settings: VigieSettings, service: StatementsService, host: str, port
     return uvicorn.Server(config)
 
 
-def create_app_from_environment():  # type: ignore[no-untyped-def]
+def create_app_from_environment() -> FastAPI:
     """The application of one worker process of ``vigie gateway --workers N`` (settings from its environment)."""
     from vigie.producers.gateway.app import create_app
 

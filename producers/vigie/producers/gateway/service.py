@@ -241,7 +241,7 @@ class StatementsService:
             platform=platform.slug,
             academy=academy,
             student_id=student,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             reason_code=code,
             reason=reason,
             verb=kept["verb"]["id"],

@@ -248,8 +248,8 @@ def _models() -> tuple[Any, TypeAdapter[Any], TypeAdapter[Any]]:
     from ralph.models.xapi.base import common
 
     if not hasattr(common.parse, "cache_info"):
-        common.parse = functools.lru_cache(maxsize=65_536)(common.parse)  # type: ignore[attr-defined]
-        common.tag_is_valid = functools.lru_cache(maxsize=4096)(common.tag_is_valid)  # type: ignore[attr-defined]
+        common.parse = functools.lru_cache(maxsize=65_536)(common.parse)
+        common.tag_is_valid = functools.lru_cache(maxsize=4096)(common.tag_is_valid)
     from ralph.models.xapi.base.agents import BaseXapiAgent
     from ralph.models.xapi.base.groups import BaseXapiGroup
     from ralph.models.xapi.base.statements import BaseXapiStatement
