@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -274,3 +275,21 @@ def test_when_kafka_cannot_take_the_events_the_answer_is_503_and_nothing_is_kept
         assert accepted.status_code == 200, accepted.text
     events = _messages(missing, LEARNING_EVENTS.name(missing.kafka.topic_prefix), at_least=1)
     assert [e["source_event_id"] for e in events] == [statement["id"]]
+
+
+def test_no_secret_nor_raw_learner_id_reaches_the_logs(gateway, caplog: pytest.LogCaptureFixture) -> None:
+    running, _client = gateway
+    key, secret = running.service.store.add_credential("elea-lyon", "basic")
+    caplog.set_level(logging.DEBUG)
+    with httpx.Client(base_url=running.url, auth=(key, secret), headers=V103, timeout=30) as client:
+        assert client.post("/xAPI/statements", json=_quiz("48214", attempt=7700)).status_code == 200
+        broken = moodle_question_answered("48214", attempt=7701)
+        broken["timestamp"] = "yesterday"
+        assert client.post("/xAPI/statements", json=broken).status_code == 400
+        assert client.post("/xAPI/statements", json=h5p_answered(content_id=5)).status_code == 200  # kept, unmapped
+    guess = httpx.post(f"{running.url}/xAPI/statements", json=broken, headers=V103, auth=(key, "s3cr3t-guess"))
+    assert guess.status_code == 401
+    logged = caplog.text
+    assert "elea-lyon" in logged and key in logged  # the gateway does log what it does, and which key was refused
+    for secret_or_raw in ("48214", "Camille", "lea.dubois", "s3cr3t-guess", secret):
+        assert secret_or_raw not in logged

@@ -86,3 +86,23 @@ def test_a_roster_line_that_is_wrong_is_named_and_nothing_is_imported(state: Pat
         assert store.roster_size("elea") == 0
     finally:
         store.close()
+
+
+def test_forgetting_a_pupil_removes_their_roster_entry_and_kept_statements(state: Path) -> None:
+    from vigie.core.settings import PrivacySettings
+    from vigie.producers.pseudonym import AcademyPseudonymizers
+
+    _run("platforms", "add", "elea", "--academy", "lyon", "--academy", "grenoble")
+    roster = state / "roster.csv"
+    roster.write_text("learner,uai,class,level,academy\nent-1,0691234A,6B,6e,lyon\nent-2,0381234X,6B,6e,grenoble\n")
+    _run("platforms", "roster", "elea", str(roster))
+    keys = AcademyPseudonymizers(PrivacySettings())
+    gone = keys.for_academy("grenoble").student("ent-2")
+    store = GatewayStore(VigieSettings().gateway_db)
+    try:
+        actor_keys = {a: keys.for_academy(a).student("ent-2") for a in ("lyon", "grenoble")}
+        store.claim("elea", [("0b9d6c1e-3f5a-4e8b-9c2d-1a7e5f3b6d40", "d" * 64, {"id": "x"}, actor_keys, "t")])
+        assert store.forget_student(gone) == (1, 1)
+        assert store.roster_size("elea") == 1 and store.forget_student(gone) == (0, 0)
+    finally:
+        store.close()

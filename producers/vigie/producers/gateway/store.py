@@ -335,6 +335,16 @@ class GatewayStore:
             )
         }
 
+    def forget_student(self, student_id: str) -> tuple[int, int]:
+        """Right to erasure: delete the pupil's roster entries and kept statements (by their pseudonym under
+        any academy key); returns (roster entries, statements) deleted."""
+        if not (len(student_id) == 32 and all(c in "0123456789abcdef" for c in student_id)):
+            raise ValueError("a student pseudonym is 32 lowercase hex digits")
+        with self._tx() as db:
+            roster = db.execute("DELETE FROM roster WHERE student_id = ?", (student_id,)).rowcount
+            kept = db.execute("DELETE FROM statements WHERE instr(actor_keys, ?) > 0", (f'"{student_id}"',)).rowcount
+        return roster, kept
+
     def unmapped_reasons(self, slug: str) -> list[tuple[str, int]]:
         return [
             (r, n)
