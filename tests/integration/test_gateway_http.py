@@ -144,6 +144,7 @@ def test_put_same_content_is_accepted_once_and_other_content_conflicts(gateway, 
     for _ in range(2):
         put = client.put("/xAPI/statements", params={"statementId": statement_id}, json=statement)
         assert put.status_code == 204, put.text
+    assert put.headers["X-Experience-API-Version"] == "2.0.0"
     other = copy.deepcopy(statement)
     other["result"]["success"] = False
     conflict = client.put("/xAPI/statements", params={"statementId": statement_id}, json=other)

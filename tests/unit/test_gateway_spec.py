@@ -113,6 +113,7 @@ INVALID: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "context language not a tag": (_set("context.language", "français!"), "context.language"),
     "platform on a non-activity": (_set("object", {"objectType": "Agent", "mbox": "mailto:t@elea.fr"}), "context"),
     "version 3": (_set("version", "3.0.0"), "version"),
+    "voiding an activity": (_set("verb", {"id": "http://adlnet.gov/expapi/verbs/voided"}), "object.objectType"),
     "SubStatement with an id": (
         _set(
             "object",
@@ -172,3 +173,13 @@ def test_version_header(header: str, expected: str) -> None:
 def test_a_missing_or_unknown_version_header_is_refused(header: str | None) -> None:
     with pytest.raises(StatementInvalidError, match=r"X-Experience-API-Version|version"):
         check_version_header(header)
+
+
+def test_a_voiding_statement_is_valid() -> None:
+    check_statement(
+        {
+            "actor": {"mbox": "mailto:prof@ecole-exemple.fr"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}},
+            "object": {"objectType": "StatementRef", "id": "e05aa883-acaf-40ad-bf54-02c8ce485fb0"},
+        }
+    )

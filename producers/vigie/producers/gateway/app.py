@@ -160,8 +160,9 @@ def create_app(service: StatementsService, *, max_body_bytes: int = 1_048_576, r
         except (ValueError, UnicodeDecodeError) as exc:
             raise StatementInvalidError(f"the body is not JSON: {exc}") from None
 
-    def with_version(response: Response) -> Response:
-        response.headers["X-Experience-API-Version"] = "1.0.3"
+    def with_version(response: Response, version: str = "1.0.3") -> Response:
+        """Every answer says which version the gateway speaks: the request's (1.0.3 or 2.0.0)."""
+        response.headers["X-Experience-API-Version"] = version
         return response
 
     @app.get("/xAPI/about", summary="LRS information: supported xAPI versions")
@@ -177,7 +178,7 @@ def create_app(service: StatementsService, *, max_body_bytes: int = 1_048_576, r
         platform, version = platform_of(request), version_of(request)
         body = await body_of(request)
         ids = await to_thread.run_sync(service.post, platform, body, version)
-        return with_version(JSONResponse(ids))
+        return with_version(JSONResponse(ids), version)
 
     @app.put(
         "/xAPI/statements",
@@ -189,7 +190,7 @@ def create_app(service: StatementsService, *, max_body_bytes: int = 1_048_576, r
         platform, version = platform_of(request), version_of(request)
         body = await body_of(request)
         await to_thread.run_sync(service.put, platform, statementId, body, version)
-        return with_version(Response(status_code=204))
+        return with_version(Response(status_code=204), version)
 
     @app.get(
         "/xAPI/statements",
@@ -197,13 +198,13 @@ def create_app(service: StatementsService, *, max_body_bytes: int = 1_048_576, r
         openapi_extra=_VERSION_HEADER,
     )
     async def get_statement(request: Request, statementId: str | None = Query(None)) -> Response:
-        platform, _version = platform_of(request), version_of(request)
+        platform, version = platform_of(request), version_of(request)
         if statementId is None:
             raise StatementInvalidError("only single-statement reads are served: give statementId", field="statementId")
         kept = await to_thread.run_sync(service.get, platform, statementId)
         response = JSONResponse(kept)
         response.headers["X-Experience-API-Consistent-Through"] = kept.get("stored", "")
-        return with_version(response)
+        return with_version(response, version)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from vigie.core.errors import InvalidEventError
 
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 VERSION_HEADER = re.compile(r"^(1\.0(\.\d+)?|2\.0(\.0)?)$")
 _STATEMENT_VERSION = re.compile(r"^(1\.0\.\d+|2\.0\.0)$")
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:?\d{2}|[+-]\d{2})?$")
@@ -82,6 +83,12 @@ def check_statement(statement: Any) -> None:
     if version is not None and not (isinstance(version, str) and _STATEMENT_VERSION.match(version)):
         raise StatementInvalidError(f"version {version!r} is not 1.0.x or 2.0.0", field="version")
     _check_formats(statement, ())
+    if statement["verb"].get("id") == VOIDED:
+        target = statement["object"]
+        if target.get("objectType") != "StatementRef":
+            raise StatementInvalidError(
+                "a voiding statement's object is a StatementRef to the voided statement", field="object.objectType"
+            )
     _validate_models(_for_models(statement))
 
 
