@@ -213,6 +213,11 @@ def test_unmapped_statements_are_kept_and_replayed_once_the_mapping_exists(gatew
     assert warehouse.query(f"SELECT skill_code, correct FROM {db}.answers").result_rows == [("C3-MA-NOM-03", True)]
     rows = warehouse.query(f"SELECT status, reason_code FROM {db}.raw_statements ORDER BY recorded_at").result_rows
     assert rows == [("unmapped", "unmapped_activity"), ("mapped", "")]
+    still = warehouse.query(  # docs/warehouse.md's question: what still makes no event?
+        f"SELECT reason_code, count() FROM {db}.raw_statements WHERE status = 'unmapped' AND statement_id NOT IN "
+        f"(SELECT statement_id FROM {db}.raw_statements WHERE status = 'mapped') GROUP BY reason_code"
+    ).result_rows
+    assert still == []
 
 
 def test_http_errors_follow_the_spec(gateway, settings, tmp_path: Path) -> None:
