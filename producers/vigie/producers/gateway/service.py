@@ -28,7 +28,7 @@ from vigie.producers.gateway.mapping import Mapped, StatementMapper, Unmapped
 from vigie.producers.gateway.privacy import actor_raw_id, kept_statement
 from vigie.producers.gateway.publish import GatewayPublisher
 from vigie.producers.gateway.spec import StatementInvalidError, check_statement
-from vigie.producers.gateway.store import GatewayStore, Status
+from vigie.producers.gateway.store import GatewayStore, Settlement
 from vigie.producers.pseudonym import AcademyPseudonymizers
 from vigie.producers.sdk import PublishableEvent
 
@@ -188,26 +188,20 @@ class StatementsService:
         mapper = self._mapper(platform, in_batch)
         events: list[PublishableEvent] = []
         kept_records: list[StatementKept] = []
-        outcomes: list[tuple[str, Status, str, str | None, str | None, str | None, dict[str, Any] | None]] = []
+        outcomes: list[Settlement] = []
         for item, twin in fresh:
             if twin is not None and "timestamp" in item.statement:
-                outcomes.append(
-                    (item.statement_id, "duplicate", f"same content as statement {twin}", None, None, None, None)
-                )
+                outcomes.append(Settlement(item.statement_id, "duplicate", f"same content as statement {twin}"))
                 continue
             result = mapper.map(item.kept, item.actor_keys)
             if isinstance(result, Mapped):
                 events.append(result.event)
                 if result.kind == "answer":
                     in_batch[result.session_id] += 1
-                outcomes.append(
-                    (item.statement_id, "mapped", "", result.session_id, result.kind, str(result.event.event_id), None)
-                )
+                outcomes.append(_mapped(item.statement_id, result))
             else:
                 kept_records.append(self._kept_record(platform, item.kept, item.actor_keys, result, stored))
-                outcomes.append(
-                    (item.statement_id, "unmapped", f"{result.code}: {result.reason}", None, None, None, None)
-                )
+                outcomes.append(Settlement(item.statement_id, "unmapped", f"{result.code}: {result.reason}"))
         try:
             self.publisher.send(events, kept_records)
         except Exception:
@@ -262,7 +256,7 @@ class StatementsService:
             mapper = self._mapper(platform, in_batch)
             events: list[PublishableEvent] = []
             records: list[StatementKept] = []
-            outcomes: list[tuple[str, Status, str, str | None, str | None, str | None, dict[str, Any] | None]] = []
+            outcomes: list[Settlement] = []
             for kept in pending[start : start + chunk]:
                 result = mapper.map(kept.kept, kept.actor_keys)
                 if isinstance(result, Unmapped):
@@ -272,9 +266,7 @@ class StatementsService:
                 records.append(self._kept_record(platform, kept.kept, kept.actor_keys, result, kept.stored))
                 if result.kind == "answer":
                     in_batch[result.session_id] += 1
-                outcomes.append(
-                    (kept.statement_id, "mapped", "", result.session_id, result.kind, str(result.event.event_id), None)
-                )
+                outcomes.append(_mapped(kept.statement_id, result))
             self.publisher.send(events, records)
             self.store.settle(slug, outcomes)
             report.replayed += len(events)
@@ -285,6 +277,10 @@ class StatementsService:
             report.still_unmapped.total(),
         )
         return report
+
+
+def _mapped(statement_id: str, result: Mapped) -> Settlement:
+    return Settlement(statement_id, "mapped", "", result.session_id, result.kind, str(result.event.event_id))
 
 
 def _uuid(value: Any, field: str) -> str:

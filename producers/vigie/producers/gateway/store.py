@@ -71,6 +71,19 @@ class KeptStatement:
 
 
 @dataclass(frozen=True, slots=True)
+class Settlement:
+    """What became of one statement: ``mapped`` (with its session, kind and event id), ``unmapped`` or
+    ``duplicate`` (with the reason)."""
+
+    statement_id: str
+    status: Status
+    reason: str = ""
+    session_id: str | None = None
+    kind: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """What claiming a statement id found: ``new`` (go on), ``same`` (already held: accept, do nothing),
     ``conflict`` (other content: 409), ``busy`` (the same statement is being produced by another
@@ -275,28 +288,14 @@ class GatewayStore:
                 [(slug, sid) for sid in statement_ids],
             )
 
-    def settle(
-        self,
-        slug: str,
-        outcomes: list[tuple[str, Status, str, str | None, str | None, str | None, dict[str, Any] | None]],
-    ) -> None:
-        """Record what became of statements: (id, status, reason, session, kind, event id, kept or None)."""
+    def settle(self, slug: str, outcomes: list[Settlement]) -> None:
+        """Record what became of claimed statements (their events were acknowledged by Kafka)."""
         with self._tx() as db:
-            for sid, status, reason, session, kind, event_id, kept in outcomes:
-                db.execute(
-                    "UPDATE statements SET status = ?, reason = ?, session_id = ?, kind = ?, event_id = ?, "
-                    "kept = coalesce(?, kept) WHERE platform = ? AND statement_id = ?",
-                    (
-                        status,
-                        reason,
-                        session,
-                        kind,
-                        event_id,
-                        None if kept is None else json.dumps(kept, ensure_ascii=False),
-                        slug,
-                        sid,
-                    ),
-                )
+            db.executemany(
+                "UPDATE statements SET status = ?, reason = ?, session_id = ?, kind = ?, event_id = ? "
+                "WHERE platform = ? AND statement_id = ?",
+                [(o.status, o.reason, o.session_id, o.kind, o.event_id, slug, o.statement_id) for o in outcomes],
+            )
 
     def statement(self, slug: str, statement_id: str) -> KeptStatement | None:
         rows = self._rows(
