@@ -106,3 +106,25 @@ def test_forgetting_a_pupil_removes_their_roster_entry_and_kept_statements(state
         assert store.roster_size("elea") == 1 and store.forget_student(gone) == (0, 0)
     finally:
         store.close()
+
+
+def test_settled_statements_are_forgotten_sooner_than_unmapped_ones(state: Path) -> None:
+    _run("platforms", "add", "elea", "--academy", "lyon")
+    store = GatewayStore(VigieSettings().gateway_db)
+    try:
+        ids = [f"0b9d6c1e-3f5a-4e8b-9c2d-1a7e5f3b6d4{n}" for n in range(3)]
+        store.claim(
+            "elea",
+            [(sid, f"{n}" * 64, {"id": sid}, {}, f"2026-0{n + 1}-01T00:00:00.000Z") for n, sid in enumerate(ids)],
+        )
+        from vigie.producers.gateway.store import Settlement
+
+        store.settle(
+            "elea", [Settlement(ids[0], "mapped"), Settlement(ids[1], "unmapped", "x"), Settlement(ids[2], "mapped")]
+        )
+        assert store.prune(settled_before="2026-02-15T00:00:00.000Z", unmapped_before="2026-01-15T00:00:00.000Z") == 1
+        assert store.statement("elea", ids[0]) is None and store.statement("elea", ids[1]) is not None
+        assert store.prune(settled_before="2026-02-15T00:00:00.000Z", unmapped_before="2026-03-01T00:00:00.000Z") == 1
+        assert store.statement("elea", ids[1]) is None and store.statement("elea", ids[2]) is not None
+    finally:
+        store.close()

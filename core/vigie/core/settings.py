@@ -67,6 +67,12 @@ class GatewaySettings(BaseModel):
     max_batch: int = Field(1000, ge=1, description="Statements per request; more get 413.")
     kafka_timeout_s: float = Field(5.0, gt=0, description="Wait for Kafka's acknowledgement before answering 503.")
     retry_after_s: int = Field(5, ge=1, description="Retry-After of a 503.")
+    keep_days: int = Field(
+        30,
+        ge=1,
+        description="Days a statement made into an event stays in the gateway (retries, GET); unmapped "
+        "ones stay for the warehouse's retention, to be replayed.",
+    )
 
 
 #: The development key: fine on a laptop, refused when ``privacy.production`` is set.

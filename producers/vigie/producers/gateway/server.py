@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from vigie.core.errors import RetriableError
@@ -16,6 +18,8 @@ from vigie.producers.gateway.publish import GatewayPublisher
 from vigie.producers.gateway.service import StatementsService
 from vigie.producers.gateway.store import GatewayStore
 from vigie.producers.pseudonym import AcademyPseudonymizers
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import uvicorn
@@ -33,6 +37,7 @@ def build_service(settings: VigieSettings, store: GatewayStore | None = None) ->
 
     warm_up()  # import the statement models now, not during the first request
     store = store or GatewayStore(settings.gateway_db)
+    prune(settings, store)
     publisher = GatewayPublisher(settings.kafka, timeout_s=settings.gateway.kafka_timeout_s)
     return StatementsService(
         store, publisher, AcademyPseudonymizers(settings.privacy), max_batch=settings.gateway.max_batch
@@ -49,6 +54,21 @@ def _server(settings: VigieSettings, service: StatementsService, host: str, port
     )
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
     return uvicorn.Server(config)
+
+
+def prune(settings: VigieSettings, store: GatewayStore) -> int:
+    """Forget settled statements after ``gateway.keep_days``, unmapped ones after the warehouse's retention."""
+    now = datetime.now(UTC)
+
+    def before(days: int) -> str:
+        return (now - timedelta(days=days)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    removed = store.prune(
+        settled_before=before(settings.gateway.keep_days), unmapped_before=before(settings.warehouse.retention_days)
+    )
+    if removed:
+        log.info("forgot %d statements older than their retention", removed)
+    return removed
 
 
 def create_app_from_environment() -> FastAPI:

@@ -334,6 +334,16 @@ class GatewayStore:
             )
         }
 
+    def prune(self, *, settled_before: str, unmapped_before: str) -> int:
+        """Delete statements stored before these times (ISO 8601 UTC): the settled ones (mapped,
+        duplicate) after a short time, the unmapped ones after the retention. Returns the count."""
+        with self._tx() as db:
+            return db.execute(
+                "DELETE FROM statements WHERE (status IN ('mapped', 'duplicate') AND stored < ?) "
+                "OR (status = 'unmapped' AND stored < ?)",
+                (settled_before, unmapped_before),
+            ).rowcount
+
     def forget_student(self, student_id: str) -> tuple[int, int]:
         """Right to erasure: delete the pupil's roster entries and kept statements (by their pseudonym under
         any academy key); returns (roster entries, statements) deleted."""
