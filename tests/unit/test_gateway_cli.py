@@ -128,3 +128,26 @@ def test_settled_statements_are_forgotten_sooner_than_unmapped_ones(state: Path)
         assert store.statement("elea", ids[1]) is None and store.statement("elea", ids[2]) is not None
     finally:
         store.close()
+
+
+def test_claims_say_new_busy_same_conflict_and_twin(state: Path) -> None:
+    from vigie.producers.gateway.store import Settlement
+
+    _run("platforms", "add", "elea", "--academy", "lyon")
+    store = GatewayStore(VigieSettings().gateway_db)
+    one, two = "0b9d6c1e-3f5a-4e8b-9c2d-1a7e5f3b6d41", "0b9d6c1e-3f5a-4e8b-9c2d-1a7e5f3b6d42"
+    item = (one, "a" * 64, {"id": one}, {}, "2026-11-30T08:00:00.000Z")
+    try:
+        assert [c.outcome for c in store.claim("elea", [item])] == ["new"]
+        assert [c.outcome for c in store.claim("elea", [item])] == ["busy"]  # still being produced: retry
+        store.release("elea", [one])  # Kafka refused: the claim is gone, the retry is new again
+        assert [c.outcome for c in store.claim("elea", [item])] == ["new"]
+        store.settle("elea", [Settlement(one, "mapped")])
+        assert [c.outcome for c in store.claim("elea", [item])] == ["same"]
+        assert [c.outcome for c in store.claim("elea", [(one, "b" * 64, {}, {}, "t")])] == ["conflict"]
+        twin = store.claim("elea", [(two, "a" * 64, {"id": two}, {}, "t"), (one, "b" * 64, {}, {}, "t")])
+        assert [c.outcome for c in twin] == ["new", "conflict"] and store.statement("elea", two) is None  # all or none
+        again = store.claim("elea", [(two, "a" * 64, {"id": two}, {}, "t")])[0]
+        assert (again.outcome, again.duplicate_of) == ("new", one)  # not busy: the refused batch left nothing
+    finally:
+        store.close()
