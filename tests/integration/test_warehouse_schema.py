@@ -148,3 +148,19 @@ def test_migrate_repairs_a_dropped_table_and_refills_a_dropped_aggregate(setting
     assert rows.result_rows == [(12, 3)]
     store(warehouse, db, [factories.answer(student_id=factories.student(9))])  # the view feeds it again
     assert warehouse.query(f"SELECT sum(answers) FROM {db}.agg_activity_daily").result_rows == [(13,)]
+
+
+def test_the_sink_writes_every_column_of_each_table_and_leaves_only_defaults_out(settings, warehouse) -> None:
+    from vigie.warehouse.rows import TABLES
+
+    db = settings.warehouse.database
+    for table in TABLES:
+        ddl = dict(
+            warehouse.query(
+                "SELECT name, default_kind FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+                parameters={"db": db, "t": table.name},
+            ).result_rows
+        )
+        assert set(table.columns) <= set(ddl), f"{table.name}: {set(table.columns) - set(ddl)} not in the DDL"
+        unwritten = {c: kind for c, kind in ddl.items() if c not in table.columns}
+        assert all(kind for kind in unwritten.values()), f"{table.name}: {unwritten} have no default"

@@ -87,3 +87,36 @@ def test_each_view_file_holds_one_view_of_its_own_name_created_after_the_views_i
         earlier = {v.name for v in ordered[:position]}
         assert view.reads({v.name for v in ordered}) <= earlier
     assert "pupils_at_risk" in {v for view in ordered for v in view.reads({"pupils_at_risk"})}
+
+
+def test_every_column_is_read_from_the_contract_field_of_its_name_unless_derived() -> None:
+    from vigie.core.contract.events import (
+        AnswerSubmitted,
+        DeadLetter,
+        MasteryUpdated,
+        SessionEnded,
+        SessionStarted,
+        SignalChanged,
+        SkillParameters,
+    )
+    from vigie.warehouse.rows import (
+        ANSWERS,
+        DEAD_LETTERS_TABLE,
+        MASTERY_UPDATES_TABLE,
+        SESSION_EVENTS,
+        SIGNALS_TABLE,
+        SKILL_PARAMETERS_TABLE,
+    )
+
+    models = [
+        (ANSWERS, (AnswerSubmitted,)),
+        (SESSION_EVENTS, (SessionStarted, SessionEnded)),
+        (MASTERY_UPDATES_TABLE, (MasteryUpdated,)),
+        (SIGNALS_TABLE, (SignalChanged,)),
+        (SKILL_PARAMETERS_TABLE, (SkillParameters,)),
+        (DEAD_LETTERS_TABLE, (DeadLetter,)),
+    ]
+    for table, kinds in models:
+        for kind in kinds:
+            missing = [c for c in table.columns if c not in table.derived and c not in kind.model_fields]
+            assert not missing, f"{table.name}: {missing} are neither fields of {kind.__name__} nor derived"

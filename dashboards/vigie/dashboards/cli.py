@@ -29,10 +29,10 @@ def build_command(
 @dashboards.command("push")
 def push_command() -> None:
     """Upsert folders and dashboards into Grafana (GRAFANA_URL, GRAFANA_TOKEN); idempotent."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.dashboards.push import push
 
-    report = push(VigieSettings())
+    report = push(load_settings())
     typer.echo(
         f"data source health: {report.datasource_health}"
         + (" (created)" if report.datasource_created else "")
@@ -49,11 +49,11 @@ def report_command(
     """Write an academy's self-contained HTML report (the dashboards' queries, as inline SVG charts)."""
     from datetime import UTC, datetime, timedelta
 
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.dashboards.report import write_report
     from vigie.warehouse.client import connect
 
-    settings = VigieSettings()
+    settings = load_settings()
     now = datetime.now(UTC)
     path = write_report(settings, connect(settings), academy, out, now - timedelta(days=days), now)
     typer.echo(f"report written to {path}")

@@ -29,11 +29,11 @@ class OutputFormat(StrEnum):
 @warehouse.command("migrate")
 def migrate_command() -> None:
     """Apply the schema migrations not applied yet (idempotent)."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
 
-    settings = VigieSettings()
+    settings = load_settings()
     applied = migrate(connect(settings), settings.warehouse)
     typer.echo(f"{len(applied)} migration(s) applied" + "".join(f"\n  {m.version:04d}_{m.name}" for m in applied))
 
@@ -44,12 +44,12 @@ def retention_command(
     show: bool = typer.Option(False, "--show", help="Only print each table's current retention."),
 ) -> None:
     """Change the TTL of every existing table (ALTER TABLE ... MODIFY TTL), or show it."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.retention import retention, set_retention
 
-    settings = VigieSettings()
+    settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
     db = settings.warehouse.database
@@ -76,7 +76,7 @@ def access_sql_command(
 ) -> None:
     """Print the SQL creating a read-only user for one academy (role, row policies, SELECT grants)."""
     from vigie.core.errors import ConfigurationError
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.access import access_sql, objects_of, render
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
@@ -84,7 +84,7 @@ def access_sql_command(
     password = os.environ.get(password_env)
     if not password:
         raise ConfigurationError(f"set the password in the environment variable {password_env}")
-    settings = VigieSettings()
+    settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
     db = settings.warehouse.database
@@ -107,13 +107,13 @@ def sql_command(
     """Run a query on the configured warehouse: a table on screen, or a CSV/Parquet file."""
     from rich.console import Console
 
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.query import render, run_query, write
 
     if fmt is not OutputFormat.table and out is None:
         raise typer.BadParameter(f"--format {fmt.value} needs --out FILE", param_hint="--out")
-    settings = VigieSettings()
+    settings = load_settings()
     client = connect(settings)
     result = run_query(client, query, server=settings.clickhouse_url is not None)
     if fmt is OutputFormat.table or out is None:
@@ -127,12 +127,12 @@ def sink_command(
     idle_timeout: float | None = typer.Option(None, help="Stop after this many seconds without a message."),
 ) -> None:
     """Consume Vigie's topics into ClickHouse, in batches, until interrupted."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.sink import Sink
 
-    settings = VigieSettings()
+    settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
     sink = Sink(settings, client)
