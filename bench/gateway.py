@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import results
 from vigie.core.settings import KafkaSettings, PrivacySettings, VigieSettings
 from vigie.core.topics import ensure_topics
 from vigie.infra.broker import KafkaBroker
@@ -109,8 +110,22 @@ def _load(
     return len(latencies) * per_request, time.perf_counter() - began, latencies, failures
 
 
+def _cuts(latencies: list[float]) -> list[float]:
+    return statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [latencies[0]] * 99
+
+
+def _figures(name: str, statements: int, seconds: float, latencies: list[float], failures: int) -> dict[str, float]:
+    cut = _cuts(latencies)
+    return {
+        f"gateway_{name}_statements_per_s": round(statements / seconds, 1),
+        f"gateway_{name}_p50_ms": round(cut[49] * 1000, 1),
+        f"gateway_{name}_p99_ms": round(cut[98] * 1000, 1),
+        f"gateway_{name}_failed": failures,
+    }
+
+
 def _line(name: str, statements: int, seconds: float, latencies: list[float], failures: int) -> str:
-    cut = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [latencies[0]] * 99
+    cut = _cuts(latencies)
     return (
         f"  {name:<28} {statements / seconds:>8,.0f} statements/s  ({statements:,} in {seconds:.1f} s; "
         f"{len(latencies):,} requests, p50 {cut[49] * 1000:.0f} ms, p99 {cut[98] * 1000:.0f} ms, "
@@ -132,6 +147,7 @@ def main() -> None:
         default=Path(os.environ.get("VIGIE_BENCH_KAFKA_LIBS", REPO / "var" / "kafka" / "libs")),
     )
     args = parser.parse_args()
+    started_on = results.machine()
 
     with tempfile.TemporaryDirectory(prefix="vigie-bench-gateway-") as home:
         broker = KafkaBroker(Path(home) / "kafka", args.kafka_libs, _free_port(), _free_port(), heap="768m")
@@ -213,6 +229,8 @@ def main() -> None:
     )
     print(_line(f"1 statement/request, {args.clients} clients", *singles))
     print(_line(f"100/request, {args.batch_clients} clients", *batches))
+    figures = _figures("single", *singles) | _figures("batch100", *batches) | {"gateway_workers": args.workers}
+    print(f"recorded in {results.record('gateway', figures, started_on)}")
 
 
 if __name__ == "__main__":
