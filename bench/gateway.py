@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument(
         "--kafka-libs",
         type=Path,
-        default=Path(os.environ.get("VIGIE_BENCH_KAFKA_LIBS", REPO / "var" / "kafka" / "libs")),
+        default=Path(os.environ.get("BENCH_KAFKA_LIBS", REPO / "var" / "kafka" / "libs")),
     )
     args = parser.parse_args()
     started_on = results.machine()

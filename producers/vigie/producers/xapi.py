@@ -185,13 +185,18 @@ class XapiMapper:
         result_ext: dict[str, Any] = _get(result, "extensions") if isinstance(_get(result, "extensions"), dict) else {}
         seen = self._answers_in_session.pop(session_key, 0)
         count = result_ext.get(EXT["answers-count"], extensions.get(EXT["answers-count"], seen))
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise UnmappableStatementError(
+                f"expected a whole number of answers, got {count!r}",
+                field=f"context.extensions[{EXT['answers-count']}]",
+            )
         return self.builder.session_ended(
             pupil,
             source_event_id=statement_id,
             session_id=session_id,
             occurred_at=occurred_at,
             outcome=outcome,
-            answers_count=int(count),
+            answers_count=count,
         )
 
     def _answer(self, statement, pupil, statement_id, session_id, occurred_at, result, extensions):

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vigie.core.errors import UsageError
-from vigie.core.settings import VigieSettings
+from vigie.core.settings import load_settings
 
 if TYPE_CHECKING:
     from vigie.producers.gateway.store import GatewayStore
@@ -29,7 +29,7 @@ def gateway(
     """Serve the xAPI statements endpoint (POST/PUT/GET /xAPI/statements, GET /xAPI/about) until interrupted."""
     from vigie.producers.gateway.server import serve
 
-    settings = VigieSettings()
+    settings = load_settings()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if overrides:
         settings = settings.model_copy(update={"gateway": settings.gateway.model_copy(update=overrides)})
@@ -43,7 +43,7 @@ def gateway(
 def _store() -> GatewayStore:
     from vigie.producers.gateway.store import GatewayStore
 
-    return GatewayStore(VigieSettings().gateway_db)
+    return GatewayStore(load_settings().gateway_db)
 
 
 @platforms.command("add")
@@ -186,7 +186,7 @@ def roster(
     from vigie.producers.gateway.config import roster_entries
     from vigie.producers.pseudonym import AcademyPseudonymizers
 
-    settings = VigieSettings()
+    settings = load_settings()
     store = _store()
     platform = store.require_platform(slug)
     text = path.read_text(encoding="utf-8")
@@ -204,7 +204,7 @@ def replay(slug: str = typer.Argument(...)) -> None:
     """Map again the statements kept unmapped (after adding rules or a roster) and publish their events."""
     from vigie.producers.gateway.server import build_service
 
-    settings = VigieSettings()
+    settings = load_settings()
     service = build_service(settings)
     try:
         report = service.replay(slug)

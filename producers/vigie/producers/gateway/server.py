@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from vigie.core.errors import RetriableError
-from vigie.core.settings import VigieSettings
+from vigie.core.settings import VigieSettings, load_settings
 from vigie.producers.gateway.publish import GatewayPublisher
 from vigie.producers.gateway.service import StatementsService
 from vigie.producers.gateway.store import GatewayStore
@@ -75,7 +75,7 @@ def create_app_from_environment() -> FastAPI:
     """The application of one worker process of ``vigie gateway --workers N`` (settings from its environment)."""
     from vigie.producers.gateway.app import create_app
 
-    settings = VigieSettings()
+    settings = load_settings()
     return create_app(
         build_service(settings),
         max_body_bytes=settings.gateway.max_body_bytes,
