@@ -102,7 +102,7 @@ class StatementsService:
         wanted = _uuid(statement_id, "statementId")
         if not isinstance(body, dict):
             raise StatementInvalidError("PUT takes one statement (a JSON object)")
-        if "id" in body and isinstance(body["id"], str) and _uuid(body["id"], "id") != wanted:
+        if "id" in body and _uuid(body["id"], "id") != wanted:
             raise StatementInvalidError(f"the statement's id {body['id']} differs from statementId", field="id")
         self._accept(slug, [{**body, "id": wanted}], version, batch=False)
 
