@@ -28,7 +28,6 @@ from pydantic import ValidationError
 
 from vigie.core.contract.codec import explain
 from vigie.core.contract.events import AnswerSubmitted, SessionEnded, SessionStarted, make_event_id
-from vigie.core.errors import InvalidEventError
 from vigie.producers.gateway.config import RULE_ORDER, Platform, RosterEntry, SkillRule
 from vigie.producers.gateway.ids import parse_time
 from vigie.producers.sdk import PublishableEvent
@@ -235,6 +234,3 @@ def _response_ms(duration: Any, default_ms: int) -> int:
     weeks, days, hours, minutes, seconds = (float(g.replace(",", ".")) if g else 0.0 for g in match.groups())
     total_ms = round(((((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000)
     return min(total_ms, MAX_RESPONSE_MS)
-
-
-__all__ = ["InvalidEventError", "Mapped", "StatementMapper", "Unmapped", "session_of"]
