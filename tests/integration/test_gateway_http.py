@@ -233,7 +233,17 @@ def test_http_errors_follow_the_spec(gateway, settings, tmp_path: Path) -> None:
     other_academy["context"]["extensions"]["urn:vigie:xapi:academy"] = "creteil"
     assert client.post("/xAPI/statements", json=other_academy).status_code == 403
     huge = [statement] * 2000
-    assert client.post("/xAPI/statements", json=huge).status_code == 413
+    assert client.post("/xAPI/statements", json=huge).status_code == 413  # over the body limit (2 MiB)
+    many = [
+        {"actor": {"mbox": f"mailto:e{n}@x.fr"}, "verb": {"id": "http://x.fr/v"}, "object": {"id": "http://x.fr/o"}}
+        for n in range(201)
+    ]
+    too_many = client.post("/xAPI/statements", json=many)  # small, but more statements than the batch limit (200)
+    assert too_many.status_code == 413 and "at most 200" in too_many.json()["error"]["reason"]
+    form = client.post(
+        "/xAPI/statements", content=b"a=b", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert form.status_code == 400 and form.json()["error"]["field"] == "Content-Type"
     assert (
         client.post("/xAPI/statements", content=b"{not json", headers={"Content-Type": "application/json"}).status_code
         == 400
