@@ -30,13 +30,15 @@ def canonical_content(statement: dict[str, Any]) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def content_digest(statement: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_content(statement).encode("utf-8", "surrogatepass")).hexdigest()
+def content_digest(statement: dict[str, Any], canonical: str | None = None) -> str:
+    text = canonical if canonical is not None else canonical_content(statement)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def assigned_id(platform: str, statement: dict[str, Any]) -> uuid.UUID:
+def assigned_id(platform: str, statement: dict[str, Any], canonical: str | None = None) -> uuid.UUID:
     """The id of a statement that came without one: the same platform and content, the same id."""
-    return uuid.uuid5(STATEMENT_ID_NAMESPACE, f"{platform}\x1f{canonical_content(statement)}")
+    text = canonical if canonical is not None else canonical_content(statement)
+    return uuid.uuid5(STATEMENT_ID_NAMESPACE, f"{platform}\x1f{text}")
 
 
 def parse_time(text: str) -> datetime:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -22,8 +23,8 @@ from typing import Any
 
 from vigie.core.contract.events import StatementKept, statement_kept_id
 from vigie.core.errors import VigieError
-from vigie.producers.gateway.config import Platform
-from vigie.producers.gateway.ids import assigned_id, content_digest
+from vigie.producers.gateway.config import Platform, RosterEntry
+from vigie.producers.gateway.ids import assigned_id, canonical_content, content_digest
 from vigie.producers.gateway.mapping import Mapped, StatementMapper, Unmapped
 from vigie.producers.gateway.privacy import actor_raw_id, kept_statement
 from vigie.producers.gateway.publish import GatewayPublisher
@@ -88,6 +89,7 @@ class StatementsService:
         self.keys = keys
         self.max_batch = max_batch
         self._clock = clock
+        self._pupils = threading.local()
 
     # the resource ---------------------------------------------------------------------------------
     def post(self, slug: str, body: Any, version: str) -> list[str]:
@@ -114,6 +116,7 @@ class StatementsService:
 
     # accepting ------------------------------------------------------------------------------------
     def _accept(self, slug: str, statements: list[Any], version: str, *, batch: bool) -> list[str]:
+        self._pupils.memo = {}  # per request (per thread): a roster import is seen by the next request
         platform = self.store.require_platform(slug)
         stored = self._clock().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         incoming: dict[str, _Incoming] = {}
@@ -125,8 +128,9 @@ class StatementsService:
             except StatementInvalidError as error:
                 raise StatementInvalidError(f"{where}{error.reason}", field=error.field) from None
             self._check_academy(platform, statement, where)
-            sid = _uuid(statement["id"], "id") if "id" in statement else str(assigned_id(slug, statement))
-            digest = content_digest(statement)
+            canonical = canonical_content(statement)
+            sid = _uuid(statement["id"], "id") if "id" in statement else str(assigned_id(slug, statement, canonical))
+            digest = content_digest(statement, canonical)
             if sid in incoming:
                 if incoming[sid].digest != digest:
                     raise StatementInvalidError(
@@ -151,7 +155,7 @@ class StatementsService:
     ) -> _Incoming:
         raw = actor_raw_id(statement.get("actor"))
         actor_keys = {} if raw is None else {a: self.keys.for_academy(a).student(raw) for a in platform.academies}
-        pupil = self.store.roster_entry(platform.slug, actor_keys) if actor_keys else None
+        pupil = self._pupil(platform.slug, actor_keys) if actor_keys else None
         academy = pupil.academy if pupil is not None else platform.academies[0]
         kept = kept_statement(
             statement,
@@ -172,12 +176,19 @@ class StatementsService:
                 f"(its academies: {', '.join(platform.academies)})"
             )
 
+    def _pupil(self, slug: str, actor_keys: dict[str, str]) -> RosterEntry | None:
+        """The roster entry of an actor; remembered for the request (a batch names the same pupils often)."""
+        key = (slug, *actor_keys.values())
+        if key not in self._pupils.memo:
+            self._pupils.memo[key] = self.store.roster_entry(slug, actor_keys)
+        return self._pupils.memo[key]
+
     def _mapper(self, platform: Platform, extra_answers: Counter[str]) -> StatementMapper:
         slug = platform.slug
         return StatementMapper(
             platform,
             self.store.rules(slug),
-            lambda keys: self.store.roster_entry(slug, keys),
+            lambda keys: self._pupil(slug, keys),
             lambda session: self.store.answers_in_session(slug, session) + extra_answers[session],
         )
 
@@ -249,6 +260,7 @@ class StatementsService:
     def replay(self, slug: str, *, chunk: int = 500) -> ReplayReport:
         """Map again the statements kept unmapped (after a rule or roster was added); produce what maps."""
         platform = self.store.require_platform(slug)
+        self._pupils.memo = {}
         report = ReplayReport()
         pending = self.store.unmapped(slug)
         for start in range(0, len(pending), chunk):
