@@ -23,8 +23,8 @@ from vigie.core.errors import ConfigurationError
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "VIGIE_"
-#: Variables read outside the settings object (the CLI's logging), still known names.
-OTHER_VARIABLES = frozenset({"VIGIE_LOG_LEVEL", "VIGIE_LOG_FORMAT"})
+#: Variables read outside the settings object (the CLI's logging, the tests' broker jars), still known names.
+OTHER_VARIABLES = frozenset({"VIGIE_LOG_LEVEL", "VIGIE_LOG_FORMAT", "VIGIE_TEST_KAFKA_LIBS"})
 
 
 def default_state_dir() -> Path:
