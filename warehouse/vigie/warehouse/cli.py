@@ -15,11 +15,17 @@ def migrate_command() -> None:
     """Apply the schema migrations not applied yet (idempotent)."""
     from vigie.core.settings import VigieSettings
     from vigie.warehouse.client import connect
-    from vigie.warehouse.migrations import migrate
+    from vigie.warehouse.migrations import migrate_and_repair
 
     settings = VigieSettings()
-    applied = migrate(connect(settings), settings.warehouse)
+    applied, repaired = migrate_and_repair(connect(settings), settings.warehouse)
     typer.echo(f"{len(applied)} migration(s) applied" + "".join(f"\n  {m.version:04d}_{m.name}" for m in applied))
+    db = settings.warehouse.database
+    for name in repaired.recreated:
+        rows = repaired.backfilled.get(name)
+        typer.echo(f"re-created missing {db}.{name}" + (f" (backfilled {rows} rows)" if rows is not None else ""))
+    for problem in repaired.problems:
+        typer.echo(f"warning: {problem}", err=True)
 
 
 @warehouse.command("retention")
@@ -93,16 +99,21 @@ def sql_command(
 
     from vigie.core.errors import ConfigurationError
     from vigie.core.settings import VigieSettings
-    from vigie.warehouse.client import connect
+    from vigie.warehouse.client import connect, is_open
     from vigie.warehouse.query import render, run_query, write
+    from vigie.warehouse.sqlguard import check_reading
 
     if fmt not in ("table", "csv", "parquet"):
         raise ConfigurationError("--format is table, csv or parquet")
     if fmt != "table" and out is None:
         raise ConfigurationError(f"--format {fmt} needs --out FILE")
+    check_reading(query)  # refused before the engine is even opened (run_query checks again with its list)
     settings = VigieSettings()
+    # The engine's read-only setting sticks to an embedded engine for the rest of its process: fine for a
+    # `vigie sql` process, not for a caller that opened the engine before and still writes (tests, demo).
+    shared = settings.clickhouse_url is None and is_open(settings.chdb_path)
     client = connect(settings)
-    result = run_query(client, query, server=settings.clickhouse_url is not None)
+    result = run_query(client, query, engine_readonly=not shared)
     if fmt == "table":
         Console().print(render(result))
         return

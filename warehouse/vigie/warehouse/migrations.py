@@ -4,13 +4,16 @@ Each file may hold several statements separated by ``;`` at a line end. ``${data
 ``${retention_days}`` and ``${min_group_size}`` are substituted. An applied migration is recorded with
 its checksum; editing it afterwards is an error (write a new migration instead).
 
-Two things happen besides applying new files:
+Three things happen besides applying new files:
 
 - a materialized view created by a migration is backfilled from the rows its source table already
   holds (an upgrade of a warehouse that has history), so aggregates never start half empty;
 - plain views (``CREATE OR REPLACE VIEW``) hold no data: at every ``migrate`` the latest definition of
   each is rendered from the current settings and re-created if it differs from the one applied last
-  (``schema_views``), so a new ``min_group_size`` applies at the next start.
+  (``schema_views``), so a new ``min_group_size`` applies at the next start;
+- a table or materialized view that an applied migration created and that is missing now (dropped by
+  hand, lost) is re-created from its migration, with the later idempotent ``ALTER``s on it; a re-created
+  aggregate is backfilled from its source (``repair``). What cannot be repaired is said exactly.
 """
 
 from __future__ import annotations
@@ -78,7 +81,12 @@ def available() -> list[Migration]:
 
 
 def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
-    """Apply the migrations not yet applied; return them. Safe to call at every start."""
+    """Apply the migrations not yet applied and repair what is missing; return the applied ones."""
+    return migrate_and_repair(client, warehouse)[0]
+
+
+def migrate_and_repair(client: Client, warehouse: WarehouseSettings) -> tuple[list[Migration], Repair]:
+    """Apply the migrations not yet applied, then ``repair``; safe to call at every start."""
     db = warehouse.database
     client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
     client.command(
@@ -109,8 +117,76 @@ def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
         )
         log.info("applied migration %04d_%s", migration.version, migration.name)
         done.append(migration)
+    repaired = repair(client, warehouse)
     refresh_views(client, warehouse)
-    return done
+    return done, repaired
+
+
+_CREATED = re.compile(r"^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS [\w]+\.(\w+)", re.I)
+_ALTERED = re.compile(r"^ALTER TABLE [\w]+\.(\w+) .*\bIF (?:NOT )?EXISTS\b", re.I | re.S)
+
+
+@dataclass
+class Repair:
+    """What ``repair`` re-created, what it backfilled, and what it could not make whole."""
+
+    recreated: list[str]
+    backfilled: dict[str, int]
+    problems: list[str]
+
+
+def _objects(warehouse: WarehouseSettings) -> dict[str, list[str]]:
+    """Every table and materialized view the migrations leave, with the statements that make it, in order."""
+    made: dict[str, list[str]] = {}
+    for migration in available():
+        for statement in migration.statements(warehouse):
+            code = _code(statement)
+            if created := _CREATED.match(code):
+                made[created[2]] = [statement]
+            elif (altered := _ALTERED.match(code)) and altered[1] in made:
+                made[altered[1]].append(statement)
+            elif dropped := _DROP_VIEW.match(code):
+                made.pop(dropped[1], None)
+    return made
+
+
+def repair(client: Client, warehouse: WarehouseSettings) -> Repair:
+    """Re-create the migrations' tables and materialized views that are missing; backfill re-created targets.
+
+    A lost table's rows are gone (Kafka may still hold the last days: reset the sink's group to replay
+    them); a re-created materialized view whose target survived misses the rows stored while it was
+    gone: both are reported as problems, with the object named.
+    """
+    from vigie.warehouse.aggregates import materialized_views
+
+    db = warehouse.database
+    existing = {r[0] for r in client.query(
+        "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": db}
+    ).result_rows}  # fmt: skip
+    report = Repair([], {}, [])
+    for name, statements in _objects(warehouse).items():
+        if name in existing:
+            continue
+        for statement in statements:
+            client.command(statement)
+        report.recreated.append(name)
+        log.warning("%s.%s was missing: re-created from its migration", db, name)
+    if not report.recreated:
+        return report
+    recreated = set(report.recreated)
+    for view in materialized_views(client, db):
+        if view.target in recreated:
+            report.backfilled[view.target] = report.backfilled.get(view.target, 0) + backfill(client, db, view.name)
+        elif view.name in recreated:
+            report.problems.append(
+                f"{db}.{view.name} was missing: rows stored while it was gone are not in {db}.{view.target}"
+            )
+    for name in report.recreated:
+        if name not in report.backfilled and not any(v.name == name for v in materialized_views(client, db)):
+            report.problems.append(f"{db}.{name} was missing: re-created empty (its rows are lost)")
+    for problem in report.problems:
+        log.warning("%s", problem)
+    return report
 
 
 _MATERIALIZED_VIEW = re.compile(r"^CREATE MATERIALIZED VIEW (?:IF NOT EXISTS )?[\w]+\.(\w+)", re.I)

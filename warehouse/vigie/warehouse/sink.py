@@ -186,6 +186,12 @@ class Sink:
                 if self._stop.is_set():
                     raise
                 self.stats.retries += 1
+                if _missing_table(error):  # dropped while the sink runs: re-create it from its migration
+                    from vigie.warehouse.migrations import repair
+
+                    repaired = repair(self.writer.client, self.settings.warehouse)
+                    log.warning("warehouse table missing (%s); re-created %s", error, ", ".join(repaired.recreated))
+                    continue
                 log.warning("warehouse refused a batch (%s); retrying in %.1fs", error, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -220,6 +226,11 @@ class Sink:
         finally:
             consumer.close(autocommit=False)
         return self.stats
+
+
+def _missing_table(error: Exception) -> bool:
+    """True for ClickHouse's UNKNOWN_TABLE (code 60), from a server or the embedded engine."""
+    return getattr(error, "code", None) == 60 or "UNKNOWN_TABLE" in str(error)
 
 
 def _commit(consumer: KafkaConsumer) -> None:
