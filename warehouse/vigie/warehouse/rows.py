@@ -27,6 +27,7 @@ from vigie.core.contract.events import (
 )
 from vigie.core.contract.referential import ACADEMIES
 from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
+from vigie.producers.xapi import EXT as XAPI_EXTENSIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,10 @@ DEAD_LETTERS_TABLE = Table(
         "key",
         "payload_b64",
         "received_at",
+        "payload_bytes",
+        "payload_digest",
+        "payload_truncated",
+        "redacted",
     ),
     time_column=None,
 )
@@ -289,27 +294,41 @@ def skill_parameters_row(e: SkillParameters) -> list[Any]:
 
 
 _PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
+#: The academy extension of an xAPI statement (``vigie.producers.xapi.EXT``).
+XAPI_ACADEMY = XAPI_EXTENSIONS["academy"]
 
 
 def dead_letter_owner(payload_b64: str) -> tuple[str, str]:
-    """(academy, student_id) read from a rejected payload when it is JSON carrying valid ones, else ''."""
+    """(academy, student_id) read from a rejected payload when it carries valid ones, else ''.
+
+    A learning event names them in ``academy`` and ``student_id``; a redacted xAPI statement (``vigie xapi
+    ingest``) in its actor's ``account.name`` (``pseudonym:<hex>``) and the academy context extension.
+    """
     try:
         payload = json.loads(base64.b64decode(payload_b64, validate=True))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return "", ""
     if not isinstance(payload, dict):
         return "", ""
     academy, student = payload.get("academy"), payload.get("student_id")
+    actor = payload.get("actor")
+    if student is None and isinstance(actor, dict) and isinstance(actor.get("account"), dict):
+        name = actor["account"].get("name")
+        student = name.removeprefix("pseudonym:") if isinstance(name, str) else None
+    context = payload.get("context")
+    if academy is None and isinstance(context, dict) and isinstance(context.get("extensions"), dict):
+        academy = context["extensions"].get(XAPI_ACADEMY)
     academy = academy if isinstance(academy, str) and academy in ACADEMIES else ""
     student = student if isinstance(student, str) and _PSEUDONYM.match(student) else ""
     return academy, student
 
 
 def dead_letter_row(e: DeadLetter) -> list[Any]:
+    """The letter's own pupil and academy (the stream knows them), else what its payload names."""
     academy, student = dead_letter_owner(e.payload_b64)
     return [
-        academy,
-        student,
+        e.academy or academy,
+        e.student_id or student,
         e.source_topic,
         e.partition,
         e.offset,
@@ -319,6 +338,10 @@ def dead_letter_row(e: DeadLetter) -> list[Any]:
         e.key,
         e.payload_b64,
         e.received_at,
+        e.payload_bytes,
+        e.payload_digest or "",
+        e.payload_truncated,
+        list(e.redacted),
     ]
 
 
