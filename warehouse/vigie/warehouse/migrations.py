@@ -1,7 +1,7 @@
 """Numbered, forward-only schema migrations (``sql/NNNN_name.sql``), applied idempotently.
 
 Each file may hold several statements separated by ``;`` at a line end. ``${database}``,
-``${retention_days}`` and ``${min_group_size}`` are substituted. An applied migration is recorded with
+``${retention_days}``, ``${retention_seconds}`` and ``${min_group_size}`` are substituted. An applied migration is recorded with
 its checksum; editing it afterwards is an error (write a new migration instead).
 
 Three things happen besides applying new files:
@@ -49,6 +49,7 @@ class Migration:
         text = Template(self.sql).substitute(
             database=warehouse.database,
             retention_days=warehouse.retention_days,
+            retention_seconds=warehouse.retention_days * 86_400,
             min_group_size=warehouse.min_group_size,
         )
         return [s.strip() for s in re.split(r";\s*$", text, flags=re.M) if _has_code(s)]

@@ -34,9 +34,8 @@ from vigie.producers.xapi import EXT as XAPI_EXTENSIONS
 class Table:
     name: str
     columns: tuple[str, ...]
-    #: The event-time column: a redelivered event has the same time, so dedup lookups scan only the
-    #: batch's time range (monthly partitions are pruned on long histories). None when the time is
-    #: not part of the event's identity (a dead letter re-made on redelivery gets a new received_at).
+    #: The event-time column (None when the time is not part of the event: a dead letter re-made on
+    #: redelivery gets a new received_at). Duplicates are not looked up by it: a retry may carry a later time.
     time_column: str | None = "occurred_at"
 
 
