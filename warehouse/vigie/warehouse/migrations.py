@@ -1,7 +1,8 @@
 """Numbered, forward-only schema migrations (``sql/NNNN_name.sql``), applied idempotently.
 
 Each file may hold several statements separated by ``;`` at a line end. ``${database}``,
-``${retention_days}``, ``${retention_seconds}`` and ``${min_group_size}`` are substituted. An applied migration is recorded with
+``${retention_days}``, ``${retention_seconds}`` and ``${min_group_size}`` are substituted. An applied migration
+is recorded with
 its checksum; editing it afterwards is an error (write a new migration instead).
 
 Three things happen besides applying new files:

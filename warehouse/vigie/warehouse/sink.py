@@ -24,7 +24,7 @@ from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInP
 
 from vigie.core.errors import InvalidEventError
 from vigie.core.settings import VigieSettings
-from vigie.core.topics import TopicSpec
+from vigie.core.topics import LEARNING_EVENTS, TopicSpec
 from vigie.warehouse.rows import ROUTES, Routed, Table
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,9 @@ class Sink:
         routes = routes if routes is not None else ROUTES
         prefix = settings.kafka.topic_prefix
         self.routes = {spec.name(prefix): route for spec, route in routes.items()}
+        #: Topics keyed by the pupil: a row whose pupil is not the message key is skipped, as the stream
+        #: dead-letters it (the history and the stream must agree on what was accepted).
+        self.pupil_keyed = {spec.name(prefix) for spec in routes if spec is LEARNING_EVENTS}
         self.buffers: dict[str, _Buffer] = {}
         self.stats = SinkStats()
         self._stop = threading.Event()
@@ -140,7 +143,7 @@ class Sink:
         consumer.subscribe(list(self.routes))
         return consumer
 
-    def _accept(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
+    def _accept(self, topic: str, partition: int, offset: int, value: bytes | None, key: bytes | None = None) -> None:
         if value is None:  # a tombstone of a compacted topic: nothing to store
             return
         try:
@@ -153,9 +156,15 @@ class Sink:
         if routed is None:
             return
         table, event_id, row = routed
+        if topic in self.pupil_keyed and key != str(row[table.columns.index("student_id")]).encode():
+            self.stats.invalid_skipped += 1  # dead-lettered by the stream: not the pupil's key
+            log.debug("skipping %s[%s]@%s: its key is not the pupil's pseudonym", topic, partition, offset)
+            return
         buffer = self.buffers.get(table.name)
         if buffer is None:
             buffer = self.buffers[table.name] = _Buffer(table)
+        if event_id in buffer.rows:
+            self.stats.duplicates_skipped += 1  # a duplicate within the batch: collapses here
         buffer.add(event_id, row)
 
     def _due(self) -> bool:
@@ -201,7 +210,7 @@ class Sink:
                 polled = consumer.poll(timeout_ms=200)
                 for tp, records in polled.items():
                     for record in records:
-                        self._accept(tp.topic, tp.partition, record.offset, record.value)
+                        self._accept(tp.topic, tp.partition, record.offset, record.value, record.key)
                     self.stats.consumed += len(records)
                 if polled:
                     last_message = time.monotonic()
