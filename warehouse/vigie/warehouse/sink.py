@@ -22,9 +22,10 @@ from clickhouse_connect.driver.client import Client
 from kafka import KafkaConsumer
 from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 
-from vigie.core.errors import InvalidEventError
+from vigie.core.errors import InvalidEventError, PermanentError
 from vigie.core.settings import VigieSettings
 from vigie.core.topics import LEARNING_EVENTS, TopicSpec
+from vigie.warehouse.failures import classify
 from vigie.warehouse.rows import ROUTES, Routed, Table
 
 log = logging.getLogger(__name__)
@@ -183,17 +184,13 @@ class Sink:
                     self.stats.duplicates_skipped += skipped
                     del self.buffers[name]
                 break
-            except Exception as error:  # ClickHouse down or refusing: keep the batch, commit nothing
-                if self._stop.is_set():
-                    raise
+            except Exception as error:  # keep the batch, commit nothing; retry only what can pass later
+                failure = classify(error, "the warehouse refused a batch")
+                if self._stop.is_set() or isinstance(failure, PermanentError):
+                    log.error("sink stopping, nothing committed: %s", failure)
+                    raise failure from error
                 self.stats.retries += 1
-                if _missing_table(error):  # dropped while the sink runs: re-create it from its migration
-                    from vigie.warehouse.migrations import repair
-
-                    repaired = repair(self.writer.client, self.settings.warehouse)
-                    log.warning("warehouse table missing (%s); re-created %s", error, ", ".join(repaired.recreated))
-                    continue
-                log.warning("warehouse refused a batch (%s); retrying in %.1fs", error, delay)
+                log.warning("%s; retrying in %.1fs", failure, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
         _commit(consumer)
@@ -227,11 +224,6 @@ class Sink:
         finally:
             consumer.close(autocommit=False)
         return self.stats
-
-
-def _missing_table(error: Exception) -> bool:
-    """True for ClickHouse's UNKNOWN_TABLE (code 60), from a server or the embedded engine."""
-    return getattr(error, "code", None) == 60 or "UNKNOWN_TABLE" in str(error)
 
 
 def _commit(consumer: KafkaConsumer) -> None:

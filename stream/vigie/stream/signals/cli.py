@@ -27,11 +27,11 @@ def evaluate_signals(
     from rich.console import Console
     from rich.table import Table
 
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.producers.simulator import Simulation, SimulationConfig
     from vigie.stream.signals.evaluation import evaluate
 
-    settings = VigieSettings()
+    settings = load_settings()
     config = SimulationConfig(
         academies=tuple(academies.split(",")),
         students_per_class=students_per_class,

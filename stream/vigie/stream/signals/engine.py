@@ -46,13 +46,11 @@ from vigie.core.contract.referential import Zone, zone_of
 from vigie.core.contract.taxonomy import skills
 from vigie.core.topics import partition_of
 from vigie.stream.signals import rules as r
-from vigie.stream.signals.rules import RANK, Finding, SignalRules
+from vigie.stream.signals.rules import RANK, Finding, SignalRules, counts_as_at_risk
 from vigie.stream.signals.state import OpenSignal, PupilState
 
 log = logging.getLogger(__name__)
 
-#: Signals that speak of dropping out (wheel-spinning is a learning difficulty, reported but not a dropout risk).
-DROPOUT_SIGNALS = frozenset({"inactivity", "falling_success", "rapid_guessing", "abandoned_sessions"})
 ONE_DAY = timedelta(days=1)
 
 
@@ -77,11 +75,9 @@ def boundary(day: date) -> datetime:
 
 
 def at_risk(value: dict[str, Any], min_rank: int = RANK["medium"]) -> bool:
-    """Does this pupil state hold an open dropout signal of at least this severity?"""
-    return any(
-        key.split(":")[0] in DROPOUT_SIGNALS and RANK[s["severity"]] >= min_rank
-        for key, s in value.get("signals", {}).items()
-    )
+    """Does this pupil state hold an open signal that counts as "at risk" (``rules.counts_as_at_risk``)?"""
+    signals = value.get("signals", {}).items()
+    return any(counts_as_at_risk(key.split(":")[0], s["severity"], min_rank) for key, s in signals)
 
 
 class ItemTimes:
@@ -338,8 +334,8 @@ class SignalEngine:
             SignalChanged(
                 event_id=event_id,
                 signal_id=uuid.UUID(current.signal_id),
-                status=status,  # type: ignore[arg-type]
-                signal_type=signal_type,  # type: ignore[arg-type]
+                status=status,
+                signal_type=signal_type,
                 severity=new,
                 reasons=finding.reasons if finding else tuple(cleared_reasons),
                 occurred_at=at,
@@ -350,7 +346,7 @@ class SignalEngine:
                 class_id=state.class_id,
                 student_id=pupil,
                 level=state.level,
-                skill_code=skill or None,  # type: ignore[arg-type]
+                skill_code=skill or None,
             )
         )
         return True
