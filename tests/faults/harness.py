@@ -161,7 +161,7 @@ class Accounting:
             mastery_total=one(f"SELECT count() FROM {db}.mastery_updates"),
             mastery_distinct=one(f"SELECT uniqExact(event_id) FROM {db}.mastery_updates"),
             dead_letters=one(f"SELECT uniqExact(event_id) FROM {db}.dead_letters"),
-            duplicates_seen=stats.duplicates_skipped,
+            duplicates_seen=stats.duplicates_skipped + stats.duplicates_in_batch,
             state_equal=equal,
             recovery_s=None if recovery_s is None else round(recovery_s, 1),
         )

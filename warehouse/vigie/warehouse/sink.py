@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 class SinkStats:
     consumed: int = 0
     inserted: dict[str, int] = field(default_factory=dict)
-    duplicates_skipped: int = 0
+    duplicates_skipped: int = 0  # already stored: recognised by the lookup
+    duplicates_in_batch: int = 0  # twice in one batch: collapsed before the lookup
     invalid_skipped: int = 0
     flushes: int = 0
     retries: int = 0
@@ -165,7 +166,7 @@ class Sink:
         if buffer is None:
             buffer = self.buffers[table.name] = _Buffer(table)
         if event_id in buffer.rows:
-            self.stats.duplicates_skipped += 1  # a duplicate within the batch: collapses here
+            self.stats.duplicates_in_batch += 1  # a duplicate within the batch: collapses here
         buffer.add(event_id, row)
 
     def _due(self) -> bool:
