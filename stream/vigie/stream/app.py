@@ -36,6 +36,13 @@ class StreamApp:
         return self.topics[spec]
 
 
+#: Seconds without a heartbeat before the broker gives a worker's partitions to the others.
+SESSION_TIMEOUT_S = 15.0
+HEARTBEAT_INTERVAL_S = 2.0
+#: How long a rebalance waits for live members to rejoin.
+REBALANCE_TIMEOUT_S = 20.0
+
+
 def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.App:
     stream = settings.stream
     settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates its datadir, not the parents
@@ -53,6 +60,12 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        # Failover: a killed worker's partitions move once the broker misses its heartbeats for
+        # SESSION_TIMEOUT_S (faust's default, 60 s, plus a 60 s rebalance wait kept a restarted or
+        # surviving worker idle ~2.5 min). A stopped worker leaves the group at once (SIGTERM).
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=HEARTBEAT_INTERVAL_S,
+        broker_rebalance_timeout=REBALANCE_TIMEOUT_S,
         producer_linger_ms=5,
         producer_max_batch_size=512 * 1024,
         producer_acks=-1,

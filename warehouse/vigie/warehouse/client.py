@@ -40,6 +40,11 @@ def connect(settings: VigieSettings) -> Client:
     return embedded(settings.chdb_path)
 
 
+def is_open(path: Path) -> bool:
+    """True when this process already opened the embedded engine at ``path``."""
+    return path.resolve() in _embedded
+
+
 def embedded(path: Path) -> Client:
     """The process's client of the embedded engine at ``path`` (created on first use)."""
     path = path.resolve()

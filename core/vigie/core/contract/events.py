@@ -236,9 +236,16 @@ class DeadLetter(_Event):
     offset: int
     reason: str
     error_type: str
-    key: str | None = Field(description="Original key, decoded as UTF-8 with replacement.")
-    payload_b64: str = Field(description="Original value bytes, base64.")
+    key: str | None = Field(description="Original key, decoded as UTF-8 with replacement (pseudonymised if raw).")
+    payload_b64: str = Field(description="Value bytes, base64: the original, cut and redacted (see below).")
     received_at: AwareDatetime
+    # Added without a version change: every field below is optional, so older letters still decode.
+    academy: str | None = Field(None, description="Academy of the pupil, when the message names a known one.")
+    student_id: Pseudonym | None = Field(None, description="The pupil's pseudonym when it can be known (erasure).")
+    payload_bytes: int | None = Field(None, ge=0, description="Size of the original value; None for a tombstone.")
+    payload_digest: str | None = Field(None, description="Hex digest of the original value (keyed in the stream).")
+    payload_truncated: bool = Field(False, description="True when payload_b64 holds only the start of the value.")
+    redacted: tuple[str, ...] = Field((), description="What was pseudonymised or withheld: 'key', fields, 'payload'.")
 
 
 class StatementKept(_Event):
