@@ -46,12 +46,19 @@ from vigie.core.contract.referential import Zone, zone_of
 from vigie.core.contract.taxonomy import skills
 from vigie.core.topics import partition_of
 from vigie.stream.signals import rules as r
+from vigie.stream.signals.risk_features import ClassActivity, RiskState, school_days_left, school_time
+from vigie.stream.signals.risk_model import RiskModel, default_model
+from vigie.stream.signals.risk_reasons import cleared as risk_cleared
+from vigie.stream.signals.risk_reasons import explain
 from vigie.stream.signals.rules import RANK, Finding, SignalRules
 from vigie.stream.signals.state import OpenSignal, PupilState
 
 log = logging.getLogger(__name__)
 
+#: The teacher's alert: the calibrated risk of disengaging within the horizon (see ``risk_model``).
+RISK_SIGNAL = "dropout_risk"
 #: Signals that speak of dropping out (wheel-spinning is a learning difficulty, reported but not a dropout risk).
+#: The rule signals stay as readable indicators; "at risk" means the calibrated risk (``RISK_SIGNAL``).
 DROPOUT_SIGNALS = frozenset({"inactivity", "falling_success", "rapid_guessing", "abandoned_sessions"})
 ONE_DAY = timedelta(days=1)
 
@@ -77,11 +84,9 @@ def boundary(day: date) -> datetime:
 
 
 def at_risk(value: dict[str, Any], min_rank: int = RANK["medium"]) -> bool:
-    """Does this pupil state hold an open dropout signal of at least this severity?"""
-    return any(
-        key.split(":")[0] in DROPOUT_SIGNALS and RANK[s["severity"]] >= min_rank
-        for key, s in value.get("signals", {}).items()
-    )
+    """Does this pupil state hold an open dropout-risk signal of at least this severity?"""
+    risk = value.get("signals", {}).get(RISK_SIGNAL)
+    return risk is not None and RANK[risk["severity"]] >= min_rank
 
 
 class ItemTimes:
@@ -107,15 +112,28 @@ class ItemTimes:
 class SignalEngine:
     """Apply events and day-boundary ticks to pupil states in ``store``; return the signal changes."""
 
-    def __init__(self, store: MutableMapping[str, Any], *, partitions: int, rules: SignalRules | None = None) -> None:
+    def __init__(
+        self,
+        store: MutableMapping[str, Any],
+        *,
+        partitions: int,
+        rules: SignalRules | None = None,
+        risk_model: RiskModel | None = None,
+        score_risk: bool = True,
+    ) -> None:
         self.store = store
         self.partitions = partitions
         self.rules = rules or SignalRules()
+        self.risk_model = risk_model or (default_model() if score_risk else None)
         self.items = ItemTimes()
+        self.classes = ClassActivity()
         self.watermarks: dict[int, datetime] = {}
         self.scanned: dict[int, date] = {}
         self.events = 0
         self.duplicates = 0
+        #: When set, every daily risk evaluation appends (pupil, day, features[, risk]) here (evaluation, fitting).
+        self.feature_log: list[tuple[str, date, list[float]]] | None = None
+        self.risk_log: list[tuple[str, date, float]] | None = None
         self._labels = {code: skill.label for code, skill in skills().items()}
 
     # -- entry points -----------------------------------------------------------------------------
@@ -159,7 +177,10 @@ class SignalEngine:
         for pupil in list(self.store.keys()):
             day = due.get(pupil_partition(pupil, self.partitions))
             state = self._load(pupil) if day is not None else None
-            if state is not None and self._catch_up(pupil, state, day, out):  # type: ignore[arg-type]
+            if state is None or day is None:
+                continue
+            changed = self._catch_up(pupil, state, day, out)
+            if self._risk_catch_up(pupil, state, day, out) or changed:
                 self.store[pupil] = state.to_value()
         self.scanned.update(due)
         log.debug("signals tick: partitions %s, %d changes", sorted(due), len(out))
@@ -175,6 +196,7 @@ class SignalEngine:
     ) -> None:
         assert not isinstance(event, ErasureRequested)
         self._catch_up(pupil, state, today, out)
+        self._risk_catch_up(pupil, state, today, out)
         event_id = event.event_id.hex
         if state.seen(event_id):
             self.duplicates += 1
@@ -183,34 +205,48 @@ class SignalEngine:
         state.academy, state.school_uai = event.academy, event.school_uai
         state.class_id, state.level = event.class_id, event.level
         at, rules = event.occurred_at, self.rules
+        zone = zone_of(event.academy)
+        t = school_time(at.date(), zone)
+        risk = state.risk_state
+        if isinstance(event, AnswerSubmitted | SessionStarted):
+            class_cum = self.classes.cumulated_before(event.class_id, t)
+            self.classes.observe(event.class_id, pupil, t)
+            graded = isinstance(event, AnswerSubmitted)
+            risk.activity(t, int(graded), int(event.correct) if graded else None,  # type: ignore[union-attr]
+                          100 * event.score if graded and event.score is not None else None,  # type: ignore[union-attr]
+                          class_cum)  # fmt: skip
         if isinstance(event, AnswerSubmitted):
             self._active(pupil, state, event, today, out)
             if state.open_session is None or state.open_session == event.session_id:
                 state.open_session = event.session_id
                 state.open_answers += 1
             state.add_result(event.correct, rules)
+            was_mastered = state.skills.get(event.skill_code, [0, 0, 0, 0])[3]
             attempts, _, best, mastered = state.add_skill_attempt(event.skill_code, event.correct, rules)
+            if mastered and not was_mastered:
+                risk.mastered(t)
             spinning = None if mastered else r.wheel_spinning(attempts, best, self._labels[event.skill_code], rules)
             self._transition(pupil, state, f"wheel_spinning:{event.skill_code}", spinning, at, out)
             item = f"{event.platform}\x1f{event.item_id}"
             typical = self.items.typical_ms(item, rules.item_min_answers)
             self.items.observe(item, event.response_time_ms)
-            state.add_pace(
-                None if typical is None else event.response_time_ms < rules.rapid_fraction * typical,
-                event.correct,
-                rules,
-            )
+            rapid = None if typical is None else event.response_time_ms < rules.rapid_fraction * typical
+            state.add_pace(rapid, event.correct, rules)
+            if rapid is not None:
+                risk.pace(t, rapid)
             self._precursors(pupil, state, at, out)
         elif isinstance(event, SessionStarted):
             self._active(pupil, state, event, today, out)
             if state.open_session not in (None, event.session_id) and state.open_answers == 0:
                 state.close_session(True, rules)  # opened, then another session began without an answer
+                risk.session(t, True)
             if state.open_session != event.session_id:
                 state.open_session, state.open_answers = event.session_id, 0
             self._precursors(pupil, state, at, out)
         elif isinstance(event, SessionEnded) and state.open_session in (None, event.session_id):
             left = event.outcome != "completed" and event.answers_count == 0 and state.open_answers == 0
             state.close_session(left, rules)
+            risk.session(t, left)
             self._precursors(pupil, state, at, out)
 
     def _precursors(self, pupil: str, state: PupilState, at: datetime, out: list[SignalChanged]) -> None:
@@ -277,6 +313,44 @@ class SignalEngine:
         gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
         history = _school_days_between(date.fromisoformat(state.first_day), days[-1], zone) if state.first_day else 0
         return r.usual_gap(gaps, self.rules, history)
+
+    def _risk_catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
+        """Evaluate the dropout risk at each day boundary in (last evaluated, ``day``] that closes a school
+        day of the pupil's zone; True if the state changed. Weekends and holidays do not move the risk."""
+        risk = state.risk_state
+        if risk.last < 0 or state.first_day is None:
+            return False
+        done = date.fromisoformat(state.risk_day) if state.risk_day else date.fromisoformat(state.first_day)
+        if done >= day:
+            return False
+        zone, model = zone_of(state.academy), self.risk_model
+        current = done + ONE_DAY
+        while current <= day:
+            closed = current - ONE_DAY
+            if _school_day(closed, zone):
+                t = school_time(closed, zone)
+                x = risk.features(t, self.classes.cumulated_before(state.class_id, t + 1),
+                                  school_days_left(closed, zone), self.classes.recent_through(state.class_id, t))  # fmt: skip
+                if self.feature_log is not None:
+                    self.feature_log.append((pupil, closed, x))
+                if model is not None:
+                    self._risk_signal(pupil, state, model, x, boundary(current), out)
+                    if self.risk_log is not None:
+                        self.risk_log.append((pupil, closed, model.score(x).risk))
+            current += ONE_DAY
+        state.risk_day = day.isoformat()
+        return True
+
+    def _risk_signal(self, pupil: str, state: PupilState, model: RiskModel, x: list[float], at: datetime,
+                     out: list[SignalChanged]) -> None:  # fmt: skip
+        scored = model.score(x)
+        open_signal = state.signals.get(RISK_SIGNAL)
+        severity = model.severity(scored.risk, open_signal.severity if open_signal else None)  # type: ignore[arg-type]
+        finding = None
+        if severity is not None:
+            cut = model.severities[severity]
+            finding = Finding(severity, lambda: explain(model, scored, x, cut))
+        self._transition(pupil, state, RISK_SIGNAL, finding, at, out, risk_cleared(model, scored))
 
     def _catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
         """Evaluate inactivity at each day boundary in (last evaluated, ``day``]; True if anything changed."""
