@@ -71,8 +71,11 @@ def severity_thresholds(risk: NDArray[np.float64], y: NDArray[np.int64], targets
 
 
 def fit(x: NDArray[np.float64], y: NDArray[np.int64], groups: NDArray[np.str_], *, horizon: int, fitted_on: str,
-        options: FitOptions | None = None) -> RiskModel:  # fmt: skip
-    """Fit, calibrate and set the severities of a risk model on feature rows ``x`` and labels ``y``."""
+        options: FitOptions | None = None, scored: NDArray[np.bool_] | None = None) -> RiskModel:  # fmt: skip
+    """Fit, calibrate and set the severities of a risk model on feature rows ``x`` and labels ``y``.
+
+    ``scored`` marks the rows the severities (and the positive rate) are judged on: the pupils still
+    there, when ``x`` also holds rows of pupils already gone (fitted on, not predicted)."""
     from sklearn.isotonic import IsotonicRegression
     from sklearn.model_selection import GroupKFold
 
@@ -92,7 +95,8 @@ def fit(x: NDArray[np.float64], y: NDArray[np.int64], groups: NDArray[np.str_], 
         oof[test] = _logistic(design[train], y[train], o.c).predict_proba(design[test])[:, 1]
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(oof, y)
     calibrated = iso.predict(oof)
-    rate = float(y.mean())
+    judged = np.ones(len(y), dtype=bool) if scored is None else scored
+    rate = float(y[judged].mean())
     targets = [t * rate for t in o.targets] if o.relative else list(o.targets)
     model = _logistic(design, y, o.c)
     coef, offset, weights, reference = model.coef_[0], 0, [], []
@@ -107,7 +111,7 @@ def fit(x: NDArray[np.float64], y: NDArray[np.int64], groups: NDArray[np.str_], 
         reference=tuple(reference), typical=tuple(round(float(v), 4) for v in np.median(x, axis=0)),
         calibration_x=tuple(round(float(v), 6) for v in iso.X_thresholds_),
         calibration_y=tuple(round(float(v), 6) for v in iso.y_thresholds_),
-        severities=severity_thresholds(calibrated, y, targets), horizon=horizon, positive_rate=round(rate, 6),
+        severities=severity_thresholds(calibrated[judged], y[judged], targets), horizon=horizon, positive_rate=round(rate, 6),
         fitted_on=fitted_on,
     )  # fmt: skip
     log.info("risk model fitted on %d rows (%.3f positive), severities %s", len(y), rate, fitted.severities)

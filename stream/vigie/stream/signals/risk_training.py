@@ -2,9 +2,10 @@
 
 Label (what the warehouse's history gives, see docs/signals.md): at the end of school day ``d`` a
 pupil is a *positive* if their last day of activity before a long silence (``disengagement``) falls
-in the next ``horizon`` school days, ``(d, d + horizon]``; the day of disengagement itself and every
-day after it are left out (the pupil has already gone: not a prediction any more). On the simulator
-the disengagement day is the truth's ``dropout_date``.
+in the next ``horizon`` school days, ``(d, d + horizon]``. Scoring leaves out the day of disengagement
+and every day after it (the pupil has already gone: not a prediction any more); fitting counts the
+first ``horizon`` school days after it as positives (see ``label``). On the simulator the
+disengagement day is the truth's ``dropout_date``.
 
 Rows come from ``SignalEngine.feature_log``: the features the worker computes at each school-day
 boundary, so fitting, evaluation and the stream share one code path.
@@ -43,25 +44,31 @@ def _t(day: date, zone: Zone) -> int:
     return school_time(day, zone)
 
 
-def label(truth: Disengagement | None, day: date, horizon: int = HORIZON) -> int | None:
-    """1, 0, or None (left out: the pupil has already disengaged)."""
+def label(truth: Disengagement | None, day: date, horizon: int = HORIZON, *, gone: bool = False) -> int | None:
+    """1, 0, or None (left out). From the disengagement day on, the pupil is left out of what is scored
+    (``gone=False``: not a prediction any more); for fitting (``gone=True``) the first ``horizon`` school
+    days after it are positives, so the model learns that a pupil silent for weeks is still to follow."""
     if truth is None or not truth.disengages or truth.dropout_date is None:
         return 0
+    ahead = _t(truth.dropout_date, truth.zone) - _t(day, truth.zone)
     if day >= truth.dropout_date:
-        return None
-    return int(_t(truth.dropout_date, truth.zone) - _t(day, truth.zone) <= horizon)
+        return 1 if gone and -ahead < horizon else None
+    return int(ahead <= horizon)
 
 
 def labelled(log: Iterable[tuple[str, date, list[float]]], truth: Mapping[str, Disengagement],
-             horizon: int = HORIZON) -> tuple[list[list[float]], list[int], list[str]]:  # fmt: skip
-    x, y, pupils = [], [], []
+             horizon: int = HORIZON) -> tuple[list[list[float]], list[int], list[str], list[bool]]:  # fmt: skip
+    """Rows to fit on: features, label, pupil, and whether the row is scored (the pupil is still there)."""
+    x, y, pupils, scored = [], [], [], []
     for pupil, day, features in log:
-        value = label(truth.get(pupil), day, horizon)
+        known = truth.get(pupil)
+        value = label(known, day, horizon, gone=True)
         if value is not None:
             x.append(features)
             y.append(value)
             pupils.append(pupil)
-    return x, y, pupils
+            scored.append(label(known, day, horizon) is not None)
+    return x, y, pupils, scored
 
 
 def feature_log(events: Iterable[LearningEvent], *, partitions: int = 6, batch_size: int = 500
@@ -81,14 +88,15 @@ def feature_log(events: Iterable[LearningEvent], *, partitions: int = 6, batch_s
 def fit_on_history(logs: list[tuple[list[tuple[str, date, list[float]]], Mapping[str, Disengagement]]],
                    fitted_on: str, options: FitOptions | None = None, horizon: int = HORIZON) -> RiskModel:  # fmt: skip
     """Fit a model on several (feature log, truth) histories; pupils are the calibration's groups."""
-    xs, ys, groups = [], [], []
+    xs, ys, groups, scored = [], [], [], []
     for n, (log, truth) in enumerate(logs):
-        x, y, pupils = labelled(log, truth, horizon)
+        x, y, pupils, kept = labelled(log, truth, horizon)
         xs += x
         ys += y
         groups += [f"{n}:{p}" for p in pupils]
+        scored += kept
     return fit(np.asarray(xs), np.asarray(ys), np.asarray(groups), horizon=horizon, fitted_on=fitted_on,
-               options=options)  # fmt: skip
+               options=options, scored=np.asarray(scored))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
