@@ -179,8 +179,7 @@ class SignalEngine:
             state = self._load(pupil) if day is not None else None
             if state is None or day is None:
                 continue
-            changed = self._catch_up(pupil, state, day, out)
-            if self._risk_catch_up(pupil, state, day, out) or changed:
+            if self._catch_up_all(pupil, state, day, out):
                 self.store[pupil] = state.to_value()
         self.scanned.update(due)
         log.debug("signals tick: partitions %s, %d changes", sorted(due), len(out))
@@ -195,8 +194,7 @@ class SignalEngine:
         self, pupil: str, state: PupilState, event: LearningEvent, today: date, out: list[SignalChanged]
     ) -> None:
         assert not isinstance(event, ErasureRequested)
-        self._catch_up(pupil, state, today, out)
-        self._risk_catch_up(pupil, state, today, out)
+        self._catch_up_all(pupil, state, today, out)
         event_id = event.event_id.hex
         if state.seen(event_id):
             self.duplicates += 1
@@ -313,6 +311,20 @@ class SignalEngine:
         gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
         history = _school_days_between(date.fromisoformat(state.first_day), days[-1], zone) if state.first_day else 0
         return r.usual_gap(gaps, self.rules, history)
+
+    def _catch_up_all(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
+        """Inactivity and the risk, one day boundary at a time: the pupil's signals come out in the same
+        order whether the timer ran at every boundary or once for several."""
+        since = state.risk_day or state.first_day
+        if since is None or state.risk_state.last < 0:
+            return self._catch_up(pupil, state, day, out)
+        changed, current = False, date.fromisoformat(since) + ONE_DAY
+        while current < day:
+            changed = self._catch_up(pupil, state, current, out) | changed
+            changed = self._risk_catch_up(pupil, state, current, out) | changed
+            current += ONE_DAY
+        changed = self._catch_up(pupil, state, day, out) | changed
+        return self._risk_catch_up(pupil, state, day, out) | changed
 
     def _risk_catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
         """Evaluate the dropout risk at each day boundary in (last evaluated, ``day``] that closes a school
