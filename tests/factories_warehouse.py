@@ -65,14 +65,11 @@ def signal_changed(**overrides: Any) -> SignalChanged:
         "event_id": _id("signal", n),
         "signal_id": _id("episode", n),
         "status": "raised",
-        "signal_type": "dropout_risk",
+        "signal_type": "inactivity",
         "severity": "high",
         "occurred_at": at,
         "first_seen_at": at,
-        "reasons": (
-            SignalReason(code="dropout_risk", text="Risque de décrochage estimé à 42 %", value=0.42, threshold=0.19),
-            SignalReason(code="risk_log_since", text="Aucune activité depuis 12 jours d'école", value=12, threshold=1),
-        ),
+        "reasons": (SignalReason(code="days_inactive", text="Aucune activité depuis 12 jours", value=12, threshold=7),),
     }
     fields.update(_pupil(**{k: overrides.pop(k) for k in list(overrides) if k in _PUPIL_FIELDS}))
     fields.update(overrides)

@@ -28,7 +28,7 @@ def _pupil_events(n: int, academy: str, school: str, *, at_risk: bool) -> list:
         factories_warehouse.mastery_updated(**pupil, p_after=0.5, mastered=n % 2 == 0),
     ]
     if at_risk:
-        events.append(factories_warehouse.signal_changed(**pupil))
+        events.append(factories_warehouse.signal_changed(**pupil, signal_type="dropout_risk"))
     return events
 
 
@@ -88,11 +88,14 @@ def test_only_open_dropout_signals_of_medium_or_high_severity_count_as_at_risk(s
         events += _pupil_events(n, "lyon", school, at_risk=False)
     pupil = {"academy": "lyon", "school_uai": school, "class_id": factories.PSEUDONYMS.school_class(f"{school}-cm1")}
     events += [
-        factories_warehouse.signal_changed(**pupil, student_id=factories.student(300), severity="high"),
+        factories_warehouse.signal_changed(**pupil, student_id=factories.student(300), severity="high",
+                                           signal_type="dropout_risk"),  # fmt: skip
         factories_warehouse.signal_changed(
             **pupil, student_id=factories.student(301), severity="medium", signal_type="falling_success"
         ),
-        factories_warehouse.signal_changed(**pupil, student_id=factories.student(304), severity="medium"),
+        factories_warehouse.signal_changed(**pupil, student_id=factories.student(304), severity="medium",
+                                           signal_type="dropout_risk"),  # fmt: skip
+        factories_warehouse.signal_changed(**pupil, student_id=factories.student(305), severity="high"),
         factories_warehouse.signal_changed(**pupil, student_id=factories.student(302), severity="low"),
         factories_warehouse.signal_changed(
             **pupil, student_id=factories.student(303), severity="high", signal_type="wheel_spinning"
@@ -118,7 +121,7 @@ def test_pupils_to_follow_are_ranked_by_risk_with_reasons_and_only_in_classes_of
     def risk(value: float, **where):  # type: ignore[no-untyped-def]
         from vigie.core.contract.events import SignalReason
 
-        return factories_warehouse.signal_changed(**where, reasons=(
+        return factories_warehouse.signal_changed(**where, signal_type="dropout_risk", reasons=(
             SignalReason(code="dropout_risk", text=f"Risque {value}", value=value, threshold=0.19),
             SignalReason(code="risk_log_since", text="Aucune activité depuis 6 jours d'école.", value=6, threshold=1),
         ))  # fmt: skip
