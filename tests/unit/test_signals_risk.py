@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from datetime import date
@@ -114,8 +115,21 @@ def _cohort() -> list:
 COHORT = _cohort()
 
 
+class JsonStore(dict):
+    """A state store that keeps what a faust table keeps: the JSON of each value, decoded on read."""
+
+    def __setitem__(self, key: str, value: object) -> None:
+        super().__setitem__(key, json.dumps(value))
+
+    def __getitem__(self, key: str) -> object:
+        return json.loads(super().__getitem__(key))
+
+    def get(self, key: str, default: object = None) -> object:
+        return self[key] if key in self else default
+
+
 def _risks(batch: int, tick_every: int) -> tuple[list, list]:
-    engine = SignalEngine({}, partitions=3)
+    engine = SignalEngine(JsonStore(), partitions=3)
     engine.risk_log = []
     changes = [c for c in run(engine, COHORT, batch=batch, tick_every=tick_every) if c.signal_type == RISK_SIGNAL]
     return sorted(engine.risk_log), sorted(c.event_id for c in changes)

@@ -92,7 +92,8 @@ class RiskState:
         return cls(*values) if values else cls()
 
     def to_list(self) -> list[float]:
-        return [round(getattr(self, f.name), 6) for f in fields(self)]
+        """Exact floats (JSON keeps them): rounding here would make the risk depend on batch boundaries."""
+        return [getattr(self, f.name) for f in fields(self)]
 
     # -- updates ---------------------------------------------------------------------------------
     def advance(self, t: float) -> None:

@@ -59,10 +59,11 @@ class PupilState:
 
     def to_value(self) -> dict[str, Any]:
         """A plain JSON-able dict (copies of the mutable parts: the stored value never aliases this object)."""
-        value = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "_id_index"}
+        value = {name: getattr(self, name) for name in self.__dataclass_fields__ if not name.startswith("_")}
         value.update(
             ids=list(self.ids),
             active_days=list(self.active_days),
+            risk=self._risk.to_list() if self._risk is not None else list(self.risk),
             skills={k: list(v) for k, v in self.skills.items()},
             signals={k: asdict(v) for k, v in self.signals.items()},
         )
