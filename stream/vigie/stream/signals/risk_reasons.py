@@ -25,6 +25,11 @@ def _days(n: float) -> str:
     return f"{shown} jour d'école" if n <= 1 else f"{shown} jours d'école"
 
 
+def _dec(v: float) -> str:
+    """One decimal, French style (2,5)."""
+    return f"{v:.1f}".replace(".", ",")
+
+
 def _pct(v: float) -> str:
     return f"{round(100 * v)} %"
 
@@ -41,7 +46,7 @@ DESCRIBE: dict[str, _Describe] = {
     "log_since": lambda v, t: (round(_exp(v), 1), round(_exp(t), 1),
                                f"Aucune activité depuis {_days(_exp(v))} (élève typique : {_days(_exp(t))})."),
     "since_over_gap": lambda v, t: (round(v, 2), round(t, 2),
-                                    f"Silence de {v:.1f} fois son rythme habituel.".replace(".", ",", 1)),
+                                    f"Silence de {_dec(v)} fois son rythme habituel."),
     "log_gap": lambda v, t: (round(_exp(v), 1), round(_exp(t), 1),
                              f"Travaille d'habitude tous les {_days(_exp(v))} (typique : {_days(_exp(t))})."),
     "log_days": lambda v, t: (round(_exp(v)), round(_exp(t)),
@@ -49,10 +54,10 @@ DESCRIBE: dict[str, _Describe] = {
     "log_history": lambda v, t: (round(_exp(v)), round(_exp(t)),
                                  f"Arrivé il y a {_days(_exp(v))} seulement."),
     "activity_fast": lambda v, t: (round(v, 2), round(t, 2),
-                                   f"Activité des deux dernières semaines faible ({v:.1f} jours pondérés, "
-                                   f"typique : {t:.1f})."),
+                                   f"Activité des deux dernières semaines faible ({_dec(v)} jours pondérés, "
+                                   f"typique : {_dec(t)})."),
     "activity_slow": lambda v, t: (round(v, 2), round(t, 2),
-                                   f"Activité du dernier mois faible ({v:.1f} jours pondérés, typique : {t:.1f})."),
+                                   f"Activité du dernier mois faible ({_dec(v)} jours pondérés, typique : {_dec(t)})."),
     "activity_ratio": lambda v, t: (round(v, 2), round(t, 2),
                                     f"Rythme récent à {_pct(v)} de son rythme du mois (typique : {_pct(t)})."),
     "success": lambda v, t: (round(v, 3), round(t, 3), f"Réussite de {_pct(v)} (typique : {_pct(t)})."),
@@ -61,7 +66,7 @@ DESCRIBE: dict[str, _Describe] = {
     "score": lambda v, t: (round(v, 3), round(t, 3), f"Score moyen de {_pct(v)} (typique : {_pct(t)})."),
     "score_drop": lambda v, t: (round(v, 3), round(t, 3), f"Score récent en baisse de {round(100 * v)} points."),
     "log_class_missed": lambda v, t: (round(_exp(v), 1), round(_exp(t), 1),
-                                      f"La classe a travaillé l'équivalent de {_exp(v):.1f} séances depuis sa "
+                                      f"La classe a travaillé l'équivalent de {_dec(_exp(v))} séances depuis sa "
                                       f"dernière activité."),
     "class_relative_days": lambda v, t: (round(v, 2), round(t, 2),
                                          f"Présent {_pct(min(v, 9.99))} des jours où sa classe travaille "
@@ -77,7 +82,7 @@ DESCRIBE: dict[str, _Describe] = {
                                    f"{_pct(v)} des séances récentes quittées sans aucune réponse."),
     "mastered_recent": lambda v, t: (round(v, 2), round(t, 2),
                                      f"Peu de compétences nouvellement maîtrisées ces dernières semaines "
-                                     f"({v:.1f}, typique : {t:.1f})."),
+                                     f"({_dec(v)}, typique : {_dec(t)})."),
 }
 assert set(DESCRIBE) == set(FEATURES)
 
@@ -97,7 +102,7 @@ def explain(model: RiskModel, scored: RiskScore, x: list[float], threshold: floa
         points = max(0, round(100 * (scored.risk - without)))
         value, typical, text = DESCRIBE[model.features[j]](x[j], model.typical[j])
         reasons.append(SignalReason(code=f"risk_{model.features[j]}", value=float(value), threshold=float(typical),
-                                    text=f"{text} (+{points} points de risque)"))  # fmt: skip
+                                    text=f"{text} (+{points} point{'s' if points > 1 else ''} de risque)"))  # fmt: skip
     return tuple(reasons)
 
 
