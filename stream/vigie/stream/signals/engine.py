@@ -316,7 +316,7 @@ class SignalEngine:
         """Inactivity and the risk, one day boundary at a time: the pupil's signals come out in the same
         order whether the timer ran at every boundary or once for several."""
         since = state.risk_day or state.first_day
-        if since is None or state.risk_state.last < 0:
+        if since is None or since >= day.isoformat() or state.risk_state.last < 0:  # ISO dates sort as dates
             return self._catch_up(pupil, state, day, out)
         changed, current = False, date.fromisoformat(since) + ONE_DAY
         while current < day:

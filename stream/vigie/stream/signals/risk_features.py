@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 from vigie.core.contract.calendar import is_school_day
 from vigie.core.contract.referential import Zone
@@ -283,6 +283,7 @@ def _year_offsets(zone: Zone, year: int) -> tuple[int, tuple[int, ...]]:
     return base, tuple(running)
 
 
+@lru_cache(maxsize=1 << 14)
 def school_time(day: date, zone: Zone) -> int:
     """School days of ``zone`` from the epoch up to and including ``day``: the stream's time unit."""
     base, running = _year_offsets(zone, day.year)
