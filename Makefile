@@ -17,8 +17,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/vigie demo
 
+# Every rule the code keeps, each pinned in pyproject.toml: lint, format, types, and the import layers.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The report's browser test needs Debian's chromium; install it when missing (CI machines start bare).
 browser:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import pytest
+from clickhouse_connect.driver.exceptions import OperationalError
 
 from tests import factories
+from vigie.core.errors import PermanentError
 from vigie.core.topics import ensure_topics
 from vigie.producers.sdk import EventPublisher
-from vigie.warehouse.sink import Sink
+from vigie.warehouse.migrations import migrate
+from vigie.warehouse.sink import Sink, WarehouseWriter
 
 pytestmark = pytest.mark.integration
 
@@ -44,3 +47,39 @@ def test_invalid_messages_do_not_stop_the_sink(settings, warehouse) -> None:
     stats = Sink(settings, warehouse).run(until=lambda s: s.consumed >= 2, idle_timeout_s=90)
     assert stats.invalid_skipped == 1
     assert stats.inserted == {"answers": 1}
+
+
+def test_a_missing_table_stops_the_sink_with_what_to_do_and_commits_nothing(settings, warehouse) -> None:
+    ensure_topics(settings.kafka)
+    _publish(settings, [factories.answer() for _ in range(5)])
+    warehouse.command(f"DROP TABLE {settings.warehouse.database}.answers")
+    with pytest.raises(PermanentError, match="vigie warehouse migrate") as raised:
+        Sink(settings, warehouse).run(idle_timeout_s=60)
+    assert raised.value.code == 60  # UNKNOWN_TABLE: never retried
+
+    migrate(warehouse, settings.warehouse)  # repairs the table; the batch was not committed, so it comes again
+    stats = Sink(settings, warehouse).run(until=lambda s: s.consumed >= 5, idle_timeout_s=60)
+    assert stats.inserted == {"answers": 5} and stats.retries == 0
+
+
+class _FlakyWriter(WarehouseWriter):
+    """The real writer behind a connection that drops twice (a server restarting)."""
+
+    def __init__(self, client, database: str) -> None:
+        super().__init__(client, database)
+        self.failures_left = 2
+
+    def write(self, table, rows_by_id):
+        if self.failures_left:
+            self.failures_left -= 1
+            raise OperationalError("connection refused (the server restarts)")
+        return super().write(table, rows_by_id)
+
+
+def test_a_server_that_drops_the_connection_is_retried_until_it_takes_the_batch(settings, warehouse) -> None:
+    ensure_topics(settings.kafka)
+    _publish(settings, [factories.answer() for _ in range(5)])
+    sink = Sink(settings, warehouse)
+    sink.writer = _FlakyWriter(warehouse, settings.warehouse.database)
+    stats = sink.run(until=lambda s: s.consumed >= 5 and not sink.buffers, idle_timeout_s=60)
+    assert stats.retries == 2 and stats.inserted == {"answers": 5}

@@ -115,4 +115,11 @@ def test_cli_sql_and_access_sql(settings, warehouse, tmp_path, monkeypatch) -> N
     printed = runner.invoke(app, ["warehouse", "access-sql", "--academy", "lyon", "--password-env", "LYON_PASSWORD"])
     assert printed.exit_code == 0, printed.output
     assert f"GRANT SELECT ON {db}.v_school_at_risk TO vigie_lyon_aggregates;" in printed.output
+    for bad in (
+        ["sql", "SELECT 1", "--format", "xlsx"],
+        ["warehouse", "access-sql", "--academy", "lyon", "--password-env", "LYON_PASSWORD", "--level", "admin"],
+        ["sql", "SELECT 1", "--format", "csv"],
+    ):
+        refused = runner.invoke(app, bad)
+        assert refused.exit_code == 2, (bad, refused.output)  # a usage error, not a configuration error
     assert "s3cret" not in printed.output

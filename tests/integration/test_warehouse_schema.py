@@ -132,3 +132,35 @@ def test_a_new_aggregate_is_backfilled_from_existing_history(settings, warehouse
         f"SELECT sum(answers), uniqExactMerge(pupils_state) FROM {db}.agg_activity_daily"
     ).result_rows
     assert rows == [(12, 3)]
+
+
+def test_migrate_repairs_a_dropped_table_and_refills_a_dropped_aggregate(settings, warehouse) -> None:
+    db = settings.warehouse.database
+    store(warehouse, db, [factories.answer(student_id=factories.student(i % 3)) for i in range(12)])
+    warehouse.command(f"DROP TABLE {db}.agg_activity_daily")  # an aggregate: refilled from answers
+    warehouse.command(f"DROP TABLE {db}.dead_letters")  # a history table: back, empty
+
+    assert migrate(warehouse, settings.warehouse) == []  # nothing new to apply, but repaired
+
+    names = {r[0] for r in warehouse.query(f"SELECT name FROM system.tables WHERE database = '{db}'").result_rows}
+    assert {"agg_activity_daily", "dead_letters"} <= names
+    rows = warehouse.query(f"SELECT sum(answers), uniqExactMerge(pupils_state) FROM {db}.agg_activity_daily")
+    assert rows.result_rows == [(12, 3)]
+    store(warehouse, db, [factories.answer(student_id=factories.student(9))])  # the view feeds it again
+    assert warehouse.query(f"SELECT sum(answers) FROM {db}.agg_activity_daily").result_rows == [(13,)]
+
+
+def test_the_sink_writes_every_column_of_each_table_and_leaves_only_defaults_out(settings, warehouse) -> None:
+    from vigie.warehouse.rows import TABLES
+
+    db = settings.warehouse.database
+    for table in TABLES:
+        ddl = dict(
+            warehouse.query(
+                "SELECT name, default_kind FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+                parameters={"db": db, "t": table.name},
+            ).result_rows
+        )
+        assert set(table.columns) <= set(ddl), f"{table.name}: {set(table.columns) - set(ddl)} not in the DDL"
+        unwritten = {c: kind for c, kind in ddl.items() if c not in table.columns}
+        assert all(kind for kind in unwritten.values()), f"{table.name}: {unwritten} have no default"

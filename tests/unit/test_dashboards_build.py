@@ -12,7 +12,7 @@ import yaml
 
 from tests.conftest import REPO
 from vigie.dashboards import grafana, levels, provisioning
-from vigie.dashboards.query import PLUGIN_ID, ClickHouseQuery, Format
+from vigie.dashboards.clickhouse_query import PLUGIN_ID, ClickHouseQuery, Format
 
 pytestmark = pytest.mark.unit
 
@@ -151,3 +151,18 @@ def test_build_command_writes_the_json_and_provisioning(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "g").iterdir()) == sorted(f"{s.uid}.json" for s in SPECS)
     assert (tmp_path / "p" / "datasources" / "vigie.yaml").is_file()
+
+
+def test_build_writes_under_the_working_directory_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import vigie.dashboards
+    from vigie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["dashboards", "build"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "dashboards" / "grafana" / f"{SPECS[0].uid}.json").is_file()
+    assert (tmp_path / "dashboards" / "provisioning" / "datasources" / "vigie.yaml").is_file()
+    package = Path(next(iter(vigie.dashboards.__path__))).resolve()
+    assert not any(Path(p).resolve().is_relative_to(package) for p in result.output.split())

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from vigie.core.errors import ConfigurationError, RetriableError
+from vigie.core.errors import ConfigurationError, PermanentError, RetriableError
 from vigie.core.settings import VigieSettings
 from vigie.dashboards import levels
 from vigie.dashboards.grafana import FOLDERS
@@ -30,6 +30,8 @@ class FakeGrafana:
         self.dashboards: dict[str, dict] = {}
         self.datasources: dict[str, dict] = {"vigie-clickhouse": {"uid": "vigie-clickhouse"}} if datasource else {}
         self.healthy = healthy
+        #: Status forced on dashboard uploads (e.g. 403 for a token without Editor rights, 503 for an outage).
+        self.dashboard_status: int | None = None
 
     def handle(self, method: str, path: str, body: dict | None) -> tuple[int, dict]:
         if method == "GET" and path.startswith("/api/datasources/uid/") and path.endswith("/health"):
@@ -50,6 +52,8 @@ class FakeGrafana:
                 return 409, {"message": "folder exists"}
             self.folders[body["uid"]] = body["title"]
             return 200, {"uid": body["uid"], "title": body["title"]}
+        if method == "POST" and path == "/api/dashboards/db" and self.dashboard_status is not None:
+            return self.dashboard_status, {"message": "forced by the test"}
         if method == "POST" and path == "/api/dashboards/db":
             uid = body["dashboard"]["uid"]
             if uid in self.dashboards and not body.get("overwrite"):
@@ -147,3 +151,21 @@ def test_push_stops_on_a_missing_datasource_without_clickhouse_url_or_an_unhealt
 def test_push_needs_url_and_token() -> None:
     with pytest.raises(ConfigurationError, match="GRAFANA_URL"):
         push(VigieSettings())
+
+
+@pytest.mark.parametrize("status", [401, 403, 400])
+def test_a_4xx_answer_is_a_permanent_error_not_a_retriable_one(grafana, status: int) -> None:
+    fake, url = grafana
+    fake.dashboard_status = status
+    with pytest.raises(PermanentError) as raised:
+        push(_settings(url))
+    assert not isinstance(raised.value, RetriableError) and raised.value.code == status
+    assert sum(1 for m, p, *_ in fake.requests if (m, p) == ("POST", "/api/dashboards/db")) == 1  # asked once
+
+
+def test_a_5xx_answer_is_retriable(grafana) -> None:
+    fake, url = grafana
+    fake.dashboard_status = 503
+    with pytest.raises(RetriableError) as raised:
+        push(_settings(url))
+    assert raised.value.code == 503

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.unit
 
 
 def test_the_app_registers_a_copartitioned_raw_keyed_mastery_table(tmp_path) -> None:
-    from vigie.stream.app import create_app
+    from vigie.stream.topology import create_app
 
     settings = VigieSettings(state_dir=tmp_path, kafka={"partitions": 5})
     stream_app = create_app(settings)

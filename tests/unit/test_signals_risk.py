@@ -13,7 +13,8 @@ import pytest
 from tests import factories
 from tests.unit.test_signals import a_day_of_work, run, school_days
 from vigie.core.errors import ConfigurationError
-from vigie.stream.signals.engine import RISK_SIGNAL, SignalEngine
+from vigie.stream.signals.engine import SignalEngine
+from vigie.stream.signals.rules import RISK_SIGNAL
 from vigie.stream.signals.risk_features import FEATURES, ClassActivity, RiskState, school_days_left, school_time
 from vigie.stream.signals.risk_fit import FitOptions, fit, severity_thresholds
 from vigie.stream.signals.risk_model import RiskModel, default_model

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.unit
 def test_table_writes_go_to_the_store_and_to_the_outbox_as_changelog_records(tmp_path) -> None:
     from faust.serializers import codecs
 
-    from vigie.stream.app import create_app
+    from vigie.stream.topology import create_app
 
     stream_app = create_app(VigieSettings(state_dir=tmp_path, kafka={"partitions": 3}))
     signals = stream_app.app.tables["signals-state"]

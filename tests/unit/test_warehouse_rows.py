@@ -13,7 +13,7 @@ from vigie.core.contract.codec import encode
 from vigie.core.errors import InvalidEventError
 from vigie.core.settings import WarehouseSettings
 from vigie.core.topics import ALL_TOPICS, DEAD_LETTERS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS
-from vigie.warehouse.migrations import available
+from vigie.warehouse.migrations import available, views
 from vigie.warehouse.rows import ROUTES, TABLES, dead_letter_owner
 
 pytestmark = pytest.mark.unit
@@ -71,5 +71,51 @@ def test_migrations_are_numbered_and_fully_substituted() -> None:
         for statement in migration.statements(WarehouseSettings(retention_days=42, min_group_size=7)):
             assert "${" not in statement
             assert not statement.rstrip().endswith(";")
-    views = [s for m in migrations for s in m.statements(WarehouseSettings(min_group_size=7)) if " VIEW " in s]
-    assert any("pupils >= 7" in s for s in views)
+    assert not any("CREATE OR REPLACE VIEW" in s for m in migrations for s in m.statements(WarehouseSettings()))
+    rendered = [view.statement(WarehouseSettings(min_group_size=7)) for view in views()]
+    assert all("${" not in s and not s.endswith(";") for s in rendered)
+    assert any("pupils >= 7" in s for s in rendered)
+
+
+def test_each_view_file_holds_one_view_of_its_own_name_created_after_the_views_it_reads() -> None:
+    ordered = views()
+    for position, view in enumerate(ordered):
+        statement = view.statement(WarehouseSettings(database="db"))
+        assert statement.count("CREATE OR REPLACE VIEW") == 1
+        assert f"CREATE OR REPLACE VIEW db.{view.name} AS" in statement
+        earlier = {v.name for v in ordered[:position]}
+        assert view.reads({v.name for v in ordered}) <= earlier
+    assert "pupils_at_risk" in {v for view in ordered for v in view.reads({"pupils_at_risk"})}
+
+
+def test_every_column_is_read_from_the_contract_field_of_its_name_unless_derived() -> None:
+    from vigie.core.contract.events import (
+        AnswerSubmitted,
+        DeadLetter,
+        MasteryUpdated,
+        SessionEnded,
+        SessionStarted,
+        SignalChanged,
+        SkillParameters,
+    )
+    from vigie.warehouse.rows import (
+        ANSWERS,
+        DEAD_LETTERS_TABLE,
+        MASTERY_UPDATES_TABLE,
+        SESSION_EVENTS,
+        SIGNALS_TABLE,
+        SKILL_PARAMETERS_TABLE,
+    )
+
+    models = [
+        (ANSWERS, (AnswerSubmitted,)),
+        (SESSION_EVENTS, (SessionStarted, SessionEnded)),
+        (MASTERY_UPDATES_TABLE, (MasteryUpdated,)),
+        (SIGNALS_TABLE, (SignalChanged,)),
+        (SKILL_PARAMETERS_TABLE, (SkillParameters,)),
+        (DEAD_LETTERS_TABLE, (DeadLetter,)),
+    ]
+    for table, kinds in models:
+        for kind in kinds:
+            missing = [c for c in table.columns if c not in table.derived and c not in kind.model_fields]
+            assert not missing, f"{table.name}: {missing} are neither fields of {kind.__name__} nor derived"

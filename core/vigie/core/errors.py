@@ -40,4 +40,10 @@ class UsageError(VigieError):
 
 
 class PermanentError(VigieError):
-    """A service refused the request itself (a schema error, a 4xx answer): stop and say why, never retry."""
+    """A service refused the request itself (a schema error, a 4xx answer): stop and say why, never retry.
+
+    ``code`` keeps the service's own error code, if any."""
+
+    def __init__(self, message: str, *, code: int | str | None = None) -> None:
+        self.code = code
+        super().__init__(f"{message} (code {code})" if code is not None else message)

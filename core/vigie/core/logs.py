@@ -11,6 +11,8 @@ import logging
 import os
 import sys
 
+from vigie.core.errors import ConfigurationError
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -25,7 +27,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 def configure(level: str = "INFO") -> None:
+    if level.upper() not in LEVELS:
+        raise ConfigurationError(f"VIGIE_LOG_LEVEL / --log-level={level!r}: one of {', '.join(LEVELS)}")
+    log_format = os.environ.get("VIGIE_LOG_FORMAT", "text")
+    if log_format not in ("text", "json"):
+        raise ConfigurationError(f"VIGIE_LOG_FORMAT={log_format!r}: text or json")
     handler = logging.StreamHandler(sys.stderr)
     if os.environ.get("VIGIE_LOG_FORMAT", "text") == "json":
         handler.setFormatter(JsonFormatter())

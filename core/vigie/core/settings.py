@@ -7,10 +7,38 @@ broker on loopback and the embedded ClickHouse engine under the state folder.
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vigie.core.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "VIGIE_"
+#: Variables read outside the settings object (the CLI's logging), still known names.
+OTHER_VARIABLES = frozenset({"VIGIE_LOG_LEVEL", "VIGIE_LOG_FORMAT"})
+
+
+def default_state_dir() -> Path:
+    """Where state lives when ``VIGIE_STATE_DIR`` is unset, whatever the working directory.
+
+    In a source checkout (``make install``'s editable install): the checkout's ``var/``. Installed as a
+    package: ``$XDG_STATE_HOME/vigie`` (``~/.local/state/vigie``). Every command then finds the same
+    broker and warehouse from any folder.
+    """
+    checkout = Path(__file__).resolve().parents[3]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "core" / "vigie" / "core").is_dir():
+        return checkout / "var"
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "vigie"
 
 
 class KafkaSettings(BaseModel):
@@ -81,7 +109,10 @@ class VigieSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VIGIE_", env_nested_delimiter="__", extra="ignore")
 
-    state_dir: Path = Path("var")
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Broker jars and data, the embedded warehouse, logs, reports (see default_state_dir).",
+    )
     clickhouse_url: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("CLICKHOUSE_URL", "VIGIE_CLICKHOUSE_URL"),
@@ -96,6 +127,22 @@ class VigieSettings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     privacy: PrivacySettings = PrivacySettings()
 
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        """A relative folder is taken from the working directory once, when the settings are built."""
+        return path.expanduser().absolute()
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _server_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is None:
+            return None
+        parts = urlsplit(url.get_secret_value())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be http(s)://[user:password@]host[:port] of a ClickHouse server")
+        return url
+
     @property
     def chdb_path(self) -> Path:
         """Folder of the embedded ClickHouse engine (one process at a time may open it)."""
@@ -105,3 +152,77 @@ class VigieSettings(BaseSettings):
     def kafka_home(self) -> Path:
         """Folder of the local broker: jars, config, data and logs."""
         return (self.state_dir / "kafka").resolve()
+
+
+#: Fields whose value is never echoed in an error message.
+_SECRET_FIELDS = frozenset({"clickhouse_url", "grafana_token", "default_key", "academy_keys"})
+
+
+def _variables(model: type[BaseModel], prefix: str) -> Iterator[str]:
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield f"{prefix}{name.upper()}"  # the whole group as JSON
+            yield from _variables(annotation, f"{prefix}{name.upper()}__")
+        else:
+            yield f"{prefix}{name.upper()}"
+            alias = info.validation_alias
+            if isinstance(alias, AliasChoices):
+                yield from (a for a in alias.choices if isinstance(a, str))
+
+
+def known_variables() -> frozenset[str]:
+    """Every environment variable Vigie reads."""
+    return frozenset(_variables(VigieSettings, ENV_PREFIX)) | OTHER_VARIABLES
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """``VIGIE_*`` variables that no setting reads, each with the nearest valid name (a misspelling?)."""
+    known = known_variables()
+    mapping_prefixes = ("VIGIE_PRIVACY__ACADEMY_KEYS__",)  # one entry per academy
+    unknown = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in known or name.startswith(mapping_prefixes):
+            continue
+        nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        unknown.append((name, nearest[0] if nearest else None))
+    return unknown
+
+
+#: Settings read from a variable without the VIGIE_ prefix (see their ``validation_alias``).
+_UNPREFIXED = {"clickhouse_url": "CLICKHOUSE_URL", "grafana_url": "GRAFANA_URL", "grafana_token": "GRAFANA_TOKEN"}
+
+
+def _variable_of(loc: tuple[str, ...]) -> str:
+    name = loc[0].removeprefix("vigie_")
+    if len(loc) == 1 and name in _UNPREFIXED:
+        return _UNPREFIXED[name]
+    return ENV_PREFIX + "__".join(part.upper() for part in loc)
+
+
+def explain(error: ValidationError) -> str:
+    """One line per wrong setting: the variable, its value, and what is allowed."""
+    lines = []
+    for item in error.errors():
+        loc = tuple(str(part).lower() for part in item["loc"])
+        variable = _variable_of(loc)
+        secret = any(part.removeprefix("vigie_") in _SECRET_FIELDS for part in loc)
+        value = "(value hidden)" if secret else repr(item.get("input"))
+        allowed = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{variable}={value}: {allowed}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> VigieSettings:
+    """The settings of this process, built once at the entry point; a wrong value is a one-line error.
+
+    Unknown ``VIGIE_*`` variables are warned about with the nearest valid name: a misspelled variable is
+    otherwise silently ignored.
+    """
+    for name, nearest in unknown_variables(os.environ):
+        hint = f" (did you mean {nearest}?)" if nearest else ""
+        log.warning("unknown environment variable %s is ignored%s", name, hint)
+    try:
+        return VigieSettings(**overrides)
+    except ValidationError as error:
+        raise ConfigurationError(explain(error)) from None

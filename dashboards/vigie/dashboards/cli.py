@@ -8,14 +8,16 @@ import typer
 
 dashboards = typer.Typer(help="Grafana dashboards as code, and the offline report.", no_args_is_help=True)
 
-#: ``dashboards/`` of a source checkout (the JSON and provisioning files are committed there).
-SOURCE_DIR = Path(__file__).resolve().parents[2]
+#: Where ``build`` writes by default: relative to the working directory (in a source checkout, the committed
+#: ``dashboards/grafana`` and ``dashboards/provisioning``), never inside the installed package.
+DEFAULT_OUT = Path("dashboards") / "grafana"
+DEFAULT_PROVISIONING = Path("dashboards") / "provisioning"
 
 
 @dashboards.command("build")
 def build_command(
-    out: Path = typer.Option(SOURCE_DIR / "grafana", help="Folder of the dashboard JSON (one sub-folder per level)."),
-    provisioning_dir: Path = typer.Option(SOURCE_DIR / "provisioning", "--provisioning", help="Provisioning folder."),
+    out: Path = typer.Option(DEFAULT_OUT, help="Folder of the dashboard JSON (one sub-folder per level)."),
+    provisioning_dir: Path = typer.Option(DEFAULT_PROVISIONING, "--provisioning", help="Provisioning folder."),
 ) -> None:
     """Write every dashboard's JSON and the Grafana provisioning files."""
     from vigie.dashboards import grafana, levels, provisioning
@@ -27,10 +29,10 @@ def build_command(
 @dashboards.command("push")
 def push_command() -> None:
     """Upsert folders and dashboards into Grafana (GRAFANA_URL, GRAFANA_TOKEN); idempotent."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.dashboards.push import push
 
-    report = push(VigieSettings())
+    report = push(load_settings())
     typer.echo(
         f"data source health: {report.datasource_health}"
         + (" (created)" if report.datasource_created else "")
@@ -47,11 +49,11 @@ def report_command(
     """Write an academy's self-contained HTML report (the dashboards' queries, as inline SVG charts)."""
     from datetime import UTC, datetime, timedelta
 
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.dashboards.report import write_report
     from vigie.warehouse.client import connect
 
-    settings = VigieSettings()
+    settings = load_settings()
     now = datetime.now(UTC)
     path = write_report(settings, connect(settings), academy, out, now - timedelta(days=days), now)
     typer.echo(f"report written to {path}")

@@ -12,8 +12,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from vigie.dashboards.clickhouse_query import DATASOURCE_UID, ClickHouseQueryBuilder, Format, datasource_ref, register
 from vigie.dashboards.model import DashboardSpec, LinkSpec, PanelSpec, VariableSpec
-from vigie.dashboards.query import DATASOURCE_UID, ClickHouseQueryBuilder, Format, datasource_ref, register
 
 with warnings.catch_warnings():  # the SDK warns at import that v2 dashboards exist; v1 is what provisioning reads
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -73,7 +73,7 @@ def _variable(var: VariableSpec) -> dashboard.QueryVariable:
 
 
 def _panel(spec: PanelSpec, panel_id: int, x: int, y: int, variables: set[str]) -> Any:
-    kinds = {
+    kinds: dict[str, Any] = {
         "timeseries": timeseries.Panel,
         "table": table.Panel,
         "matrix": table.Panel,
@@ -135,7 +135,7 @@ def _panel(spec: PanelSpec, panel_id: int, x: int, y: int, variables: set[str]) 
             },
         }
         panel = (
-            panel.view(geomap.MapViewConfig().id("coords").lat(46.6).lon(2.4).zoom(5))
+            panel.view(geomap.MapViewConfig().id("coords").lat(46.6).lon(2.4).zoom(5))  # type: ignore[arg-type]  # SDK types lat/lon as int
             .basemap(common_builder.MapLayerOptions().type("default").name("Fond de carte"))
             .tooltip(geomap.TooltipOptions().mode(geomap_model.TooltipMode.DETAILS))
             .layers(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 PanelKind = Literal["timeseries", "table", "barchart", "stat", "geomap", "matrix", "piechart"]
-Level = Literal["national", "academy", "school", "class"]
+DashboardLevel = Literal["national", "academy", "school", "class"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class PanelSpec:
 class DashboardSpec:
     uid: str
     title: str
-    level: Level
+    level: DashboardLevel
     description: str
     variables: tuple[VariableSpec, ...]
     panels: tuple[PanelSpec, ...]

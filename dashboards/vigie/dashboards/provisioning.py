@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from vigie.dashboards.clickhouse_query import DATASOURCE_UID, PLUGIN_ID
 from vigie.dashboards.grafana import FOLDERS
-from vigie.dashboards.query import DATASOURCE_UID, PLUGIN_ID
 
 #: Where compose mounts ``dashboards/grafana`` in the Grafana container.
 CONTAINER_DASHBOARDS = "/var/lib/grafana/dashboards"

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from vigie.core.errors import ConfigurationError, RetriableError
+from vigie.core.errors import ConfigurationError, PermanentError, RetriableError
 from vigie.core.settings import VigieSettings
 from vigie.dashboards import levels, provisioning
+from vigie.dashboards.clickhouse_query import DATASOURCE_UID
 from vigie.dashboards.grafana import FOLDERS, build
-from vigie.dashboards.query import DATASOURCE_UID
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,10 @@ def _ensure_datasource(api: Any, settings: VigieSettings, report: PushReport) ->
         api.datasource.create_datasource(_datasource_from_settings(settings))
         report.datasource_created = True
         log.info("created data source %s", DATASOURCE_UID)
-    health = api.datasource.health(DATASOURCE_UID)
+    try:
+        health = api.datasource.health(DATASOURCE_UID)
+    except GrafanaClientError as error:  # Grafana answers its health check with a 4xx when ClickHouse is down
+        raise RetriableError(f"Grafana cannot reach ClickHouse through {DATASOURCE_UID}: {error}") from error
     report.datasource_health = str(health.get("status", "")) if isinstance(health, dict) else str(health)
     if report.datasource_health.upper() != "OK":
         raise RetriableError(f"Grafana cannot reach ClickHouse through {DATASOURCE_UID}: {health}")
@@ -87,7 +90,7 @@ def _ensure_folder(api: Any, uid: str, title: str, report: PushReport) -> None:
 
 def push(settings: VigieSettings, api: Any | None = None) -> PushReport:
     """Check the data source, create missing folders, upsert every dashboard by uid."""
-    from grafana_client.client import GrafanaException
+    from grafana_client.client import GrafanaClientError, GrafanaException
 
     api = api if api is not None else connect(settings)
     report = PushReport()
@@ -105,6 +108,8 @@ def push(settings: VigieSettings, api: Any | None = None) -> PushReport:
             )
             report.dashboards.append(spec.uid)
             log.info("pushed dashboard %s into folder %s", spec.uid, folder_uid)
-    except GrafanaException as error:
-        raise RetriableError(f"Grafana refused the push: {error}", code=error.status_code) from error
+    except GrafanaClientError as error:  # 4xx: a bad token, missing rights, a refused document: retrying cannot help
+        raise PermanentError(f"Grafana refused the push: {error}", code=error.status_code) from error
+    except GrafanaException as error:  # 5xx, time-outs: Grafana may take it later
+        raise RetriableError(f"Grafana could not take the push: {error}", code=error.status_code) from error
     return report

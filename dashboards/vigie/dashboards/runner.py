@@ -57,7 +57,7 @@ def run_panel(client: Client, panel: PanelSpec, ctx: QueryContext) -> PanelResul
     sql = expand(panel.sql, ctx)
     result = client.query(sql)
     types = tuple(t.name for t in result.column_types)
-    return PanelResult(panel, sql, tuple(result.column_names), list(result.result_rows), types)
+    return PanelResult(panel, sql, tuple(result.column_names), [tuple(row) for row in result.result_rows], types)
 
 
 def run_dashboard(

@@ -7,6 +7,7 @@ imported inside commands, so ``vigie --help`` is fast and a producer-only instal
 from __future__ import annotations
 
 import sys
+import traceback
 
 import typer
 
@@ -31,8 +32,28 @@ app = typer.Typer(
 evaluate = typer.Typer(help="Measure Vigie's models against ground truth or a public answer log.", no_args_is_help=True)
 
 
+#: Set by ``--debug``: errors then show their traceback too.
+_debug = False
+
+
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import version
+
+        typer.echo(f"vigie {version('vigie')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(log_level: str = typer.Option("INFO", "--log-level", envvar="VIGIE_LOG_LEVEL")) -> None:
+def _main(
+    log_level: str = typer.Option("INFO", "--log-level", envvar="VIGIE_LOG_LEVEL", help="DEBUG, INFO, WARNING..."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
+    _show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print Vigie's version and exit."
+    ),
+) -> None:
+    global _debug
+    _debug = debug
     configure(log_level)
 
 
@@ -52,12 +73,17 @@ evaluate.command("mastery")(evaluate_mastery_command)
 def main() -> None:
     try:
         app()
-    except UsageError as error:
-        typer.secho(f"usage error: {error}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
-    except ConfigurationError as error:
-        typer.secho(f"configuration error: {error}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
     except VigieError as error:
-        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
-        sys.exit(1)
+        if _debug:
+            traceback.print_exc()
+        sys.exit(report(error))
+
+
+def report(error: VigieError) -> int:
+    """Say in one line what is wrong and what to do (the traceback with --debug); the exit status."""
+    if isinstance(error, UsageError | ConfigurationError):
+        kind = "usage error" if isinstance(error, UsageError) else "configuration error"
+        typer.secho(f"{kind}: {error}", fg=typer.colors.RED, err=True)
+        return 2
+    typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+    return 1

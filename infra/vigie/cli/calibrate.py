@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from vigie.core.settings import VigieSettings
+from vigie.core.settings import VigieSettings, load_settings
 
 if TYPE_CHECKING:  # the stream and warehouse parts are imported when the command runs (fast ``--help``)
     from vigie.stream.mastery.calibrate import AnswerLog
@@ -62,7 +62,7 @@ def calibrate_command(
     from vigie.stream.mastery.evaluate import Columns, read_answer_log
     from vigie.stream.mastery.params import publish, to_contract
 
-    settings = VigieSettings()
+    settings = load_settings()
     if csv_path is not None:
         answers, _ = read_answer_log(csv_path, Columns(student_column, skill_column, correct_column, order_column))
     else:

@@ -52,8 +52,12 @@ def run_demo(
     console = Console()
     started = time.monotonic()
     broker = broker_from_settings(settings)
-    console.print(f"[bold]1/6[/] starting Kafka on {broker.bootstrap} (the first run fetches its jars with Maven)")
-    broker.start(settings.broker.start_timeout_s)
+    already_running = broker.status().running  # then it is someone else's: the demo leaves it running
+    if already_running:
+        console.print(f"[bold]1/6[/] using the Kafka broker already running on {broker.bootstrap}")
+    else:
+        console.print(f"[bold]1/6[/] starting Kafka on {broker.bootstrap} (the first run fetches its jars with Maven)")
+        broker.start(settings.broker.start_timeout_s)
     worker = None
     try:
         ensure_topics(settings.kafka)
@@ -90,7 +94,11 @@ def run_demo(
     finally:
         if worker is not None:
             stop_process(worker)
-        if not keep_kafka:
+        if already_running:
+            console.print(f"left running: the Kafka broker on {broker.bootstrap} (the demo did not start it)")
+        elif keep_kafka:
+            console.print(f"left running: the Kafka broker on {broker.bootstrap} (--keep-kafka)")
+        else:
             broker.stop()
     outcome = DemoOutcome(
         sent.total,

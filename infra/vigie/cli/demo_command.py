@@ -13,10 +13,10 @@ def demo_command(
 ) -> None:
     """Run the whole pipeline on a simulated cohort and print what was sent, processed and stored."""
     from vigie.cli.demo import run_demo
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
 
     outcome = run_demo(
-        VigieSettings(), academies=tuple(academies.split(",")), students=students, days=days, keep_kafka=keep_kafka
+        load_settings(), academies=tuple(academies.split(",")), students=students, days=days, keep_kafka=keep_kafka
     )
     if not outcome.exactly_once:
         raise typer.Exit(1)

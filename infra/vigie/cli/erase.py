@@ -9,7 +9,7 @@ import typer
 
 from vigie.core.contract.events import ErasureRequested
 from vigie.core.errors import UsageError
-from vigie.core.settings import VigieSettings
+from vigie.core.settings import VigieSettings, load_settings
 
 if TYPE_CHECKING:  # the warehouse part is imported when the command runs (fast ``--help``)
     from clickhouse_connect.driver.client import Client
@@ -44,7 +44,7 @@ def erase_command(
 
     if not re.fullmatch(r"[0-9a-f]{32}", student):
         raise UsageError("--student takes a pseudonym: 32 lowercase hex digits")
-    settings = VigieSettings()
+    settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
     report = erase_everywhere(settings, client, student, academy)

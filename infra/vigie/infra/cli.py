@@ -8,19 +8,19 @@ kafka = typer.Typer(help="The local single-node Kafka broker (KRaft, loopback)."
 
 
 def _broker():
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.infra.broker import broker_from_settings
 
-    return broker_from_settings(VigieSettings())
+    return broker_from_settings(load_settings())
 
 
 @kafka.command("start")
 def start() -> None:
     """Fetch Kafka's jars if needed, start the broker and create Vigie's topics (idempotent)."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.core.topics import ensure_topics
 
-    settings = VigieSettings()
+    settings = load_settings()
     status = _broker().start(settings.broker.start_timeout_s)
     created = ensure_topics(settings.kafka)
     typer.echo(f"Kafka running (pid {status.pid}) on {status.bootstrap}; topics created: {len(created)}")

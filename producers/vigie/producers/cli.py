@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
-from vigie.core.settings import VigieSettings
+from vigie.core.settings import load_settings
 
 
 def simulate(
@@ -35,7 +35,7 @@ def simulate(
     from vigie.producers.simulator import Simulation, SimulationConfig
     from vigie.producers.simulator.output import paced, publish, write_jsonl
 
-    settings = VigieSettings()
+    settings = load_settings()
     config = SimulationConfig(
         academies=tuple(a.strip() for a in academies.split(",") if a.strip()),
         schools_per_academy=schools,
@@ -175,7 +175,7 @@ def xapi_ingest(
     from vigie.producers.sdk import EventPublisher
     from vigie.producers.xapi import XapiMapper, ingest_lines
 
-    settings = VigieSettings()
+    settings = load_settings()
     mapper = XapiMapper(EventBuilder(platform, settings.privacy))
     publisher = None if dry_run else EventPublisher(settings.kafka)
     letters = 0

@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from vigie.core.contract.codec import MAX_EVENT_BYTES, dead_letter
 from vigie.core.contract.events import DeadLetter
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 ANSWER_VERBS = frozenset({f"{ADL}answered", f"{ADL}completed", f"{ADL}attempted"})
-SESSION_VERBS = {
+SESSION_VERBS: dict[str, Literal["completed", "abandoned", "timeout"] | None] = {
     f"{ADL}initialized": None,
     f"{ADL}terminated": "completed",
     f"{ADL}suspended": "abandoned",
@@ -142,8 +142,8 @@ class XapiMapper:
         if not isinstance(verb, str) or (verb not in ANSWER_VERBS and verb not in SESSION_VERBS):
             known = ", ".join(v.removeprefix(ADL) for v in (*sorted(ANSWER_VERBS), *SESSION_VERBS))
             raise UnmappableStatementError(f"verb {verb!r} is not mapped (known ADL verbs: {known})", field="verb.id")
-        context = statement.get("context") if isinstance(statement.get("context"), dict) else {}
-        extensions = context.get("extensions") if isinstance(context.get("extensions"), dict) else {}
+        context: dict[str, Any] = statement["context"] if isinstance(statement.get("context"), dict) else {}
+        extensions: dict[str, Any] = context["extensions"] if isinstance(context.get("extensions"), dict) else {}
         pupil = Pupil(
             academy=_ext(extensions, "academy"),
             school_uai=_ext(extensions, "school-uai"),
@@ -171,7 +171,7 @@ class XapiMapper:
             return self.builder.session_started(
                 pupil, source_event_id=statement_id, session_id=session_id, occurred_at=occurred_at
             )
-        result_ext = _get(result, "extensions") if isinstance(_get(result, "extensions"), dict) else {}
+        result_ext: dict[str, Any] = _get(result, "extensions") if isinstance(_get(result, "extensions"), dict) else {}
         seen = self._answers_in_session.pop(session_key, 0)
         count = result_ext.get(EXT["answers-count"], extensions.get(EXT["answers-count"], seen))
         return self.builder.session_ended(
@@ -180,7 +180,7 @@ class XapiMapper:
             session_id=session_id,
             occurred_at=occurred_at,
             outcome=outcome,
-            answers_count=count,
+            answers_count=int(count),
         )
 
     def _answer(self, statement, pupil, statement_id, session_id, occurred_at, result, extensions):
@@ -206,7 +206,7 @@ class XapiMapper:
             session_id=session_id,
             skill_code=_ext(extensions, "skill"),
             item_id=item_id_of(item),
-            correct=success if success is not None else score >= 1.0,
+            correct=success if success is not None else (score is not None and score >= 1.0),
             score=score,
             response_time_ms=parse_duration_ms(result["duration"]),
             attempt=result_ext.get(EXT["attempt"], extensions.get(EXT["attempt"], 1)),

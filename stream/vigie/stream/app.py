@@ -1,7 +1,6 @@
-"""Build the faust application from settings: topics, tables and the pipeline agent.
+"""The faust application of the stream and its topics, built from settings (nothing at import time).
 
-Nothing is built at import time: ``create_app(settings)`` returns a ready app, which the CLI
-runs as a worker (``vigie stream worker``) and tests run in-process.
+``vigie.stream.topology.create_app`` registers the processors and the pipeline on it.
 """
 
 from __future__ import annotations
@@ -64,15 +63,10 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
     )
 
 
-def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamApp:
-    """The app with every Vigie topic declared and the pipeline agent registered."""
-    from vigie.stream.mastery.agents import register_mastery
-    from vigie.stream.pipeline import register_pipeline
-    from vigie.stream.signals.agents import register_signals
-
-    app = faust_app(settings, app_id=app_id)
+def stream_topics(app: faust.App, settings: VigieSettings) -> dict[TopicSpec, TopicT]:
+    """Every Vigie topic, raw bytes in and out (the contract does the parsing)."""
     prefix = settings.kafka.topic_prefix
-    topics = {
+    return {
         spec: app.topic(
             spec.name(prefix),
             key_type=bytes,
@@ -84,11 +78,6 @@ def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamA
         )
         for spec in ALL_TOPICS
     }
-    stream_app = StreamApp(settings, app, topics)
-    register_signals(stream_app)
-    register_mastery(stream_app)
-    register_pipeline(stream_app)
-    return stream_app
 
 
-__all__ = ["LEARNING_EVENTS", "StreamApp", "create_app", "faust_app"]
+__all__ = ["LEARNING_EVENTS", "StreamApp", "faust_app", "stream_topics"]

@@ -15,10 +15,10 @@ log = logging.getLogger(__name__)
 @app.command("worker")
 def worker(loglevel: str = typer.Option("warning", help="faust's log level.")) -> None:
     """Run a stream worker (scale out by starting more: they share the partitions)."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.stream.worker import run_worker
 
-    run_worker(VigieSettings(), loglevel=loglevel)
+    run_worker(load_settings(), loglevel=loglevel)
 
 
 def evaluate_mastery_command(

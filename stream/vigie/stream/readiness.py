@@ -9,6 +9,7 @@ cluster. Fetching the metadata once at start removes the race.
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
 from vigie.stream.app import StreamApp
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 async def wait_for_output_metadata(app: StreamApp) -> None:
     names = [table.changelog_topic.get_topic_name() for table in app.app.tables.values()]
     names += [topic.get_topic_name() for topic in app.topics.values()]
-    producer = app.app.producer._ensure_producer()  # the aiokafka producer behind faust's
+    producer = cast(Any, app.app.producer)._ensure_producer()  # the aiokafka producer behind faust's
     for name in names:
         partitions = await producer.partitions_for(name)
         log.debug("producer metadata ready for %s (%d partitions)", name, len(partitions))

@@ -6,7 +6,7 @@ import faust
 
 from vigie.core.settings import VigieSettings
 from vigie.core.topics import ensure_topics
-from vigie.stream.app import create_app
+from vigie.stream.topology import create_app
 
 
 def run_worker(settings: VigieSettings, *, loglevel: str = "warning") -> None:

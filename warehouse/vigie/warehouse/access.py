@@ -25,7 +25,7 @@ from clickhouse_connect.driver.client import Client
 from vigie.core.contract.referential import ACADEMIES
 from vigie.core.errors import ConfigurationError
 
-Level = Literal["aggregates", "analyst"]
+AccessLevel = Literal["aggregates", "analyst"]
 VIEW_DEFINER = "vigie_view_definer"
 _SAFE = re.compile(r"^[a-z0-9_]+$")
 
@@ -50,11 +50,11 @@ def objects_of(client: Client, database: str) -> Objects:
     return Objects(views, tables)
 
 
-def role_name(academy: str, level: Level) -> str:
+def role_name(academy: str, level: AccessLevel) -> str:
     return f"vigie_{_ident(academy)}_{level}"
 
 
-def user_name(academy: str, level: Level) -> str:
+def user_name(academy: str, level: AccessLevel) -> str:
     return f"vigie_{_ident(academy)}" + ("" if level == "aggregates" else "_analyst")
 
 
@@ -70,7 +70,7 @@ def access_sql(
     academy: str,
     password: str,
     *,
-    level: Level = "aggregates",
+    level: AccessLevel = "aggregates",
     admin_user: str | None = "default",
 ) -> list[str]:
     """Statements (without trailing ';') creating the academy's role, row policies, grants and user."""

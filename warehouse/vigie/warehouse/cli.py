@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -10,14 +11,29 @@ import typer
 warehouse = typer.Typer(help="The ClickHouse history.", no_args_is_help=True)
 
 
+class AccessChoice(StrEnum):
+    """``--level`` of ``access-sql`` (typed: anything else is a usage error, listed in ``--help``)."""
+
+    aggregates = "aggregates"
+    analyst = "analyst"
+
+
+class OutputFormat(StrEnum):
+    """``--format`` of ``vigie sql``."""
+
+    table = "table"
+    csv = "csv"
+    parquet = "parquet"
+
+
 @warehouse.command("migrate")
 def migrate_command() -> None:
     """Apply the schema migrations not applied yet (idempotent)."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
 
-    settings = VigieSettings()
+    settings = load_settings()
     applied = migrate(connect(settings), settings.warehouse)
     typer.echo(f"{len(applied)} migration(s) applied" + "".join(f"\n  {m.version:04d}_{m.name}" for m in applied))
 
@@ -28,12 +44,12 @@ def retention_command(
     show: bool = typer.Option(False, "--show", help="Only print each table's current retention."),
 ) -> None:
     """Change the TTL of every existing table (ALTER TABLE ... MODIFY TTL), or show it."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.retention import retention, set_retention
 
-    settings = VigieSettings()
+    settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
     db = settings.warehouse.database
@@ -53,22 +69,22 @@ def retention_command(
 def access_sql_command(
     academy: str = typer.Option(..., help="Academy code, e.g. lyon."),
     password_env: str = typer.Option(..., help="Name of the environment variable holding the user's password."),
-    level: str = typer.Option("aggregates", help="aggregates: the k-anonymous views only; analyst: every table."),
+    level: AccessChoice = typer.Option(
+        AccessChoice.aggregates, help="aggregates: the k-anonymous views only; analyst: every table."
+    ),
     admin_user: str = typer.Option("default", help="The server user the sink writes with (keeps every row)."),
 ) -> None:
     """Print the SQL creating a read-only user for one academy (role, row policies, SELECT grants)."""
     from vigie.core.errors import ConfigurationError
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.access import access_sql, objects_of, render
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
 
-    if level not in ("aggregates", "analyst"):
-        raise ConfigurationError("--level is 'aggregates' or 'analyst'")
     password = os.environ.get(password_env)
     if not password:
         raise ConfigurationError(f"set the password in the environment variable {password_env}")
-    settings = VigieSettings()
+    settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
     db = settings.warehouse.database
@@ -77,7 +93,7 @@ def access_sql_command(
         db,
         academy,
         password,
-        level=level,  # type: ignore[arg-type]
+        level=level.value,
         admin_user=admin_user or None,
     )
     typer.echo(render(statements), nl=False)
@@ -85,28 +101,25 @@ def access_sql_command(
 
 def sql_command(
     query: str = typer.Argument(..., help='A reading query, e.g. "SELECT * FROM vigie.v_academy_at_risk".'),
-    fmt: str = typer.Option("table", "--format", help="table (on screen), csv or parquet."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table (on screen), csv or parquet."),
     out: Path | None = typer.Option(None, help="File to write (required for csv and parquet)."),
 ) -> None:
     """Run a query on the configured warehouse: a table on screen, or a CSV/Parquet file."""
     from rich.console import Console
 
-    from vigie.core.errors import ConfigurationError
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.query import render, run_query, write
 
-    if fmt not in ("table", "csv", "parquet"):
-        raise ConfigurationError("--format is table, csv or parquet")
-    if fmt != "table" and out is None:
-        raise ConfigurationError(f"--format {fmt} needs --out FILE")
-    settings = VigieSettings()
+    if fmt is not OutputFormat.table and out is None:
+        raise typer.BadParameter(f"--format {fmt.value} needs --out FILE", param_hint="--out")
+    settings = load_settings()
     client = connect(settings)
     result = run_query(client, query, server=settings.clickhouse_url is not None)
-    if fmt == "table":
+    if fmt is OutputFormat.table or out is None:
         Console().print(render(result))
         return
-    write(result, fmt, out)  # type: ignore[arg-type]
+    write(result, "csv" if fmt is OutputFormat.csv else "parquet", out)
     typer.echo(f"{result.num_rows} row(s) written to {out}")
 
 
@@ -114,12 +127,12 @@ def sink_command(
     idle_timeout: float | None = typer.Option(None, help="Stop after this many seconds without a message."),
 ) -> None:
     """Consume Vigie's topics into ClickHouse, in batches, until interrupted."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.sink import Sink
 
-    settings = VigieSettings()
+    settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
     sink = Sink(settings, client)

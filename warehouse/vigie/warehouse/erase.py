@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
@@ -65,7 +66,7 @@ def find_pupil(client: Client, database: str, student_id: str, academy: str | No
     params = {"student": student_id, "academy": academy or ""}
     where = _pupil_filter(academy)
     academies: set[str] = set()
-    classes: set[tuple[str, str, str]] = set()
+    classes: set[tuple[Any, ...]] = set()
     for table in _tables_with(client, database, "student_id"):
         columns = set(columns_of(client, database, table))
         count = client.query(f"SELECT count() FROM {database}.{table} WHERE {where}", parameters=params).result_rows
@@ -82,13 +83,14 @@ def find_pupil(client: Client, database: str, student_id: str, academy: str | No
             )
         if {"academy", "school_uai", "class_id"} <= columns:
             classes.update(
-                client.query(
+                tuple(row)
+                for row in client.query(
                     f"SELECT DISTINCT academy, school_uai, class_id FROM {database}.{table} WHERE {where}",
                     parameters=params,
                 ).result_rows
             )
     report.academies = sorted(academies)
-    report.classes = sorted(tuple(c) for c in classes)
+    report.classes = sorted((str(a), str(s), str(c)) for a, s, c in classes)
     return report
 
 

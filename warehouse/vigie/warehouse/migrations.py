@@ -1,16 +1,15 @@
-"""Numbered, forward-only schema migrations (``sql/NNNN_name.sql``), applied idempotently.
+"""The warehouse schema: numbered, forward-only migrations for what holds data, one file per plain view.
 
-Each file may hold several statements separated by ``;`` at a line end. ``${database}``,
-``${retention_days}`` and ``${min_group_size}`` are substituted. An applied migration is recorded with
-its checksum; editing it afterwards is an error (write a new migration instead).
+- ``sql/NNNN_name.sql``: tables and materialized views. Each file may hold several statements separated
+  by ``;`` at a line end. An applied migration is recorded with its checksum; editing it afterwards is an
+  error (write a new migration instead). A materialized view created by a migration is backfilled from
+  the rows its source table already holds, so aggregates never start half empty.
+- ``sql/views/<name>.sql``: one plain view (``CREATE OR REPLACE VIEW``) per file. Views hold no data: at
+  every ``migrate`` each is rendered from the current settings and re-created when its definition differs
+  from the one applied last (``schema_views``), so a changed view or a new ``min_group_size`` applies at
+  the next start. A view that reads another is created after it.
 
-Two things happen besides applying new files:
-
-- a materialized view created by a migration is backfilled from the rows its source table already
-  holds (an upgrade of a warehouse that has history), so aggregates never start half empty;
-- plain views (``CREATE OR REPLACE VIEW``) hold no data: at every ``migrate`` the latest definition of
-  each is rendered from the current settings and re-created if it differs from the one applied last
-  (``schema_views``), so a new ``min_group_size`` applies at the next start.
+``${database}``, ``${retention_days}`` and ``${min_group_size}`` are substituted in both.
 """
 
 from __future__ import annotations
@@ -30,6 +29,15 @@ from vigie.core.settings import WarehouseSettings
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_VIEW_FILE = re.compile(r"^([a-z][a-z0-9_]*)\.sql$")
+
+#: Checksums that migrations 0002-0012 had before their plain views moved to ``sql/views/``: a warehouse
+#: migrated then is still up to date (the views themselves are re-created from their files).
+_CHECKSUMS_BEFORE_VIEW_FILES = {
+    1: "56f4d94892c0b404", 2: "fb247006c2893f7f", 3: "01b4d3e943386333", 4: "bfa1e5944f073441",
+    5: "704fc052a33a5847", 6: "061444c7c370fbee", 7: "13a361c323c0a3f2", 8: "f9de432d96897ea5",
+    9: "9578348a466cbb74", 10: "a0180631e7f620c3", 11: "09d221e3d91b0bd9", 12: "df2d1251f18c01e9",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +51,48 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
 
     def statements(self, warehouse: WarehouseSettings) -> list[str]:
-        text = Template(self.sql).substitute(
-            database=warehouse.database,
-            retention_days=warehouse.retention_days,
-            min_group_size=warehouse.min_group_size,
-        )
+        text = _render(self.sql, warehouse)
         return [s.strip() for s in re.split(r";\s*$", text, flags=re.M) if _has_code(s)]
+
+
+def _render(sql: str, warehouse: WarehouseSettings) -> str:
+    return Template(sql).substitute(
+        database=warehouse.database,
+        retention_days=warehouse.retention_days,
+        min_group_size=warehouse.min_group_size,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One plain view, from ``sql/views/<name>.sql``."""
+
+    name: str
+    sql: str
+
+    def statement(self, warehouse: WarehouseSettings) -> str:
+        return _render(self.sql, warehouse).strip().rstrip(";").strip()
+
+    def reads(self, names: set[str]) -> set[str]:
+        """The other views among ``names`` that this one reads."""
+        return {n for n in names if n != self.name and re.search(rf"\$\{{database\}}\.{n}\b", self.sql)}
+
+
+def views() -> list[View]:
+    """Every view shipped with Vigie, each after the views it reads."""
+    found: dict[str, View] = {}
+    for entry in resources.files("vigie.warehouse").joinpath("sql", "views").iterdir():
+        if match := _VIEW_FILE.match(entry.name):
+            found[match[1]] = View(match[1], entry.read_text(encoding="utf-8"))
+    ordered: list[View] = []
+    pending = dict(sorted(found.items()))
+    while pending:
+        ready = [v for v in pending.values() if not v.reads(set(pending))]
+        if not ready:
+            raise ConfigurationError(f"views read each other in a cycle: {sorted(pending)}")
+        for view in ready:
+            ordered.append(pending.pop(view.name))
+    return ordered
 
 
 def _code(statement: str) -> str:
@@ -91,7 +135,10 @@ def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
     done = []
     for migration in available():
         if migration.version in applied:
-            if applied[migration.version] != migration.checksum:
+            if applied[migration.version] not in (
+                migration.checksum,
+                _CHECKSUMS_BEFORE_VIEW_FILES.get(migration.version),
+            ):
                 raise ConfigurationError(
                     f"migration {migration.version:04d}_{migration.name} changed after it was applied; "
                     "migrations are forward-only: add a new one"
@@ -109,13 +156,57 @@ def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
         )
         log.info("applied migration %04d_%s", migration.version, migration.name)
         done.append(migration)
+    repair(client, warehouse)
     refresh_views(client, warehouse)
     return done
 
 
+_CREATE = re.compile(r"^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS [\w]+\.(\w+)(?:\s+TO [\w]+\.(\w+))?", re.I)
+
+
+def repair(client: Client, warehouse: WarehouseSettings) -> list[str]:
+    """Re-create the tables and materialized views of applied migrations that are missing; return them.
+
+    A table dropped by hand (or lost) makes every insert fail: ``migrate`` puts it back, empty, and refills
+    an aggregate from its source through its materialized view. History that lived only in a dropped
+    history table is gone, and the log says so.
+    """
+    db = warehouse.database
+    existing = {
+        r[0]
+        for r in client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": db}
+        ).result_rows
+    }
+    repaired: list[str] = []
+    feeding: dict[str, str] = {}  # aggregate table -> the materialized view that feeds it
+    for migration in available():
+        for statement in migration.statements(warehouse):
+            match = _CREATE.match(_code(statement))
+            if match is None:
+                continue
+            kind, name, target = match[1].upper(), match[2], match[3]
+            if target:
+                feeding[target] = name
+            if name in existing:
+                continue
+            client.command(statement)
+            repaired.append(name)
+            log.warning(
+                "re-created the missing %s %s.%s (from migration %04d)", kind.lower(), db, name, migration.version
+            )
+    for table in repaired:
+        if table in feeding and feeding[table] not in repaired:
+            backfill(client, db, feeding[table])
+        elif table not in feeding and not table.startswith("mv_"):
+            log.warning("%s.%s was missing: what it held is lost (re-created empty)", db, table)
+    for view in repaired:
+        if view.startswith("mv_"):
+            backfill(client, db, view)
+    return repaired
+
+
 _MATERIALIZED_VIEW = re.compile(r"^CREATE MATERIALIZED VIEW (?:IF NOT EXISTS )?[\w]+\.(\w+)", re.I)
-_VIEW = re.compile(r"^CREATE OR REPLACE VIEW [\w]+\.(\w+)", re.I)
-_DROP_VIEW = re.compile(r"^DROP (?:VIEW|TABLE) (?:IF EXISTS )?[\w]+\.(\w+)", re.I)
 
 
 def refresh_views(client: Client, warehouse: WarehouseSettings) -> list[str]:
@@ -125,18 +216,14 @@ def refresh_views(client: Client, warehouse: WarehouseSettings) -> list[str]:
     server (``SQL SECURITY DEFINER`` for the academy users, see ``vigie warehouse access-sql``).
     """
     db = warehouse.database
-    latest: dict[str, str | None] = {}
-    for migration in available():
-        for statement in migration.statements(warehouse):
-            if match := _VIEW.match(_code(statement)):
-                latest[match[1]] = statement
-            elif match := _DROP_VIEW.match(_code(statement)):
-                latest[match[1]] = None
+    latest = {view.name: view.statement(warehouse) for view in views()}
     client.command(
         f"CREATE TABLE IF NOT EXISTS {db}.schema_views (name String, checksum String,"
         " applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = ReplacingMergeTree(applied_at) ORDER BY name"
     )
-    recorded = dict(client.query(f"SELECT name, checksum FROM {db}.schema_views FINAL").result_rows)
+    recorded: dict[str, str] = {
+        row[0]: row[1] for row in client.query(f"SELECT name, checksum FROM {db}.schema_views FINAL").result_rows
+    }
     existing = {
         r[0]
         for r in client.query(
@@ -144,13 +231,11 @@ def refresh_views(client: Client, warehouse: WarehouseSettings) -> list[str]:
         ).result_rows
     }
     refreshed = []
-    for name, statement in latest.items():
-        if statement is None:
-            continue
-        checksum = hashlib.sha256(statement.encode()).hexdigest()[:16]
+    for name, definition in latest.items():
+        checksum = hashlib.sha256(definition.encode()).hexdigest()[:16]
         if name in existing and recorded.get(name) == checksum:
             continue
-        client.command(statement)
+        client.command(definition)
         client.insert(f"{db}.schema_views", [[name, checksum]], column_names=["name", "checksum"])
         log.info("view %s.%s (re)created", db, name)
         refreshed.append(name)

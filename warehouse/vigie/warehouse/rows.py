@@ -10,8 +10,9 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from vigie.core.contract.codec import decode, decode_learning_event
@@ -29,14 +30,33 @@ from vigie.core.contract.referential import ACADEMIES
 from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False)  # one object per table: compared and hashed by identity
 class Table:
+    """A warehouse table as the sink writes it: its columns, and how each is read from a contract event.
+
+    A column is the event's field of the same name unless ``derived`` says how to compute it; the insert
+    names its columns, so the order here is the only one (the DDL may list them in any order).
+    """
+
     name: str
     columns: tuple[str, ...]
     #: The event-time column: a redelivered event has the same time, so dedup lookups scan only the
     #: batch's time range (monthly partitions are pruned on long histories). None when the time is
     #: not part of the event's identity (a dead letter re-made on redelivery gets a new received_at).
     time_column: str | None = "occurred_at"
+    derived: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    _getters: tuple[Callable[[Any], Any], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.derived) - set(self.columns)
+        if unknown:
+            raise ValueError(f"{self.name}: derived columns {sorted(unknown)} are not columns")
+        getters = tuple(self.derived.get(column) or attrgetter(column) for column in self.columns)
+        object.__setattr__(self, "_getters", getters)
+
+    def row(self, event: Any) -> list[Any]:
+        """The row of ``event``, in ``columns`` order."""
+        return [get(event) for get in self._getters]
 
 
 ANSWERS = Table(
@@ -79,6 +99,10 @@ SESSION_EVENTS = Table(
         "answers_count",
         "occurred_at",
     ),
+    derived={
+        "outcome": lambda e: e.outcome if isinstance(e, SessionEnded) else "",
+        "answers_count": lambda e: e.answers_count if isinstance(e, SessionEnded) else 0,
+    },
 )
 
 MASTERY_UPDATES_TABLE = Table(
@@ -124,6 +148,12 @@ SIGNALS_TABLE = Table(
         "reasons.value",
         "reasons.threshold",
     ),
+    derived={
+        "reasons.code": lambda e: [r.code for r in e.reasons],
+        "reasons.text": lambda e: [r.text for r in e.reasons],
+        "reasons.value": lambda e: [r.value for r in e.reasons],
+        "reasons.threshold": lambda e: [r.threshold for r in e.reasons],
+    },
 )
 SKILL_PARAMETERS_TABLE = Table(
     "skill_parameters",
@@ -140,6 +170,7 @@ SKILL_PARAMETERS_TABLE = Table(
         "fitted_at",
     ),
     time_column="fitted_at",
+    derived={"event_id": lambda e: skill_parameters_id(e)},
 )
 DEAD_LETTERS_TABLE = Table(
     "dead_letters",
@@ -157,6 +188,10 @@ DEAD_LETTERS_TABLE = Table(
         "received_at",
     ),
     time_column=None,
+    derived={
+        "academy": lambda e: dead_letter_owner(e.payload_b64)[0],
+        "student_id": lambda e: dead_letter_owner(e.payload_b64)[1],
+    },
 )
 
 #: Every table the sink writes (each has an ``event_id`` column the sink deduplicates on).
@@ -173,45 +208,11 @@ Routed = tuple[Table, uuid.UUID, list[Any]]
 
 
 def answer_row(e: AnswerSubmitted) -> list[Any]:
-    return [
-        e.academy,
-        e.school_uai,
-        e.class_id,
-        e.student_id,
-        e.teacher_id,
-        e.level,
-        e.subject,
-        e.skill_code,
-        e.item_id,
-        e.platform,
-        e.session_id,
-        e.event_id,
-        e.source_event_id,
-        e.occurred_at,
-        e.correct,
-        e.score,
-        e.response_time_ms,
-        e.attempt,
-        e.hints_used,
-    ]
+    return ANSWERS.row(e)
 
 
 def session_row(e: SessionStarted | SessionEnded) -> list[Any]:
-    ended = isinstance(e, SessionEnded)
-    return [
-        e.academy,
-        e.school_uai,
-        e.class_id,
-        e.student_id,
-        e.level,
-        e.platform,
-        e.session_id,
-        e.event_id,
-        e.kind,
-        e.outcome if ended else "",
-        e.answers_count if ended else 0,
-        e.occurred_at,
-    ]
+    return SESSION_EVENTS.row(e)
 
 
 def route_learning_event(raw: bytes) -> Routed | None:
@@ -224,48 +225,11 @@ def route_learning_event(raw: bytes) -> Routed | None:
 
 
 def mastery_row(e: MasteryUpdated) -> list[Any]:
-    return [
-        e.academy,
-        e.school_uai,
-        e.class_id,
-        e.student_id,
-        e.level,
-        e.subject,
-        e.skill_code,
-        e.event_id,
-        e.answer_event_id,
-        e.occurred_at,
-        e.correct,
-        e.p_before,
-        e.p_after,
-        e.attempts,
-        e.mastered,
-        e.params_version,
-    ]
+    return MASTERY_UPDATES_TABLE.row(e)
 
 
 def signal_row(e: SignalChanged) -> list[Any]:
-    reasons = e.reasons
-    return [
-        e.academy,
-        e.school_uai,
-        e.class_id,
-        e.student_id,
-        e.level,
-        e.signal_type,
-        e.status,
-        e.severity,
-        e.skill_code,
-        e.event_id,
-        e.signal_id,
-        e.occurred_at,
-        e.first_seen_at,
-        e.cleared_at,
-        [r.code for r in reasons],
-        [r.text for r in reasons],
-        [r.value for r in reasons],
-        [r.threshold for r in reasons],
-    ]
+    return SIGNALS_TABLE.row(e)
 
 
 def skill_parameters_id(e: SkillParameters) -> uuid.UUID:
@@ -274,18 +238,7 @@ def skill_parameters_id(e: SkillParameters) -> uuid.UUID:
 
 
 def skill_parameters_row(e: SkillParameters) -> list[Any]:
-    return [
-        e.skill_code,
-        e.params_version,
-        skill_parameters_id(e),
-        e.p_init,
-        e.p_learn,
-        e.p_guess,
-        e.p_slip,
-        e.half_life_days,
-        e.n_answers,
-        e.fitted_at,
-    ]
+    return SKILL_PARAMETERS_TABLE.row(e)
 
 
 _PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
@@ -306,20 +259,7 @@ def dead_letter_owner(payload_b64: str) -> tuple[str, str]:
 
 
 def dead_letter_row(e: DeadLetter) -> list[Any]:
-    academy, student = dead_letter_owner(e.payload_b64)
-    return [
-        academy,
-        student,
-        e.source_topic,
-        e.partition,
-        e.offset,
-        e.event_id,
-        e.reason,
-        e.error_type,
-        e.key,
-        e.payload_b64,
-        e.received_at,
-    ]
+    return DEAD_LETTERS_TABLE.row(e)
 
 
 def route_mastery_update(raw: bytes) -> Routed:

@@ -21,9 +21,10 @@ from clickhouse_connect.driver.client import Client
 from kafka import KafkaConsumer
 from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
 
-from vigie.core.errors import InvalidEventError
+from vigie.core.errors import InvalidEventError, PermanentError
 from vigie.core.settings import VigieSettings
 from vigie.core.topics import TopicSpec
+from vigie.warehouse.failures import classify
 from vigie.warehouse.rows import ROUTES, Routed, Table
 
 log = logging.getLogger(__name__)
@@ -182,11 +183,13 @@ class Sink:
                     self.stats.duplicates_skipped += skipped
                     del self.buffers[name]
                 break
-            except Exception as error:  # ClickHouse down or refusing: keep the batch, commit nothing
-                if self._stop.is_set():
-                    raise
+            except Exception as error:  # keep the batch, commit nothing; retry only what can pass later
+                failure = classify(error, "the warehouse refused a batch")
+                if self._stop.is_set() or isinstance(failure, PermanentError):
+                    log.error("sink stopping, nothing committed: %s", failure)
+                    raise failure from error
                 self.stats.retries += 1
-                log.warning("warehouse refused a batch (%s); retrying in %.1fs", error, delay)
+                log.warning("%s; retrying in %.1fs", failure, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
         _commit(consumer)

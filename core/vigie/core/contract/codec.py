@@ -31,16 +31,19 @@ def explain(error: ValidationError) -> InvalidEventError:
     return InvalidEventError(f"{first['msg']}{more}", field=field)
 
 
-def _check_size(raw: bytes) -> None:
+def _check_size(raw: bytes | None) -> bytes:
+    if raw is None:
+        raise InvalidEventError("a null message (tombstone) carries no event")
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidEventError(f"payload of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}")
+    return raw
 
 
-def decode_learning_event(raw: bytes) -> LearningEvent:
-    """Parse and validate one learning event; ``InvalidEventError`` says why not."""
-    _check_size(raw)
+def decode_learning_event(raw: bytes | None) -> LearningEvent:
+    """Parse and validate one learning event; ``InvalidEventError`` says why not (a tombstone included)."""
+    checked = _check_size(raw)
     try:
-        return _learning_event.validate_json(raw)
+        return _learning_event.validate_json(checked)
     except ValidationError as error:
         raise explain(error) from None
 

@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from vigie.core.contract.referential import ACADEMIES, Level, Subject
 from vigie.core.contract.taxonomy import is_known_skill
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION: Literal[1] = 1
 #: Namespace of Vigie's deterministic event ids (UUIDv5). Never change it: ids would change.
 EVENT_ID_NAMESPACE = uuid.UUID("6f0b5a52-4a8e-5d2c-9f3e-7a1c0de9e5a1")
 #: How far in the future an event time may be before it is rejected (clock skew of platforms).

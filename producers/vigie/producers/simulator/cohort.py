@@ -15,7 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from vigie.core.contract.calendar import is_school_day
-from vigie.core.contract.referential import SUBJECTS, zone_of
+from vigie.core.contract.referential import SUBJECTS, Zone, zone_of
 from vigie.core.contract.taxonomy import skills_for
 from vigie.core.settings import PrivacySettings
 from vigie.producers.pseudonym import Pseudonymizer
@@ -110,9 +110,9 @@ _LAST_NAMES = (
 
 
 @lru_cache(maxsize=4096)
-def school_day(day: date, zone: str) -> bool:
+def school_day(day: date, zone: Zone) -> bool:
     """``is_school_day``, cached: the simulator asks it for every pupil every day."""
-    return is_school_day(day, zone)  # type: ignore[arg-type]
+    return is_school_day(day, zone)
 
 
 def uai(department: str, number: int) -> str:
@@ -124,7 +124,7 @@ def uai(department: str, number: int) -> str:
 @dataclass(slots=True)
 class SimClass:
     academy: str
-    zone: str
+    zone: Zone
     school_uai: str
     raw_id: str
     class_id: str

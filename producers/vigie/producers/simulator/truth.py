@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
+from vigie.core.contract.referential import Zone
 from vigie.producers.simulator.learner import SkillTruth
 
 
@@ -20,7 +21,7 @@ class PupilTruth:
     academy: str
     school_uai: str
     level: str
-    zone: str
+    zone: Zone
     #: IANA time zone of the school (Europe/Paris, or the overseas academy's own).
     timezone: str
     platform: str

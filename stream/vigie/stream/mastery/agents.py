@@ -9,11 +9,15 @@ events, so state and input are co-partitioned even though, inside a batch of ``t
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping, Sequence
+from typing import Any
 
+from vigie.core.contract.events import LearningEvent
 from vigie.stream.app import StreamApp
 from vigie.stream.emit import ChangelogTable
 from vigie.stream.mastery.params import ParameterBook, ParameterFeed
 from vigie.stream.mastery.processor import MasteryProcessor
+from vigie.stream.processor import Emission
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +28,7 @@ PARAMS_START_TIMEOUT_S = 30.0
 
 def register_mastery(stream_app: StreamApp) -> MasteryProcessor:
     settings = stream_app.settings
-    table = stream_app.app.Table(
+    table: Any = stream_app.app.Table(
         TABLE_NAME,
         default=None,
         key_type=str,
@@ -54,11 +58,11 @@ def register_mastery(stream_app: StreamApp) -> MasteryProcessor:
 class FeedingMasteryProcessor(MasteryProcessor):
     """The processor of a worker: parameters come from the live feed of the SKILL_PARAMETERS topic."""
 
-    def __init__(self, table, feed: ParameterFeed, *, threshold: float) -> None:
+    def __init__(self, table: MutableMapping[str, Any], feed: ParameterFeed, *, threshold: float) -> None:
         super().__init__(table, feed.book, threshold=threshold)
         self.feed = feed
 
-    def process(self, events):
+    def process(self, events: Sequence[LearningEvent]) -> list[Emission]:
         if not self.feed.ready.is_set():
             self.feed.start()
             if not self.feed.wait_ready(PARAMS_START_TIMEOUT_S):

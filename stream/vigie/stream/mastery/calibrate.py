@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,8 @@ def sequences_by_skill(log_: AnswerLog) -> Iterator[tuple[str, list[np.ndarray]]
     boundaries = np.flatnonzero((skills[1:] != skills[:-1]) | (students[1:] != students[:-1])) + 1
     starts = np.concatenate(([0], boundaries))
     ends = np.concatenate((boundaries, [len(idx)]))
-    current, seqs = skills[0], []
+    current = skills[0]
+    seqs: list[Any] = []
     for start, end in zip(starts, ends, strict=True):
         if skills[start] != current:
             yield str(current), seqs

@@ -19,11 +19,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from vigie.core.errors import ConfigurationError, InvalidEventError
 from vigie.stream.mastery.calibrate import AnswerLog, SkillFit, calibrate
+from vigie.stream.mastery.model import BktParams
 from vigie.stream.mastery.state import PupilState
 
 _TRUE = {"1", "true", "t", "yes", "y", "1.0"}
@@ -159,7 +161,7 @@ class Evaluation:
     predictions: np.ndarray = field(repr=False)
     labels: np.ndarray = field(repr=False)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return self.overall.as_dict() | {
             "n_train": self.n_train,
             "n_test": self.n_test,
@@ -171,7 +173,7 @@ class Evaluation:
         }
 
 
-def replay(answers: AnswerLog, fits: dict[str, SkillFit], default) -> tuple[np.ndarray, list[PupilState]]:
+def replay(answers: AnswerLog, fits: dict[str, SkillFit], default: BktParams) -> tuple[np.ndarray, list[PupilState]]:
     """P(correct) of every answer from the pupil's earlier answers, in the log's (student, order) order."""
     predictions = np.empty(len(answers))
     states: dict[str, PupilState] = {}

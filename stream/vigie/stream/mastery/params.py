@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from vigie.core.contract.codec import decode
 from vigie.core.contract.events import SkillParameters
@@ -133,7 +134,7 @@ class ParameterFeed:
             consumer.close()
 
 
-def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at) -> SkillParameters:
+def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at: datetime) -> SkillParameters:
     return SkillParameters(
         skill_code=skill,
         p_init=params.p_init,

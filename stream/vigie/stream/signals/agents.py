@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from vigie.core.contract.codec import encode
 from vigie.core.contract.events import LearningEvent, SignalChanged
@@ -43,7 +44,7 @@ class SignalsProcessor:
 def register_signals(stream_app: StreamApp) -> SignalsProcessor:
     """Add the signals processor to the pipeline and its timer to the app."""
     app, settings = stream_app.app, stream_app.settings
-    table = app.Table(
+    table: Any = app.Table(
         "signals-state",
         default=None,
         key_type=str,

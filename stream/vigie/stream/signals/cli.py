@@ -26,12 +26,12 @@ def _config(academies: str, students_per_class: int, start: str, days: int, seed
 
 def fit_school_model(seeds: list[int], make_config: Any, partitions: int, batch_size: int):  # type: ignore[no-untyped-def]
     """Fit the school risk model on simulated histories (the shipped ``risk_model.json`` comes from here)."""
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.producers.simulator import Simulation
     from vigie.stream.signals.risk_fit import FitOptions
     from vigie.stream.signals.risk_training import feature_log, fit_on_history
 
-    privacy = VigieSettings().privacy
+    privacy = load_settings().privacy
     logs = []
     for seed in seeds:
         simulation = Simulation(make_config(seed), privacy)
@@ -131,7 +131,7 @@ def _simulator(academies: str, students_per_class: int, start: str, days: int, s
     from rich.console import Console
     from rich.table import Table
 
-    from vigie.core.settings import VigieSettings
+    from vigie.core.settings import load_settings
     from vigie.producers.simulator import Simulation
     from vigie.stream.signals.evaluation import evaluate
 
@@ -144,7 +144,7 @@ def _simulator(academies: str, students_per_class: int, start: str, days: int, s
         model = fit_school_model(seeds, make, partitions, batch_size)
         if save_model is not None:
             model.save(save_model)
-    simulation = Simulation(make(seed), VigieSettings().privacy)
+    simulation = Simulation(make(seed), load_settings().privacy)
     result = evaluate(simulation.events(), simulation.truth.pupils, partitions=partitions, batch_size=batch_size,
                       window=window, risk_model=model)  # fmt: skip
     if as_json:

@@ -50,16 +50,11 @@ from vigie.stream.signals.risk_features import ClassActivity, RiskState, school_
 from vigie.stream.signals.risk_model import RiskModel, default_model
 from vigie.stream.signals.risk_reasons import cleared as risk_cleared
 from vigie.stream.signals.risk_reasons import explain
-from vigie.stream.signals.rules import RANK, Finding, SignalRules
+from vigie.stream.signals.rules import RANK, RISK_SIGNAL, Finding, SignalRules, counts_as_at_risk
 from vigie.stream.signals.state import OpenSignal, PupilState
 
 log = logging.getLogger(__name__)
 
-#: The teacher's alert: the calibrated risk of disengaging within the horizon (see ``risk_model``).
-RISK_SIGNAL = "dropout_risk"
-#: Signals that speak of dropping out (wheel-spinning is a learning difficulty, reported but not a dropout risk).
-#: The rule signals stay as readable indicators; "at risk" means the calibrated risk (``RISK_SIGNAL``).
-DROPOUT_SIGNALS = frozenset({"inactivity", "falling_success", "rapid_guessing", "abandoned_sessions"})
 ONE_DAY = timedelta(days=1)
 
 
@@ -84,9 +79,9 @@ def boundary(day: date) -> datetime:
 
 
 def at_risk(value: dict[str, Any], min_rank: int = RANK["medium"]) -> bool:
-    """Does this pupil state hold an open dropout-risk signal of at least this severity?"""
-    risk = value.get("signals", {}).get(RISK_SIGNAL)
-    return risk is not None and RANK[risk["severity"]] >= min_rank
+    """Does this pupil state hold an open signal that counts as "at risk" (``rules.counts_as_at_risk``)?"""
+    signals = value.get("signals", {}).items()
+    return any(counts_as_at_risk(key.split(":")[0], s["severity"], min_rank) for key, s in signals)
 
 
 class ItemTimes:
@@ -424,8 +419,8 @@ class SignalEngine:
             SignalChanged(
                 event_id=event_id,
                 signal_id=uuid.UUID(current.signal_id),
-                status=status,  # type: ignore[arg-type]
-                signal_type=signal_type,  # type: ignore[arg-type]
+                status=status,
+                signal_type=signal_type,
                 severity=new,
                 reasons=finding.reasons if finding else tuple(cleared_reasons),
                 occurred_at=at,
@@ -436,7 +431,7 @@ class SignalEngine:
                 class_id=state.class_id,
                 student_id=pupil,
                 level=state.level,
-                skill_code=skill or None,  # type: ignore[arg-type]
+                skill_code=skill or None,
             )
         )
         return True

@@ -39,20 +39,27 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from vigie.core.contract.calendar import school_days_between
-from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionStarted, SignalChanged
+from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionStarted, Severity, SignalChanged
 from vigie.core.contract.referential import Zone
-from vigie.stream.signals.engine import DROPOUT_SIGNALS, RISK_SIGNAL, SignalEngine
+from vigie.stream.signals.engine import SignalEngine
 from vigie.stream.signals.risk_model import RiskModel
 from vigie.stream.signals.risk_training import DailyAlerts, daily_alerts
-from vigie.stream.signals.rules import RANK, SignalRules
+from vigie.stream.signals.rules import DROPOUT_SIGNALS, RANK, RISK_SIGNAL, SignalRules, counts_as_at_risk
 
 BASELINE_DAYS = 7
 
 
-class PupilTruth(Protocol):
-    disengages: bool
-    dropout_date: date | None
-    zone: Zone
+class DisengagementTruth(Protocol):
+    """What the evaluation needs to know of a pupil (the simulator's ``PupilTruth`` is one)."""
+
+    @property
+    def disengages(self) -> bool: ...
+
+    @property
+    def dropout_date(self) -> date | None: ...
+
+    @property
+    def zone(self) -> Zone: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +144,9 @@ def batches(events: Iterable[LearningEvent], size: int) -> Iterator[list[Learnin
         yield batch
 
 
-def first_counted(flags: Mapping[str, list[date]], truth: Mapping[str, PupilTruth], window: int) -> dict[str, date]:
+def first_counted(
+    flags: Mapping[str, list[date]], truth: Mapping[str, DisengagementTruth], window: int
+) -> dict[str, date]:
     """Each pupil's first counted flag (for a positive: not more than ``window`` school days before the drop-out)."""
     first: dict[str, date] = {}
     for pupil, days in flags.items():
@@ -150,7 +159,7 @@ def first_counted(flags: Mapping[str, list[date]], truth: Mapping[str, PupilTrut
     return first
 
 
-def score(flags: Mapping[str, list[date]], truth: Mapping[str, PupilTruth], window: int) -> Scores:
+def score(flags: Mapping[str, list[date]], truth: Mapping[str, DisengagementTruth], window: int) -> Scores:
     first = first_counted(flags, truth, window)
     tp = fp = fn = 0
     leads: list[int] = []
@@ -209,14 +218,14 @@ def class_risk(
 ) -> list[ClassRisk]:
     """Share of each class's pupils holding an open medium+ dropout signal at the end of day ``until``
     (default: after the last change), from the emitted changes alone."""
-    open_severity: dict[tuple[str, str], str | None] = {}
+    open_severity: dict[tuple[str, str], Severity | None] = {}
     for change in changes:
         if until is not None and change.occurred_at.date() > until:
             continue
         open_severity[(change.student_id, change.signal_id.hex)] = (
-            change.severity if change.signal_type == RISK_SIGNAL else None
+            change.severity if counts_as_at_risk(change.signal_type, change.severity) else None
         )
-    risky = {pupil for (pupil, _), severity in open_severity.items() if RANK[severity] >= RANK["medium"]}
+    risky = {pupil for (pupil, _), severity in open_severity.items() if severity is not None}
     per_class: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for pupil, where in members.items():
         per_class[where].append(pupil)
@@ -228,7 +237,7 @@ def class_risk(
 
 def evaluate(
     events: Iterable[LearningEvent],
-    truth: Mapping[str, PupilTruth],
+    truth: Mapping[str, DisengagementTruth],
     *,
     partitions: int = 6,
     batch_size: int = 500,

@@ -18,6 +18,19 @@ from vigie.core.contract.events import Severity, SignalReason
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high")
 RANK: dict[Severity | None, int] = {None: 0, "low": 1, "medium": 2, "high": 3}
 
+#: The teacher's alert: the calibrated risk of disengaging within the horizon (``risk_model``, docs/signals.md).
+RISK_SIGNAL = "dropout_risk"
+#: The rule signals that speak of dropping out: still emitted, as readable indicators, but "at risk" is the
+#: calibrated risk (wheel-spinning is a learning difficulty, reported but not a dropout risk).
+DROPOUT_SIGNALS = frozenset({"inactivity", "falling_success", "rapid_guessing", "abandoned_sessions"})
+
+
+def counts_as_at_risk(signal_type: str, severity: Severity | None, min_rank: int = RANK["medium"]) -> bool:
+    """ "At risk", once for Python (the warehouse's ``pupils_at_risk`` view is its SQL twin): an open
+    calibrated dropout risk (``RISK_SIGNAL``) of severity medium or high. Low severities are early hints;
+    the rule signals are indicators; wheel-spinning is not a dropout risk."""
+    return signal_type == RISK_SIGNAL and RANK[severity] >= min_rank
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -82,7 +95,9 @@ def _level(value: float, thresholds: tuple[float, float, float]) -> Severity | N
     return found
 
 
-def _graded(value: float, thresholds, keep_low_from: float | None = None) -> tuple[Severity, float] | None:
+def _graded(
+    value: float, thresholds: tuple[float, float, float], keep_low_from: float | None = None
+) -> tuple[Severity, float] | None:
     """Severity of ``value`` and the threshold it passed. An open signal stays "low" while the value is
     still at least ``keep_low_from`` (hysteresis: no flapping around the first threshold)."""
     severity = _level(value, thresholds)
@@ -115,13 +130,13 @@ def usual_gap(gaps: list[int], rules: SignalRules, history_days: int | None = No
 
 def inactivity(missed: int, gap: float, rules: SignalRules) -> Finding | None:
     """``missed`` school days without activity, for a pupil who is usually active every ``gap`` school days."""
-    thresholds = tuple(
+    low, medium, high = (
         max(m, k * gap + extra)
         for m, k, extra in zip(
             rules.inactivity_min_days, rules.inactivity_multiples, rules.inactivity_extra_days, strict=True
         )
     )
-    graded = _graded(missed, thresholds)
+    graded = _graded(missed, (low, medium, high))
     if graded is None:
         return None
     severity, threshold = graded

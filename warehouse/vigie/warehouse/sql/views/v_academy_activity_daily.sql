@@ -1,0 +1,10 @@
+CREATE OR REPLACE VIEW ${database}.v_academy_activity_daily AS
+SELECT day, academy, level, subject,
+       uniqExactMerge(pupils_state) AS pupils,
+       sum(answers) AS answers_count,
+       sum(correct_answers) AS correct_count,
+       correct_count / answers_count AS success_rate,
+       sum(response_time_ms_sum) / answers_count AS mean_response_time_ms
+FROM ${database}.agg_activity_daily
+GROUP BY day, academy, level, subject
+HAVING pupils >= ${min_group_size};
