@@ -33,7 +33,9 @@ def test_missing_column_unknown_student_and_non_numeric_day_name_the_file_and_li
     with pytest.raises(UsageError, match=r"bad\.csv, line 1: missing column\(s\) score"):
         read_activity(_write(tmp_path, "bad.csv", "student,day,events,correct\na,1,1,1\n"), read_truth(truth), truth)
     with pytest.raises(UsageError, match=r"a\.csv, line 3: student 'zz' is not in .*t\.csv"):
-        read_activity(_write(tmp_path, "a.csv", ACTIVITY_HEADER + "a,1,1,1,80\nzz,2,1,1,80\n"), read_truth(truth), truth)
+        read_activity(
+            _write(tmp_path, "a.csv", ACTIVITY_HEADER + "a,1,1,1,80\nzz,2,1,1,80\n"), read_truth(truth), truth
+        )
     with pytest.raises(UsageError, match=r"d\.csv, line 2: day 'monday' is not a number"):
         read_activity(_write(tmp_path, "d.csv", ACTIVITY_HEADER + "a,monday,1,1,80\n"), read_truth(truth), truth)
     with pytest.raises(UsageError, match=r"t2\.csv, line 2: start_day 'x' is not a number"):
@@ -42,20 +44,30 @@ def test_missing_column_unknown_student_and_non_numeric_day_name_the_file_and_li
 
 def test_checkpoints_at_risk_set_and_horizon(tmp_path: Path) -> None:
     truth = read_truth(_write(tmp_path, "t.csv", TRUTH_HEADER + "a,0,,C,0,28\nb,1,20,C,0,28\nc,0,,C,0,28\n"))
-    activity = read_activity(_write(tmp_path, "a.csv", ACTIVITY_HEADER + "a,1,1,1,80\nb,2,1,0,20\nc,15,1,1,90\n"),
-                             truth, tmp_path / "t.csv")  # fmt: skip
+    activity = read_activity(
+        _write(tmp_path, "a.csv", ACTIVITY_HEADER + "a,1,1,1,80\nb,2,1,0,20\nc,15,1,1,90\n"), truth, tmp_path / "t.csv"
+    )
     rows = feature_rows(truth, activity, horizon=10)
     seen = list(zip(rows.checkpoint, rows.student, rows.y, strict=True))
     # checkpoints 7, 14, 21, 28; c only from its first activity (day 15); b gone from day 20 on
-    assert seen == [(7, "a", 0), (7, "b", 0), (14, "a", 0), (14, "b", 1), (21, "a", 0), (21, "c", 0),
-                    (28, "a", 0), (28, "c", 0)]  # fmt: skip
+    assert seen == [
+        (7, "a", 0),
+        (7, "b", 0),
+        (14, "a", 0),
+        (14, "b", 1),
+        (21, "a", 0),
+        (21, "c", 0),
+        (28, "a", 0),
+        (28, "c", 0),
+    ]
     assert rows.lead[3] == 6 and rows.since[3] == 12
 
 
 def test_a_truth_without_dropout_days_is_judged_once_at_the_end(tmp_path: Path) -> None:
     truth = read_truth(_write(tmp_path, "t.csv", TRUTH_HEADER + "a,0,,C,0,28\nb,1,,C,0,28\n"))
-    activity = read_activity(_write(tmp_path, "a.csv", ACTIVITY_HEADER + "a,1,1,1,80\nb,2,1,0,20\n"), truth,
-                             tmp_path / "t.csv")  # fmt: skip
+    activity = read_activity(
+        _write(tmp_path, "a.csv", ACTIVITY_HEADER + "a,1,1,1,80\nb,2,1,0,20\n"), truth, tmp_path / "t.csv"
+    )
     rows = feature_rows(truth, activity, horizon=60)
     assert rows.judged_at_end and rows.checkpoint == [28, 28] and rows.y == [0, 1]
 
@@ -75,8 +87,10 @@ def _small_sample(tmp_path: Path, per_course: int = 250) -> tuple[Path, Path]:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(kept)
-    with gzip.open(SAMPLE / "activity.csv.gz", "rt", encoding="utf-8") as handle, \
-            activity.open("w", encoding="utf-8", newline="") as out:  # fmt: skip
+    with (
+        gzip.open(SAMPLE / "activity.csv.gz", "rt", encoding="utf-8") as handle,
+        activity.open("w", encoding="utf-8", newline="") as out,
+    ):
         reader = csv.DictReader(handle)
         writer = csv.DictWriter(out, fieldnames=list(reader.fieldnames or []))
         writer.writeheader()
@@ -88,8 +102,9 @@ def test_the_evaluation_runs_on_real_withdrawals_and_the_cli_prints_the_issue_js
     from vigie.cli import app
 
     activity, truth = _small_sample(tmp_path)
-    result = CliRunner().invoke(app, ["evaluate", "signals", "--activity", str(activity), "--truth", str(truth),
-                                      "--json"])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["evaluate", "signals", "--activity", str(activity), "--truth", str(truth), "--json"]
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert set(out["vigie"]) >= {"auc", "precision", "recall", "lead_days_median", "checkpoints", "positive_rate"}

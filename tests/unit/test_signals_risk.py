@@ -14,10 +14,10 @@ from tests import factories
 from tests.unit.test_signals import a_day_of_work, run, school_days
 from vigie.core.errors import ConfigurationError
 from vigie.stream.signals.engine import SignalEngine
-from vigie.stream.signals.rules import RISK_SIGNAL
 from vigie.stream.signals.risk_features import FEATURES, ClassActivity, RiskState, school_days_left, school_time
 from vigie.stream.signals.risk_fit import FitOptions, fit, severity_thresholds
 from vigie.stream.signals.risk_model import RiskModel, default_model
+from vigie.stream.signals.rules import RISK_SIGNAL
 
 pytestmark = pytest.mark.unit
 
@@ -126,7 +126,7 @@ class JsonStore(dict):
         return json.loads(super().__getitem__(key))
 
     def get(self, key: str, default: object = None) -> object:
-        return self[key] if key in self else default
+        return json.loads(super().__getitem__(key)) if key in self else default
 
 
 def _risks(batch: int, tick_every: int) -> tuple[list, list]:
@@ -150,8 +150,11 @@ def test_a_pupil_who_stops_gets_a_dropout_risk_with_french_reasons_then_it_clear
     events = [e for d in days[:40] for e in a_day_of_work(pupil, d)]
     events += [e for d in days for e in a_day_of_work(factories.student(2), d)]
     events += [e for d in days[60:] for e in a_day_of_work(pupil, d)]
-    changes = [c for c in run(SignalEngine({}, partitions=1), sorted(events, key=lambda e: e.occurred_at), batch=50)
-               if c.signal_type == RISK_SIGNAL and c.student_id == pupil]  # fmt: skip
+    changes = [
+        c
+        for c in run(SignalEngine({}, partitions=1), sorted(events, key=lambda e: e.occurred_at), batch=50)
+        if c.signal_type == RISK_SIGNAL and c.student_id == pupil
+    ]
     raised = next(c for c in changes if c.status == "raised")
     assert days[40] <= raised.occurred_at.date() <= days[59]
     assert raised.reasons[0].code == "dropout_risk" and 0 < raised.reasons[0].value <= 1

@@ -19,9 +19,13 @@ def _config(academies: str, students_per_class: int, start: str, days: int, seed
     from vigie.producers.simulator import SimulationConfig
 
     return SimulationConfig(
-        academies=tuple(academies.split(",")), students_per_class=students_per_class,
-        start=date.fromisoformat(start), days=days, seed=seed, dropout_share=dropout_share,
-    )  # fmt: skip
+        academies=tuple(academies.split(",")),
+        students_per_class=students_per_class,
+        start=date.fromisoformat(start),
+        days=days,
+        seed=seed,
+        dropout_share=dropout_share,
+    )
 
 
 def fit_school_model(seeds: list[int], make_config: Any, partitions: int, batch_size: int):  # type: ignore[no-untyped-def]
@@ -35,8 +39,9 @@ def fit_school_model(seeds: list[int], make_config: Any, partitions: int, batch_
     logs = []
     for seed in seeds:
         simulation = Simulation(make_config(seed), privacy)
-        logs.append((feature_log(simulation.events(), partitions=partitions, batch_size=batch_size),
-                     simulation.truth.pupils))  # fmt: skip
+        logs.append(
+            (feature_log(simulation.events(), partitions=partitions, batch_size=batch_size), simulation.truth.pupils)
+        )
     return fit_on_history(logs, f"simulator seeds {','.join(map(str, seeds))}", FitOptions(targets=SCHOOL_TARGETS))
 
 
@@ -75,40 +80,85 @@ def evaluate_signals(
     if activity is not None and truth is not None:
         _real(activity, truth, train_activity, train_truth, horizon_days, baseline_days, as_json)
         return
-    _simulator(academies, students_per_class, start, days, seed, dropout_share, partitions, batch_size, window,
-               refit, train_seeds, save_model, as_json)  # fmt: skip
+    _simulator(
+        academies,
+        students_per_class,
+        start,
+        days,
+        seed,
+        dropout_share,
+        partitions,
+        batch_size,
+        window,
+        refit,
+        train_seeds,
+        save_model,
+        as_json,
+    )
 
 
-def _real(activity: Path, truth: Path, train_activity: Path | None, train_truth: Path | None, horizon: int,
-          baseline_days: int, as_json: bool) -> None:  # fmt: skip
+def _real(
+    activity: Path,
+    truth: Path,
+    train_activity: Path | None,
+    train_truth: Path | None,
+    horizon: int,
+    baseline_days: int,
+    as_json: bool,
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from vigie.stream.signals.real_evaluation import evaluate_real
 
-    result = evaluate_real(activity, truth, train_activity=train_activity, train_truth=train_truth,
-                           horizon=horizon, baseline_days=baseline_days)  # fmt: skip
+    result = evaluate_real(
+        activity,
+        truth,
+        train_activity=train_activity,
+        train_truth=train_truth,
+        horizon=horizon,
+        baseline_days=baseline_days,
+    )
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
     v, b = result["vigie"], result["baseline"]
     console = Console()
-    table = Table(title=f"Dropout risk on {activity.name}: {v['checkpoints']} checkpoints, "
-                        f"positive rate {v['positive_rate']:.3f}, horizon {horizon} days")  # fmt: skip
+    table = Table(
+        title=f"Dropout risk on {activity.name}: {v['checkpoints']} checkpoints, "
+        f"positive rate {v['positive_rate']:.3f}, horizon {horizon} days"
+    )
     for column in ("method", "AUC", "precision", "recall", "lead (days, median)", "alerts"):
         table.add_column(column)
-    table.add_row(f"vigie (risk ≥ {v['alert_threshold']:.3f})", f"{v['auc']:.3f}", f"{v['precision']:.3f}",
-                  f"{v['recall']:.3f}", str(v["lead_days_median"]), str(v["alerts"]))  # fmt: skip
-    table.add_row(f"no activity for {b['days']} days", "-", f"{b['precision']:.3f}", f"{b['recall']:.3f}",
-                  str(b["lead_days_median"]), str(b["alerts"]))  # fmt: skip
+    table.add_row(
+        f"vigie (risk ≥ {v['alert_threshold']:.3f})",
+        f"{v['auc']:.3f}",
+        f"{v['precision']:.3f}",
+        f"{v['recall']:.3f}",
+        str(v["lead_days_median"]),
+        str(v["alerts"]),
+    )
+    table.add_row(
+        f"no activity for {b['days']} days",
+        "-",
+        f"{b['precision']:.3f}",
+        f"{b['recall']:.3f}",
+        str(b["lead_days_median"]),
+        str(b["alerts"]),
+    )
     console.print(table)
     sweep = Table(title="No activity for N days, and the risk at the same recall")
     for column in ("N", "rule precision", "rule recall", "risk precision", "risk recall"):
         sweep.add_column(column)
     for row in result["baseline_sweep"]:
         rule, risk = row["baseline"], row["vigie_at_equal_recall"]
-        sweep.add_row(str(row["days"]), f"{rule['precision']:.3f}", f"{rule['recall']:.3f}",
-                      f"{risk['precision']:.3f}", f"{risk['recall']:.3f}")  # fmt: skip
+        sweep.add_row(
+            str(row["days"]),
+            f"{rule['precision']:.3f}",
+            f"{rule['recall']:.3f}",
+            f"{risk['precision']:.3f}",
+            f"{risk['recall']:.3f}",
+        )
     console.print(sweep)
     _reliability(console, result["reliability"])
 
@@ -120,14 +170,30 @@ def _reliability(console: Any, rows: list[dict[str, Any]]) -> None:
     for column in ("risk", "rows", "mean risk", "observed"):
         table.add_column(column)
     for row in rows:
-        table.add_row(f"[{row['risk_from']:.2f}, {row['risk_to']:.2f})", str(row["rows"]), f"{row['mean_risk']:.3f}",
-                      f"{row['observed']:.3f}")  # fmt: skip
+        table.add_row(
+            f"[{row['risk_from']:.2f}, {row['risk_to']:.2f})",
+            str(row["rows"]),
+            f"{row['mean_risk']:.3f}",
+            f"{row['observed']:.3f}",
+        )
     console.print(table)
 
 
-def _simulator(academies: str, students_per_class: int, start: str, days: int, seed: int, dropout_share: float,
-               partitions: int, batch_size: int, window: int, refit: bool, train_seeds: str,
-               save_model: Path | None, as_json: bool) -> None:  # fmt: skip
+def _simulator(
+    academies: str,
+    students_per_class: int,
+    start: str,
+    days: int,
+    seed: int,
+    dropout_share: float,
+    partitions: int,
+    batch_size: int,
+    window: int,
+    refit: bool,
+    train_seeds: str,
+    save_model: Path | None,
+    as_json: bool,
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -145,8 +211,14 @@ def _simulator(academies: str, students_per_class: int, start: str, days: int, s
         if save_model is not None:
             model.save(save_model)
     simulation = Simulation(make(seed), load_settings().privacy)
-    result = evaluate(simulation.events(), simulation.truth.pupils, partitions=partitions, batch_size=batch_size,
-                      window=window, risk_model=model)  # fmt: skip
+    result = evaluate(
+        simulation.events(),
+        simulation.truth.pupils,
+        partitions=partitions,
+        batch_size=batch_size,
+        window=window,
+        risk_model=model,
+    )
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2))
         return
@@ -154,28 +226,42 @@ def _simulator(academies: str, students_per_class: int, start: str, days: int, s
     scores = Table(title=f"Dropout signals on {len(simulation.truth.pupils)} simulated pupils ({result.events} events)")
     for column in ("method", "flagged", "TP", "FP", "FN", "precision", "recall", "lead (school days, median)"):
         scores.add_column(column)
-    rows = [("vigie risk (medium+)", result.vigie), ("former rules (medium+)", result.rules),
-            ("baseline 7 days", result.baseline)]  # fmt: skip
+    rows = [
+        ("vigie risk (medium+)", result.vigie),
+        ("former rules (medium+)", result.rules),
+        ("baseline 7 days", result.baseline),
+    ]
     for name, row in rows:
         if row is None:
             continue
         lead = "-" if row.lead_days_median is None else f"{row.lead_days_median:g}"
-        scores.add_row(name, str(row.flagged), str(row.true_positives), str(row.false_positives),
-                       str(row.false_negatives), f"{row.precision:.3f}", f"{row.recall:.3f}", lead)  # fmt: skip
+        scores.add_row(
+            name,
+            str(row.flagged),
+            str(row.true_positives),
+            str(row.false_positives),
+            str(row.false_negatives),
+            f"{row.precision:.3f}",
+            f"{row.recall:.3f}",
+            lead,
+        )
     console.print(scores)
     if result.daily is not None:
         d = result.daily
-        console.print(f"daily alerts: {d.flagged_per_day:.1f} pupils flagged per school day over {d.school_days} days; "
-                      f"alert precision {d.alert_precision:.3f} (positive rate {d.positive_rate:.3f}); recall at "
-                      f"lead ≥ 5 school days {d.recall_at_lead:.3f}; median lead {d.lead_days_median}; "
-                      f"risk AUC {d.auc:.3f}")  # fmt: skip
+        console.print(
+            f"daily alerts: {d.flagged_per_day:.1f} pupils flagged per school day over {d.school_days} days; "
+            f"alert precision {d.alert_precision:.3f} (positive rate {d.positive_rate:.3f}); recall at "
+            f"lead ≥ 5 school days {d.recall_at_lead:.3f}; median lead {d.lead_days_median}; "
+            f"risk AUC {d.auc:.3f}"
+        )
         _reliability(console, d.reliability)
     classes = Table(title="Share of pupils at risk at the end, per class (dropout risk medium or high)")
     for column in ("academy", "school", "class", "pupils", "at risk", "share", "a week before"):
         classes.add_column(column)
     for c in result.classes:
         before = c.at_risk_week_before / c.pupils if c.pupils else 0.0
-        classes.add_row(c.academy, c.school_uai, c.class_id[:8], str(c.pupils), str(c.at_risk), f"{c.share:.0%}",
-                        f"{before:.0%}")  # fmt: skip
+        classes.add_row(
+            c.academy, c.school_uai, c.class_id[:8], str(c.pupils), str(c.at_risk), f"{c.share:.0%}", f"{before:.0%}"
+        )
     console.print(classes)
     console.print(f"signals raised by type: {result.by_type}")

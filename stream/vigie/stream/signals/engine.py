@@ -46,7 +46,7 @@ from vigie.core.contract.referential import Zone, zone_of
 from vigie.core.contract.taxonomy import skills
 from vigie.core.topics import partition_of
 from vigie.stream.signals import rules as r
-from vigie.stream.signals.risk_features import ClassActivity, RiskState, school_days_left, school_time
+from vigie.stream.signals.risk_features import ClassActivity, school_days_left, school_time
 from vigie.stream.signals.risk_model import RiskModel, default_model
 from vigie.stream.signals.risk_reasons import cleared as risk_cleared
 from vigie.stream.signals.risk_reasons import explain
@@ -205,9 +205,13 @@ class SignalEngine:
             class_cum = self.classes.cumulated_before(event.class_id, t)
             self.classes.observe(event.class_id, pupil, t)
             graded = isinstance(event, AnswerSubmitted)
-            risk.activity(t, int(graded), int(event.correct) if graded else None,  # type: ignore[union-attr]
-                          100 * event.score if graded and event.score is not None else None,  # type: ignore[union-attr]
-                          class_cum)  # fmt: skip
+            risk.activity(
+                t,
+                int(graded),
+                int(event.correct) if graded else None,  # type: ignore[union-attr]
+                100 * event.score if graded and event.score is not None else None,  # type: ignore[union-attr]
+                class_cum,
+            )
         if isinstance(event, AnswerSubmitted):
             self._active(pupil, state, event, today, out)
             if state.open_session is None or state.open_session == event.session_id:
@@ -336,8 +340,12 @@ class SignalEngine:
             closed = current - ONE_DAY
             if _school_day(closed, zone):
                 t = school_time(closed, zone)
-                x = risk.features(t, self.classes.cumulated_before(state.class_id, t + 1),
-                                  school_days_left(closed, zone), self.classes.recent_through(state.class_id, t))  # fmt: skip
+                x = risk.features(
+                    t,
+                    self.classes.cumulated_before(state.class_id, t + 1),
+                    school_days_left(closed, zone),
+                    self.classes.recent_through(state.class_id, t),
+                )
                 if self.feature_log is not None:
                     self.feature_log.append((pupil, closed, x))
                 if model is not None:
@@ -348,8 +356,9 @@ class SignalEngine:
         state.risk_day = day.isoformat()
         return True
 
-    def _risk_signal(self, pupil: str, state: PupilState, model: RiskModel, x: list[float], at: datetime,
-                     out: list[SignalChanged]) -> None:  # fmt: skip
+    def _risk_signal(
+        self, pupil: str, state: PupilState, model: RiskModel, x: list[float], at: datetime, out: list[SignalChanged]
+    ) -> None:
         scored = model.score(x)
         open_signal = state.signals.get(RISK_SIGNAL)
         severity = model.severity(scored.risk, open_signal.severity if open_signal else None)  # type: ignore[arg-type]

@@ -191,8 +191,9 @@ def score(flags: Mapping[str, list[date]], truth: Mapping[str, DisengagementTrut
     )
 
 
-def vigie_flags(changes: Iterable[SignalChanged], types: frozenset[str] = frozenset({RISK_SIGNAL})
-                ) -> dict[str, list[date]]:  # fmt: skip
+def vigie_flags(
+    changes: Iterable[SignalChanged], types: frozenset[str] = frozenset({RISK_SIGNAL})
+) -> dict[str, list[date]]:
     """Days on which a signal of ``types`` reached medium or more (raised at, or changed to), per pupil."""
     flags: dict[str, list[date]] = defaultdict(list)
     for change in changes:

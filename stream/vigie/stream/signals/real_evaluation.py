@@ -20,6 +20,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,12 @@ class Flagging:
     alerts: int
 
     def as_json(self) -> dict[str, Any]:
-        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "lead_days_median": self.lead_days_median, "alerts": self.alerts}  # fmt: skip
+        return {
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "lead_days_median": self.lead_days_median,
+            "alerts": self.alerts,
+        }
 
 
 def flagging(flags: np.ndarray, rows: Rows) -> Flagging:
@@ -53,9 +58,12 @@ def flagging(flags: np.ndarray, rows: Rows) -> Flagging:
     for flag, positive, student, lead in zip(flags, y, rows.student, rows.lead, strict=True):
         if flag and positive and lead is not None:
             first[student] = max(first.get(student, lead), lead)  # the earliest alert has the longest lead
-    return Flagging(precision=tp / alerts if alerts else 0.0, recall=tp / max(1, int(y.sum())),
-                    lead_days_median=float(statistics.median(first.values())) if first else None,
-                    alerts=alerts)  # fmt: skip
+    return Flagging(
+        precision=tp / alerts if alerts else 0.0,
+        recall=tp / max(1, int(y.sum())),
+        lead_days_median=float(statistics.median(first.values())) if first else None,
+        alerts=alerts,
+    )
 
 
 def auc(scores: np.ndarray, y: np.ndarray) -> float:
@@ -65,8 +73,14 @@ def auc(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 def _fit(rows: Rows, horizon: int, label: str) -> RiskModel:
-    return fit(np.asarray(rows.x), np.asarray(rows.y), np.asarray(rows.course if len(set(rows.course)) > 1
-               else rows.student), horizon=horizon, fitted_on=label, options=REAL_LOG_TARGETS)  # fmt: skip
+    return fit(
+        np.asarray(rows.x),
+        np.asarray(rows.y),
+        np.asarray(rows.course if len(set(rows.course)) > 1 else rows.student),
+        horizon=horizon,
+        fitted_on=label,
+        options=REAL_LOG_TARGETS,
+    )
 
 
 def _subset(rows: Rows, keep: Sequence[bool]) -> Rows:
@@ -94,8 +108,15 @@ def score_rows(test: Rows, train: Rows | None, horizon: int) -> tuple[np.ndarray
     return risk, cut
 
 
-def evaluate_real(activity: Path, truth: Path, *, train_activity: Path | None = None,
-                  train_truth: Path | None = None, horizon: int = 60, baseline_days: int = 7) -> dict[str, Any]:  # fmt: skip
+def evaluate_real(
+    activity: Path,
+    truth: Path,
+    *,
+    train_activity: Path | None = None,
+    train_truth: Path | None = None,
+    horizon: int = 60,
+    baseline_days: int = 7,
+) -> dict[str, Any]:
     enrolments = read_truth(truth)
     test = feature_rows(enrolments, read_activity(activity, enrolments, truth), horizon)
     train = None
@@ -116,19 +137,32 @@ def evaluate_real(activity: Path, truth: Path, *, train_activity: Path | None = 
         sweep.append({"days": n, "baseline": rule.as_json(), "vigie_at_equal_recall": matched.as_json()})
     bins = [0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.01]
     reliability = []
-    for lo, hi in zip(bins, bins[1:], strict=False):
+    for lo, hi in pairwise(bins):
         inside = (risk >= lo) & (risk < hi)
         if inside.any():
-            reliability.append({"risk_from": lo, "risk_to": min(hi, 1.0), "rows": int(inside.sum()),
-                                "mean_risk": round(float(risk[inside].mean()), 4),
-                                "observed": round(float(y[inside].mean()), 4)})  # fmt: skip
+            reliability.append(
+                {
+                    "risk_from": lo,
+                    "risk_to": min(hi, 1.0),
+                    "rows": int(inside.sum()),
+                    "mean_risk": round(float(risk[inside].mean()), 4),
+                    "observed": round(float(y[inside].mean()), 4),
+                }
+            )
     return {
-        "vigie": {"auc": round(auc(risk, y), 4), **vigie.as_json(), "checkpoints": len(y),
-                  "positive_rate": round(float(y.mean()) if len(y) else 0.0, 4),
-                  "alert_threshold": round(float(np.median(cut)), 4)},
+        "vigie": {
+            "auc": round(auc(risk, y), 4),
+            **vigie.as_json(),
+            "checkpoints": len(y),
+            "positive_rate": round(float(y.mean()) if len(y) else 0.0, 4),
+            "alert_threshold": round(float(np.median(cut)), 4),
+        },
         "baseline": {**baseline.as_json(), "days": baseline_days},
         "baseline_sweep": sweep,
         "reliability": reliability,
-        "protocol": {"horizon_days": horizon, "judged_at_end": test.judged_at_end,
-                     "fitted_on": "train files" if train is not None else "cross-fit by course"},
-    }  # fmt: skip
+        "protocol": {
+            "horizon_days": horizon,
+            "judged_at_end": test.judged_at_end,
+            "fitted_on": "train files" if train is not None else "cross-fit by course",
+        },
+    }

@@ -70,8 +70,8 @@ class Rows:
 def _open(path: Path) -> io.TextIOBase:
     try:
         if path.suffix == ".gz":
-            return io.TextIOWrapper(gzip.open(path), encoding="utf-8", newline="")  # type: ignore[return-value]
-        return path.open(encoding="utf-8", newline="")  # type: ignore[return-value]
+            return io.TextIOWrapper(gzip.open(path), encoding="utf-8", newline="")
+        return path.open(encoding="utf-8", newline="")
     except OSError as exc:
         raise UsageError(f"{path}: cannot open ({exc.strerror or exc})") from exc
 
@@ -117,9 +117,14 @@ def read_truth(path: Path) -> dict[str, Enrolment]:
         assert start is not None and end is not None
         if end < start:
             raise UsageError(f"{path}, line {line}: end_day {end:g} is before start_day {start:g}")
-        out[student] = Enrolment(student, dropped == 1.0, _number(path, line, "dropout_day", row["dropout_day"],
-                                                                    optional=True),
-                                 row["course"].strip() or "course", start, end)  # fmt: skip
+        out[student] = Enrolment(
+            student,
+            dropped == 1.0,
+            _number(path, line, "dropout_day", row["dropout_day"], optional=True),
+            row["course"].strip() or "course",
+            start,
+            end,
+        )
     if not out:
         raise UsageError(f"{path}: no enrolment")
     return out
@@ -161,8 +166,11 @@ def feature_rows(truth: dict[str, Enrolment], activity: list[ActiveDay], horizon
         days = sorted(by_course.get(course, []), key=lambda a: (a.day, a.student))
         start = min(e.start_day for e in members[course])
         end = max(e.end_day for e in members[course])
-        checkpoints = [end] if rows.judged_at_end else \
-            [start + k * CHECKPOINT_DAYS for k in range(1, int((end - start) // CHECKPOINT_DAYS) + 1)]  # fmt: skip
+        checkpoints = (
+            [end]
+            if rows.judged_at_end
+            else [start + k * CHECKPOINT_DAYS for k in range(1, int((end - start) // CHECKPOINT_DAYS) + 1)]
+        )
         classes = ClassActivity()
         states: dict[str, RiskState] = {}
         i = 0
@@ -171,7 +179,8 @@ def feature_rows(truth: dict[str, Enrolment], activity: list[ActiveDay], horizon
                 a = days[i]
                 classes.observe(course, a.student, a.day)
                 states.setdefault(a.student, RiskState()).activity(
-                    a.day, a.events, a.correct, a.score, classes.cumulated_before(course, a.day))
+                    a.day, a.events, a.correct, a.score, classes.cumulated_before(course, a.day)
+                )
                 i += 1
             cum = classes.cumulated_before(course, checkpoint + 1)
             recent = classes.recent_through(course, checkpoint)

@@ -56,7 +56,7 @@ FEATURES: tuple[str, ...] = (
 
 
 def _decay(half_life: float, dt: float) -> float:
-    return 0.5 ** (dt / half_life)
+    return float(0.5 ** (dt / half_life))
 
 
 @dataclass(slots=True)

@@ -70,8 +70,16 @@ def severity_thresholds(risk: NDArray[np.float64], y: NDArray[np.int64], targets
     return out
 
 
-def fit(x: NDArray[np.float64], y: NDArray[np.int64], groups: NDArray[np.str_], *, horizon: int, fitted_on: str,
-        options: FitOptions | None = None, scored: NDArray[np.bool_] | None = None) -> RiskModel:  # fmt: skip
+def fit(
+    x: NDArray[np.float64],
+    y: NDArray[np.int64],
+    groups: NDArray[np.str_],
+    *,
+    horizon: int,
+    fitted_on: str,
+    options: FitOptions | None = None,
+    scored: NDArray[np.bool_] | None = None,
+) -> RiskModel:
     """Fit, calibrate and set the severities of a risk model on feature rows ``x`` and labels ``y``.
 
     ``scored`` marks the rows the severities (and the positive rate) are judged on: the pupils still
@@ -107,12 +115,18 @@ def fit(x: NDArray[np.float64], y: NDArray[np.int64], groups: NDArray[np.str_], 
         reference.append(round(float((w * counts).sum() / counts.sum()), 6))
         offset += len(e) + 1
     fitted = RiskModel(
-        features=FEATURES, edges=tuple(edges), weights=tuple(weights), intercept=round(float(model.intercept_[0]), 6),
-        reference=tuple(reference), typical=tuple(round(float(v), 4) for v in np.median(x, axis=0)),
+        features=FEATURES,
+        edges=tuple(edges),
+        weights=tuple(weights),
+        intercept=round(float(model.intercept_[0]), 6),
+        reference=tuple(reference),
+        typical=tuple(round(float(v), 4) for v in np.median(x, axis=0)),
         calibration_x=tuple(round(float(v), 6) for v in iso.X_thresholds_),
         calibration_y=tuple(round(float(v), 6) for v in iso.y_thresholds_),
-        severities=severity_thresholds(calibrated[judged], y[judged], targets), horizon=horizon, positive_rate=round(rate, 6),
+        severities=severity_thresholds(calibrated[judged], y[judged], targets),
+        horizon=horizon,
+        positive_rate=round(rate, 6),
         fitted_on=fitted_on,
-    )  # fmt: skip
+    )
     log.info("risk model fitted on %d rows (%.3f positive), severities %s", len(y), rate, fitted.severities)
     return fitted

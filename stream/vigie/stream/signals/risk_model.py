@@ -86,27 +86,39 @@ class RiskModel:
     # -- storage --------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {
-            "features": list(self.features), "edges": [list(e) for e in self.edges],
-            "weights": [list(w) for w in self.weights], "intercept": self.intercept,
-            "reference": list(self.reference), "typical": list(self.typical),
+            "features": list(self.features),
+            "edges": [list(e) for e in self.edges],
+            "weights": [list(w) for w in self.weights],
+            "intercept": self.intercept,
+            "reference": list(self.reference),
+            "typical": list(self.typical),
             "calibration": {"x": list(self.calibration_x), "y": list(self.calibration_y)},
-            "severities": self.severities, "horizon": self.horizon, "positive_rate": self.positive_rate,
+            "severities": self.severities,
+            "horizon": self.horizon,
+            "positive_rate": self.positive_rate,
             "fitted_on": self.fitted_on,
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RiskModel:
         if tuple(data["features"]) != FEATURES:
             raise ConfigurationError(
-                f"risk model features {data['features']} differ from this version's {list(FEATURES)}: refit it")
+                f"risk model features {data['features']} differ from this version's {list(FEATURES)}: refit it"
+            )
         return cls(
-            features=tuple(data["features"]), edges=tuple(tuple(e) for e in data["edges"]),
-            weights=tuple(tuple(w) for w in data["weights"]), intercept=float(data["intercept"]),
-            reference=tuple(data["reference"]), typical=tuple(data["typical"]),
-            calibration_x=tuple(data["calibration"]["x"]), calibration_y=tuple(data["calibration"]["y"]),
-            severities={k: float(v) for k, v in data["severities"].items()}, horizon=int(data["horizon"]),
-            positive_rate=float(data["positive_rate"]), fitted_on=str(data["fitted_on"]),
-        )  # fmt: skip
+            features=tuple(data["features"]),
+            edges=tuple(tuple(e) for e in data["edges"]),
+            weights=tuple(tuple(w) for w in data["weights"]),
+            intercept=float(data["intercept"]),
+            reference=tuple(data["reference"]),
+            typical=tuple(data["typical"]),
+            calibration_x=tuple(data["calibration"]["x"]),
+            calibration_y=tuple(data["calibration"]["y"]),
+            severities={k: float(v) for k, v in data["severities"].items()},
+            horizon=int(data["horizon"]),
+            positive_rate=float(data["positive_rate"]),
+            fitted_on=str(data["fitted_on"]),
+        )
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,9 +35,16 @@ LEAD = 5  # school days: a warning this early lets a teacher act
 
 
 class Disengagement(Protocol):
-    disengages: bool
-    dropout_date: date | None
-    zone: Zone
+    """What the labels need to know of a pupil (the simulator's ``PupilTruth`` is one)."""
+
+    @property
+    def disengages(self) -> bool: ...
+
+    @property
+    def dropout_date(self) -> date | None: ...
+
+    @property
+    def zone(self) -> Zone: ...
 
 
 @lru_cache(maxsize=1 << 16)
@@ -56,8 +64,9 @@ def label(truth: Disengagement | None, day: date, horizon: int = HORIZON, *, gon
     return int(ahead <= horizon)
 
 
-def labelled(log: Iterable[tuple[str, date, list[float]]], truth: Mapping[str, Disengagement],
-             horizon: int = HORIZON) -> tuple[list[list[float]], list[int], list[str], list[bool]]:  # fmt: skip
+def labelled(
+    log: Iterable[tuple[str, date, list[float]]], truth: Mapping[str, Disengagement], horizon: int = HORIZON
+) -> tuple[list[list[float]], list[int], list[str], list[bool]]:
     """Rows to fit on: features, label, pupil, and whether the row is scored (the pupil is still there)."""
     x, y, pupils, scored = [], [], [], []
     for pupil, day, features in log:
@@ -71,22 +80,32 @@ def labelled(log: Iterable[tuple[str, date, list[float]]], truth: Mapping[str, D
     return x, y, pupils, scored
 
 
-def feature_log(events: Iterable[LearningEvent], *, partitions: int = 6, batch_size: int = 500
-                ) -> list[tuple[str, date, list[float]]]:  # fmt: skip
+def feature_log(
+    events: Iterable[LearningEvent], *, partitions: int = 6, batch_size: int = 500
+) -> list[tuple[str, date, list[float]]]:
     """Run the events through the worker's logic without scoring, keeping every daily feature vector."""
     from vigie.stream.signals.engine import SignalEngine
-    from vigie.stream.signals.evaluation import batches
 
     engine = SignalEngine({}, partitions=partitions, score_risk=False)
     engine.feature_log = []
-    for batch in batches(events, batch_size):
-        engine.process(batch)
-        engine.tick()
+    batch: list[LearningEvent] = []
+    for event in events:
+        batch.append(event)
+        if len(batch) >= batch_size:
+            engine.process(batch)
+            engine.tick()
+            batch = []
+    engine.process(batch)
+    engine.tick()
     return engine.feature_log
 
 
-def fit_on_history(logs: list[tuple[list[tuple[str, date, list[float]]], Mapping[str, Disengagement]]],
-                   fitted_on: str, options: FitOptions | None = None, horizon: int = HORIZON) -> RiskModel:  # fmt: skip
+def fit_on_history(
+    logs: Sequence[tuple[list[tuple[str, date, list[float]]], Mapping[str, Disengagement]]],
+    fitted_on: str,
+    options: FitOptions | None = None,
+    horizon: int = HORIZON,
+) -> RiskModel:
     """Fit a model on several (feature log, truth) histories; pupils are the calibration's groups."""
     xs, ys, groups, scored = [], [], [], []
     for n, (log, truth) in enumerate(logs):
@@ -95,8 +114,15 @@ def fit_on_history(logs: list[tuple[list[tuple[str, date, list[float]]], Mapping
         ys += y
         groups += [f"{n}:{p}" for p in pupils]
         scored += kept
-    return fit(np.asarray(xs), np.asarray(ys), np.asarray(groups), horizon=horizon, fitted_on=fitted_on,
-               options=options, scored=np.asarray(scored))  # fmt: skip
+    return fit(
+        np.asarray(xs),
+        np.asarray(ys),
+        np.asarray(groups),
+        horizon=horizon,
+        fitted_on=fitted_on,
+        options=options,
+        scored=np.asarray(scored),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +139,16 @@ class DailyAlerts:
     reliability: list[dict[str, Any]]
 
     def as_json(self) -> dict[str, Any]:
-        return {"school_days": self.school_days, "flagged_per_day": round(self.flagged_per_day, 2),
-                "alert_precision": round(self.alert_precision, 4), "recall_at_lead": round(self.recall_at_lead, 4),
-                "lead_days_median": self.lead_days_median, "auc": round(self.auc, 4),
-                "positive_rate": round(self.positive_rate, 4), "reliability": self.reliability}  # fmt: skip
+        return {
+            "school_days": self.school_days,
+            "flagged_per_day": round(self.flagged_per_day, 2),
+            "alert_precision": round(self.alert_precision, 4),
+            "recall_at_lead": round(self.recall_at_lead, 4),
+            "lead_days_median": self.lead_days_median,
+            "auc": round(self.auc, 4),
+            "positive_rate": round(self.positive_rate, 4),
+            "reliability": self.reliability,
+        }
 
 
 RELIABILITY_BINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.01)
@@ -124,17 +156,24 @@ RELIABILITY_BINS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.01)
 
 def reliability(risk: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
     out = []
-    for lo, hi in zip(RELIABILITY_BINS, RELIABILITY_BINS[1:], strict=False):
+    for lo, hi in pairwise(RELIABILITY_BINS):
         inside = (risk >= lo) & (risk < hi)
         if inside.any():
-            out.append({"risk_from": lo, "risk_to": min(hi, 1.0), "rows": int(inside.sum()),
-                        "mean_risk": round(float(risk[inside].mean()), 4),
-                        "observed": round(float(y[inside].mean()), 4)})  # fmt: skip
+            out.append(
+                {
+                    "risk_from": lo,
+                    "risk_to": min(hi, 1.0),
+                    "rows": int(inside.sum()),
+                    "mean_risk": round(float(risk[inside].mean()), 4),
+                    "observed": round(float(y[inside].mean()), 4),
+                }
+            )
     return out
 
 
-def daily_alerts(risk_log: Iterable[tuple[str, date, float]], truth: Mapping[str, Disengagement], cut: float,
-                 horizon: int = HORIZON) -> DailyAlerts:  # fmt: skip
+def daily_alerts(
+    risk_log: Iterable[tuple[str, date, float]], truth: Mapping[str, Disengagement], cut: float, horizon: int = HORIZON
+) -> DailyAlerts:
     from sklearn.metrics import roc_auc_score
 
     risks, ys, days = [], [], set()
@@ -161,10 +200,12 @@ def daily_alerts(risk_log: Iterable[tuple[str, date, float]], truth: Mapping[str
         leads.append(_t(known.dropout_date, known.zone) - _t(day, known.zone))
     leavers = sum(1 for k in truth.values() if k.disengages and k.dropout_date is not None)
     return DailyAlerts(
-        school_days=len(days), flagged_per_day=float(alerts.sum()) / max(1, len(days)),
+        school_days=len(days),
+        flagged_per_day=float(alerts.sum()) / max(1, len(days)),
         alert_precision=float(t[alerts].mean()) if alerts.any() else 0.0,
         recall_at_lead=sum(lead >= LEAD for lead in leads) / max(1, leavers),
         lead_days_median=float(statistics.median(leads)) if leads else None,
         auc=float(roc_auc_score(t, r)) if 0 < t.sum() < len(t) else float("nan"),
-        positive_rate=float(t.mean()) if len(t) else 0.0, reliability=reliability(r, t),
-    )  # fmt: skip
+        positive_rate=float(t.mean()) if len(t) else 0.0,
+        reliability=reliability(r, t),
+    )
