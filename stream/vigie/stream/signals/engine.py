@@ -12,6 +12,12 @@ tick; before applying an event, the pupil is first brought up to its partition's
 way. Each boundary's evaluation uses only the pupil's own past, so the signals are the same whether
 the timer runs often or rarely, whatever the batch sizes: replaying last year gives last year's signals.
 
+The dropout risk (``dropout_risk``, the teacher's alert): each event updates the pupil's O(1) risk
+features (``risk_features.RiskState``, kept in the pupil's state) and the worker's per-class activity;
+at each day boundary closing a school day of the pupil's zone, the risk is scored (``risk_model``, pure
+Python) and its signal raised, changed or cleared. Inactivity and the risk are caught up one boundary
+at a time, so a pupil's signals come out in the same order whatever the timer's pace.
+
 Idempotence: a pupil's state keeps its recent event ids; a redelivered event is skipped, so it
 cannot raise a signal twice. Signal and emission ids are UUIDv5 of (pupil, signal, time, status).
 
