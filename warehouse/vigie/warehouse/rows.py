@@ -15,19 +15,32 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-from vigie.core.contract.codec import decode, decode_learning_event
+from pydantic import TypeAdapter, ValidationError
+
+from vigie.core.contract.codec import decode, decode_learning_event, decode_parameters, explain
 from vigie.core.contract.events import (
     EVENT_ID_NAMESPACE,
     AnswerSubmitted,
     DeadLetter,
+    LearnerParameters,
     MasteryUpdated,
     SessionEnded,
     SessionStarted,
     SignalChanged,
     SkillParameters,
+    StatementKept,
 )
 from vigie.core.contract.referential import ACADEMIES
-from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
+from vigie.core.errors import InvalidEventError
+from vigie.core.topics import (
+    DEAD_LETTERS,
+    LEARNING_EVENTS,
+    MASTERY_UPDATES,
+    RAW_STATEMENTS,
+    SIGNALS,
+    SKILL_PARAMETERS,
+    TopicSpec,
+)
 
 
 @dataclass(frozen=True, eq=False)  # one object per table: compared and hashed by identity
@@ -124,6 +137,8 @@ MASTERY_UPDATES_TABLE = Table(
         "attempts",
         "mastered",
         "params_version",
+        "model",
+        "confidence",
     ),
 )
 SIGNALS_TABLE = Table(
@@ -172,6 +187,23 @@ SKILL_PARAMETERS_TABLE = Table(
     time_column="fitted_at",
     derived={"event_id": lambda e: skill_parameters_id(e)},
 )
+LEARNER_PARAMETERS_TABLE = Table(
+    "skill_parameters_learner",
+    (
+        "scope",
+        "key",
+        "params_version",
+        "event_id",
+        "weights",
+        "prior",
+        "half_life_days",
+        "parts",
+        "n_answers",
+        "fitted_at",
+    ),
+    time_column="fitted_at",
+    derived={"event_id": lambda e: learner_parameters_id(e)},
+)
 DEAD_LETTERS_TABLE = Table(
     "dead_letters",
     (
@@ -194,6 +226,26 @@ DEAD_LETTERS_TABLE = Table(
     },
 )
 
+RAW_STATEMENTS_TABLE = Table(
+    "raw_statements",
+    (
+        "academy",
+        "platform",
+        "student_id",
+        "statement_id",
+        "event_id",
+        "status",
+        "reason_code",
+        "reason",
+        "verb",
+        "object_id",
+        "statement",
+        "stored",
+        "recorded_at",
+    ),
+    time_column="stored",
+)
+
 #: Every table the sink writes (each has an ``event_id`` column the sink deduplicates on).
 TABLES: tuple[Table, ...] = (
     ANSWERS,
@@ -201,7 +253,9 @@ TABLES: tuple[Table, ...] = (
     MASTERY_UPDATES_TABLE,
     SIGNALS_TABLE,
     SKILL_PARAMETERS_TABLE,
+    LEARNER_PARAMETERS_TABLE,
     DEAD_LETTERS_TABLE,
+    RAW_STATEMENTS_TABLE,
 )
 
 Routed = tuple[Table, uuid.UUID, list[Any]]
@@ -272,14 +326,59 @@ def route_signal(raw: bytes) -> Routed:
     return SIGNALS_TABLE, event.event_id, signal_row(event)
 
 
+def learner_parameters_id(e: LearnerParameters) -> uuid.UUID:
+    """One version of one part of a learner model is one event."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"learner-parameters\x1f{e.scope}\x1f{e.key}\x1f{e.params_version}")
+
+
+def learner_parameters_row(e: LearnerParameters) -> list[Any]:
+    return LEARNER_PARAMETERS_TABLE.row(e)
+
+
 def route_skill_parameters(raw: bytes) -> Routed:
-    event = decode(raw, SkillParameters)
+    """The topic carries BKT parameters of a skill, or a part of a learner model."""
+    event = decode_parameters(raw)
+    if isinstance(event, LearnerParameters):
+        return LEARNER_PARAMETERS_TABLE, learner_parameters_id(event), learner_parameters_row(event)
     return SKILL_PARAMETERS_TABLE, skill_parameters_id(event), skill_parameters_row(event)
 
 
 def route_dead_letter(raw: bytes) -> Routed:
     event = decode(raw, DeadLetter)
     return DEAD_LETTERS_TABLE, event.event_id, dead_letter_row(event)
+
+
+#: A kept statement may be larger than an event (an interaction's definition): up to 1 MiB.
+MAX_KEPT_STATEMENT_BYTES = 1024 * 1024
+_statement_kept = TypeAdapter(StatementKept)
+
+
+def statement_kept_row(e: StatementKept) -> list[Any]:
+    return [
+        e.academy,
+        e.platform,
+        e.student_id,
+        e.statement_id,
+        e.event_id,
+        e.status,
+        e.reason_code,
+        e.reason,
+        e.verb,
+        e.object_id,
+        e.statement,
+        e.stored,
+        e.recorded_at,
+    ]
+
+
+def route_statement_kept(raw: bytes) -> Routed:
+    if len(raw) > MAX_KEPT_STATEMENT_BYTES:
+        raise InvalidEventError(f"kept statement of {len(raw)} bytes exceeds {MAX_KEPT_STATEMENT_BYTES}")
+    try:
+        event = _statement_kept.validate_json(raw)
+    except ValidationError as error:
+        raise explain(error) from None
+    return RAW_STATEMENTS_TABLE, event.event_id, statement_kept_row(event)
 
 
 #: What the sink reads, and how each topic's messages become rows.
@@ -289,4 +388,5 @@ ROUTES: dict[TopicSpec, Callable[[bytes], Routed | None]] = {
     SIGNALS: route_signal,
     SKILL_PARAMETERS: route_skill_parameters,
     DEAD_LETTERS: route_dead_letter,
+    RAW_STATEMENTS: route_statement_kept,
 }

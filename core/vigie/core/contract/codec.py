@@ -5,17 +5,26 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from vigie.core.contract.events import EVENT_ID_NAMESPACE, DeadLetter, LearningEvent
+from vigie.core.contract.events import (
+    EVENT_ID_NAMESPACE,
+    DeadLetter,
+    LearnerParameters,
+    LearningEvent,
+    SkillParameters,
+)
 from vigie.core.errors import InvalidEventError
 
 #: Larger payloads are rejected: one answer is ~600 bytes; 16 KiB leaves room and stops abuse.
 MAX_EVENT_BYTES = 16 * 1024
 
 _learning_event = TypeAdapter(LearningEvent)
+#: What the SKILL_PARAMETERS topic carries: BKT parameters of a skill, or a part of a learner model.
+ModelParameters = Annotated[SkillParameters | LearnerParameters, Field(discriminator="kind")]
+_parameters: TypeAdapter[SkillParameters | LearnerParameters] = TypeAdapter(ModelParameters)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -53,6 +62,15 @@ def decode(raw: bytes, model: type[M]) -> M:
     _check_size(raw)
     try:
         return model.model_validate_json(raw)
+    except ValidationError as error:
+        raise explain(error) from None
+
+
+def decode_parameters(raw: bytes) -> SkillParameters | LearnerParameters:
+    """Parse one record of the SKILL_PARAMETERS topic (either kind)."""
+    _check_size(raw)
+    try:
+        return _parameters.validate_json(raw)
     except ValidationError as error:
         raise explain(error) from None
 

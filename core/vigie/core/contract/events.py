@@ -142,6 +142,12 @@ class MasteryUpdated(_Event):
     attempts: int = Field(ge=1)
     mastered: bool
     params_version: int = Field(0, ge=0)
+    model: Literal["bkt", "learner"] = Field(
+        "bkt", description="bkt: p is P(known) (Bayesian Knowledge Tracing); learner: p is P(next item right)."
+    )
+    confidence: float | None = Field(
+        None, ge=0.0, le=1.0, description="Evidence behind p_after (learner model): below 0.5 it is thin."
+    )
 
 
 Severity = Literal["low", "medium", "high"]
@@ -197,6 +203,31 @@ class SkillParameters(_Event):
     fitted_at: AwareDatetime
 
 
+LearnerScope = Literal["global", "domain", "skill", "item"]
+
+
+class LearnerParameters(_Event):
+    """One part of a fitted learner model (compacted SKILL_PARAMETERS topic, key ``learner:<scope>:<key>``).
+
+    A model is one ``global`` record (every feature's weight, the global prior, and ``parts``: how many
+    domain, skill and item records the version has), one record per domain and per skill (the deviations
+    of the crossed features, and the prior), and one per item (no weights; ``prior`` = the item's offset
+    from its skill's difficulty). Workers use a version once all its parts have arrived.
+    """
+
+    kind: Literal["learner_parameters"] = "learner_parameters"
+    scope: LearnerScope
+    key: str = Field(min_length=1, max_length=128, description="'*' (global), a domain, a skill code or an item.")
+    params_version: int = Field(ge=1)
+    weights: list[float] = Field(max_length=256)
+    prior: float = Field(description="Logit of the smoothed success rate (difficulty anchor).")
+    feature_names: list[str] = Field(default_factory=list, max_length=256, description="Global record only.")
+    half_life_days: float | None = Field(None, gt=0, description="Global: time decay of evidence; None = by count.")
+    parts: int = Field(0, ge=0, description="Global record: domain + skill + item records of this version.")
+    n_answers: int = Field(ge=0)
+    fitted_at: AwareDatetime
+
+
 class DeadLetter(_Event):
     """An input the stream could not accept, kept with the reason and the original bytes."""
 
@@ -210,3 +241,32 @@ class DeadLetter(_Event):
     key: str | None = Field(description="Original key, decoded as UTF-8 with replacement.")
     payload_b64: str = Field(description="Original value bytes, base64.")
     received_at: AwareDatetime
+
+
+class StatementKept(_Event):
+    """A valid xAPI statement the gateway kept without making it an event (yet): pseudonymised, with
+    the reason. A later replay that maps it sends it again with ``status`` ``mapped``."""
+
+    kind: Literal["statement_kept"] = "statement_kept"
+    event_id: uuid.UUID = Field(description="Deterministic: derived from platform, statement id and status.")
+    statement_id: uuid.UUID
+    platform: Slug
+    academy: str = Field(description="The pupil's academy when known, '' otherwise.")
+    student_id: Annotated[str, Field(pattern=r"^([0-9a-f]{32})?$")] = Field(
+        description="The actor's pseudonym under that academy's key, '' when unknown."
+    )
+    status: Literal["unmapped", "mapped"]
+    reason_code: str = Field(
+        description="unknown_actor, unmapped_activity, no_event, incomplete, contract; '' once mapped."
+    )
+    reason: str
+    verb: str
+    object_id: str
+    statement: str = Field(description="The statement as the gateway keeps it (JSON), pseudonymised.")
+    stored: AwareDatetime = Field(description="When the gateway received it.")
+    recorded_at: AwareDatetime
+
+
+def statement_kept_id(platform: str, statement_id: str, status: str) -> uuid.UUID:
+    """The event id of a kept statement's record: one per statement and status."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"statement-kept\x1f{platform}\x1f{statement_id}\x1f{status}")
