@@ -19,6 +19,8 @@ from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionEn
 from vigie.core.contract.taxonomy import skills_for
 from vigie.producers.pseudonym import Pseudonymizer
 from vigie.stream.signals.engine import SignalEngine
+from vigie.stream.signals.risk_features import FEATURES
+from vigie.stream.signals.risk_model import default_model
 
 
 def cohort(pupils: int, days: int, answers: int, seed: int) -> list[LearningEvent]:
@@ -118,6 +120,13 @@ def main() -> None:
         f"batches of {args.batch}, {args.partitions} partitions"
     )
     print(f"  throughput      {len(events) / elapsed:,.0f} events/s ({elapsed:.2f} s)")
+    print(f"  per event       {1e6 * elapsed / len(events):.1f} µs (rules, dropout-risk features, daily risk scoring)")
+    model, x = default_model(), [0.5] * len(FEATURES)
+    started = time.perf_counter()
+    for _ in range(20_000):
+        model.score(x)
+    scoring = (time.perf_counter() - started) / 20_000
+    print(f"  risk scoring    {1e6 * scoring:.1f} µs per pupil and school day (pure Python, {len(FEATURES)} features)")
     print(f"  signal changes  {changes}")
     print(f"  state per pupil {state_bytes / max(1, len(engine.store)):,.0f} bytes of JSON (mean)")
     if peak is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests import factories, factories_warehouse
@@ -26,7 +28,7 @@ def _pupil_events(n: int, academy: str, school: str, *, at_risk: bool) -> list:
         factories_warehouse.mastery_updated(**pupil, p_after=0.5, mastered=n % 2 == 0),
     ]
     if at_risk:
-        events.append(factories_warehouse.signal_changed(**pupil))
+        events.append(factories_warehouse.signal_changed(**pupil, signal_type="dropout_risk"))
     return events
 
 
@@ -77,7 +79,8 @@ def test_a_new_k_applies_at_the_next_migrate(settings, warehouse, cohort) -> Non
 
 
 def test_only_open_dropout_signals_of_medium_or_high_severity_count_as_at_risk(settings, warehouse) -> None:
-    """Low severities are early hints and wheel-spinning is a learning difficulty: neither is "at risk"."""
+    """Low severities are early hints, wheel-spinning is a learning difficulty and the rule signals are
+    indicators: "at risk" is the calibrated dropout risk at medium or high."""
     db, k = settings.warehouse.database, settings.warehouse.min_group_size
     school = BIG_SCHOOL
     events = []
@@ -85,10 +88,16 @@ def test_only_open_dropout_signals_of_medium_or_high_severity_count_as_at_risk(s
         events += _pupil_events(n, "lyon", school, at_risk=False)
     pupil = {"academy": "lyon", "school_uai": school, "class_id": factories.PSEUDONYMS.school_class(f"{school}-cm1")}
     events += [
-        factories_warehouse.signal_changed(**pupil, student_id=factories.student(300), severity="high"),
+        factories_warehouse.signal_changed(
+            **pupil, student_id=factories.student(300), severity="high", signal_type="dropout_risk"
+        ),
         factories_warehouse.signal_changed(
             **pupil, student_id=factories.student(301), severity="medium", signal_type="falling_success"
         ),
+        factories_warehouse.signal_changed(
+            **pupil, student_id=factories.student(304), severity="medium", signal_type="dropout_risk"
+        ),
+        factories_warehouse.signal_changed(**pupil, student_id=factories.student(305), severity="high"),
         factories_warehouse.signal_changed(**pupil, student_id=factories.student(302), severity="low"),
         factories_warehouse.signal_changed(
             **pupil, student_id=factories.student(303), severity="high", signal_type="wheel_spinning"
@@ -98,3 +107,62 @@ def test_only_open_dropout_signals_of_medium_or_high_severity_count_as_at_risk(s
     assert _rows(warehouse, db, "v_school_at_risk", "pupils, pupils_at_risk") == [(k + 2, 2)]
     assert _rows(warehouse, db, "v_academy_at_risk", "pupils, pupils_at_risk") == [(k + 2, 2)]
     assert _rows(warehouse, db, "v_school_class_summary", "pupils, pupils_at_risk") == [(k + 2, 2)]
+
+
+def test_pupils_to_follow_are_ranked_by_risk_with_reasons_and_only_in_classes_of_k(settings, warehouse) -> None:
+    db, k = settings.warehouse.database, settings.warehouse.min_group_size
+    events = []
+    for n in range(400, 400 + k):
+        events += _pupil_events(n, "lyon", BIG_SCHOOL, at_risk=False)
+    for n in range(500, 500 + k - 1):
+        events += _pupil_events(n, "lyon", SMALL_SCHOOL, at_risk=False)
+    big = {
+        "academy": "lyon",
+        "school_uai": BIG_SCHOOL,
+        "class_id": factories.PSEUDONYMS.school_class(f"{BIG_SCHOOL}-cm1"),
+    }
+    small = {
+        "academy": "lyon",
+        "school_uai": SMALL_SCHOOL,
+        "class_id": factories.PSEUDONYMS.school_class(f"{SMALL_SCHOOL}-cm1"),
+    }
+
+    def risk(value: float, **where):  # type: ignore[no-untyped-def]
+        from vigie.core.contract.events import SignalReason
+
+        return factories_warehouse.signal_changed(
+            **where,
+            signal_type="dropout_risk",
+            reasons=(
+                SignalReason(code="dropout_risk", text=f"Risque {value}", value=value, threshold=0.19),
+                SignalReason(
+                    code="risk_log_since", text="Aucune activité depuis 6 jours d'école.", value=6, threshold=1
+                ),
+            ),
+        )
+
+    events += [
+        risk(0.3, **big, student_id=factories.student(400)),
+        risk(0.6, **big, student_id=factories.student(401)),
+        risk(0.9, **small, student_id=factories.student(500)),
+    ]
+    cleared = risk(0.5, **big, student_id=factories.student(402))
+    events += [
+        cleared,
+        cleared.model_copy(
+            update={
+                "event_id": factories_warehouse._id("signal", 9999),
+                "status": "cleared",
+                "occurred_at": cleared.occurred_at + timedelta(days=1),
+            }
+        ),
+    ]
+    store(warehouse, db, events)
+    rows = warehouse.query(
+        f"SELECT school_uai, rank, pupil, risk, reasons FROM {db}.v_class_pupils_to_follow ORDER BY school_uai, rank"
+    ).result_rows
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        (BIG_SCHOOL, 1, factories.student(401)[:8], 0.6),
+        (BIG_SCHOOL, 2, factories.student(400)[:8], 0.3),
+    ]
+    assert rows[0][4] == "Aucune activité depuis 6 jours d'école.", "reasons after the risk itself"

@@ -68,6 +68,8 @@ def test_report_is_self_contained(report: Path) -> None:
     for kind in ("matrix", "timeseries", "barchart", "stat"):
         assert f'data-kind="{kind}"' in html, kind
     assert "École / établissement" in html
+    follow = re.findall(r'data-panel="Élèves à suivre \(risque de décrochage[^"]*" data-rows="(\d+)"', html)
+    assert follow and sum(map(int, follow)) > 0, "the k-safe view lists pupils to follow with their reasons"
 
 
 def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:

@@ -301,12 +301,12 @@ ORDER BY pupil, skill_code""",
         PanelSpec(
             "Élèves à suivre et raisons",
             "table",
-            f"""SELECT substring(student_id, 1, 8) AS pupil, signal_type, severity,
-       arrayStringConcat(reason_texts, ' ; ') AS reasons, first_seen_at AS since
-FROM $database.signals_current FINAL
-WHERE {scope} AND status != 'cleared'
-ORDER BY multiIf(severity = 'high', 0, severity = 'medium', 1, 2), since""",
-            ("pupil", "signal_type", "severity", "reasons", "since"),
+            f"""SELECT rank, pupil, severity, round(risk, 2) AS risk, reasons, since
+FROM $database.v_class_pupils_to_follow
+WHERE {scope}
+ORDER BY rank""",
+            ("rank", "pupil", "severity", "risk", "reasons", "since"),
+            description="Risque calibré de décrochage dans les 20 prochains jours d'école, ses raisons, depuis quand.",
             height=10,
         ),
         PanelSpec(

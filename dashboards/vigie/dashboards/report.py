@@ -17,8 +17,8 @@ from clickhouse_connect.driver.client import Client
 
 from vigie.core.settings import VigieSettings
 from vigie.dashboards import charts, levels
-from vigie.dashboards.model import DashboardSpec
-from vigie.dashboards.runner import PanelResult, run_dashboard
+from vigie.dashboards.model import DashboardSpec, PanelSpec
+from vigie.dashboards.runner import PanelResult, run_dashboard, run_panel
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,19 @@ document.addEventListener('DOMContentLoaded', function () {
   document.body.setAttribute('data-charts-total', String(charts.length));
 });
 """
+
+
+#: "Élèves à suivre" of each class of the school (the k-safe view: classes of at least k pupils).
+PUPILS_TO_FOLLOW = PanelSpec(
+    "Élèves à suivre (risque de décrochage, 5 premiers par classe)",
+    "table",
+    """SELECT substring(class_id, 1, 8) AS class, rank, pupil, severity, round(risk, 2) AS risk, reasons, since
+FROM $database.v_class_pupils_to_follow
+WHERE academy = '$academy' AND school_uai = '$school' AND rank <= 5
+ORDER BY class, rank""",
+    ("class", "rank", "pupil", "severity", "risk", "reasons", "since"),
+    width=24,
+)
 
 
 def _panel_html(result: PanelResult) -> str:
@@ -72,9 +85,10 @@ def render_report(
     school_spec = levels.school()
     schools = ctx.variables["school"].options[:max_schools]
     for school in schools:
-        _, school_results = run_dashboard(
+        school_ctx, school_results = run_dashboard(
             client, school_spec, database, time_from, time_to, {"academy": academy, "school": school}
         )
+        school_results.append(run_panel(client, PUPILS_TO_FOLLOW, school_ctx))
         sections.append(_dashboard_html(school_spec, f"École / établissement {school}", school_results))
     period = f"du {time_from:%d/%m/%Y} au {time_to:%d/%m/%Y}"
     return (

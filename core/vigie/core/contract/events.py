@@ -151,7 +151,9 @@ class MasteryUpdated(_Event):
 
 
 Severity = Literal["low", "medium", "high"]
-SignalType = Literal["inactivity", "falling_success", "wheel_spinning", "rapid_guessing", "abandoned_sessions"]
+SignalType = Literal[
+    "inactivity", "falling_success", "wheel_spinning", "rapid_guessing", "abandoned_sessions", "dropout_risk"
+]
 
 
 class SignalReason(BaseModel):

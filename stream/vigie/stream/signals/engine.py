@@ -12,6 +12,12 @@ tick; before applying an event, the pupil is first brought up to its partition's
 way. Each boundary's evaluation uses only the pupil's own past, so the signals are the same whether
 the timer runs often or rarely, whatever the batch sizes: replaying last year gives last year's signals.
 
+The dropout risk (``dropout_risk``, the teacher's alert): each event updates the pupil's O(1) risk
+features (``risk_features.RiskState``, kept in the pupil's state) and the worker's per-class activity;
+at each day boundary closing a school day of the pupil's zone, the risk is scored (``risk_model``, pure
+Python) and its signal raised, changed or cleared. Inactivity and the risk are caught up one boundary
+at a time, so a pupil's signals come out in the same order whatever the timer's pace.
+
 Idempotence: a pupil's state keeps its recent event ids; a redelivered event is skipped, so it
 cannot raise a signal twice. Signal and emission ids are UUIDv5 of (pupil, signal, time, status).
 
@@ -46,7 +52,11 @@ from vigie.core.contract.referential import Zone, zone_of
 from vigie.core.contract.taxonomy import skills
 from vigie.core.topics import partition_of
 from vigie.stream.signals import rules as r
-from vigie.stream.signals.rules import RANK, Finding, SignalRules, counts_as_at_risk
+from vigie.stream.signals.risk_features import ClassActivity, school_days_left, school_time
+from vigie.stream.signals.risk_model import RiskModel, default_model
+from vigie.stream.signals.risk_reasons import cleared as risk_cleared
+from vigie.stream.signals.risk_reasons import explain
+from vigie.stream.signals.rules import RANK, RISK_SIGNAL, Finding, SignalRules, counts_as_at_risk
 from vigie.stream.signals.state import OpenSignal, PupilState
 
 log = logging.getLogger(__name__)
@@ -103,15 +113,28 @@ class ItemTimes:
 class SignalEngine:
     """Apply events and day-boundary ticks to pupil states in ``store``; return the signal changes."""
 
-    def __init__(self, store: MutableMapping[str, Any], *, partitions: int, rules: SignalRules | None = None) -> None:
+    def __init__(
+        self,
+        store: MutableMapping[str, Any],
+        *,
+        partitions: int,
+        rules: SignalRules | None = None,
+        risk_model: RiskModel | None = None,
+        score_risk: bool = True,
+    ) -> None:
         self.store = store
         self.partitions = partitions
         self.rules = rules or SignalRules()
+        self.risk_model = risk_model or (default_model() if score_risk else None)
         self.items = ItemTimes()
+        self.classes = ClassActivity()
         self.watermarks: dict[int, datetime] = {}
         self.scanned: dict[int, date] = {}
         self.events = 0
         self.duplicates = 0
+        #: When set, every daily risk evaluation appends (pupil, day, features[, risk]) here (evaluation, fitting).
+        self.feature_log: list[tuple[str, date, list[float]]] | None = None
+        self.risk_log: list[tuple[str, date, float]] | None = None
         self._labels = {code: skill.label for code, skill in skills().items()}
 
     # -- entry points -----------------------------------------------------------------------------
@@ -155,7 +178,9 @@ class SignalEngine:
         for pupil in list(self.store.keys()):
             day = due.get(pupil_partition(pupil, self.partitions))
             state = self._load(pupil) if day is not None else None
-            if state is not None and self._catch_up(pupil, state, day, out):  # type: ignore[arg-type]
+            if state is None or day is None:
+                continue
+            if self._catch_up_all(pupil, state, day, out):
                 self.store[pupil] = state.to_value()
         self.scanned.update(due)
         log.debug("signals tick: partitions %s, %d changes", sorted(due), len(out))
@@ -170,7 +195,7 @@ class SignalEngine:
         self, pupil: str, state: PupilState, event: LearningEvent, today: date, out: list[SignalChanged]
     ) -> None:
         assert not isinstance(event, ErasureRequested)
-        self._catch_up(pupil, state, today, out)
+        self._catch_up_all(pupil, state, today, out)
         event_id = event.event_id.hex
         if state.seen(event_id):
             self.duplicates += 1
@@ -179,34 +204,52 @@ class SignalEngine:
         state.academy, state.school_uai = event.academy, event.school_uai
         state.class_id, state.level = event.class_id, event.level
         at, rules = event.occurred_at, self.rules
+        zone = zone_of(event.academy)
+        t = school_time(at.date(), zone)
+        risk = state.risk_state
+        if isinstance(event, AnswerSubmitted | SessionStarted):
+            class_cum = self.classes.cumulated_before(event.class_id, t)
+            self.classes.observe(event.class_id, pupil, t)
+            graded = isinstance(event, AnswerSubmitted)
+            risk.activity(
+                t,
+                int(graded),
+                int(event.correct) if graded else None,  # type: ignore[union-attr]
+                100 * event.score if graded and event.score is not None else None,  # type: ignore[union-attr]
+                class_cum,
+            )
         if isinstance(event, AnswerSubmitted):
             self._active(pupil, state, event, today, out)
             if state.open_session is None or state.open_session == event.session_id:
                 state.open_session = event.session_id
                 state.open_answers += 1
             state.add_result(event.correct, rules)
+            was_mastered = state.skills.get(event.skill_code, [0, 0, 0, 0])[3]
             attempts, _, best, mastered = state.add_skill_attempt(event.skill_code, event.correct, rules)
+            if mastered and not was_mastered:
+                risk.mastered(t)
             spinning = None if mastered else r.wheel_spinning(attempts, best, self._labels[event.skill_code], rules)
             self._transition(pupil, state, f"wheel_spinning:{event.skill_code}", spinning, at, out)
             item = f"{event.platform}\x1f{event.item_id}"
             typical = self.items.typical_ms(item, rules.item_min_answers)
             self.items.observe(item, event.response_time_ms)
-            state.add_pace(
-                None if typical is None else event.response_time_ms < rules.rapid_fraction * typical,
-                event.correct,
-                rules,
-            )
+            rapid = None if typical is None else event.response_time_ms < rules.rapid_fraction * typical
+            state.add_pace(rapid, event.correct, rules)
+            if rapid is not None:
+                risk.pace(t, rapid)
             self._precursors(pupil, state, at, out)
         elif isinstance(event, SessionStarted):
             self._active(pupil, state, event, today, out)
             if state.open_session not in (None, event.session_id) and state.open_answers == 0:
                 state.close_session(True, rules)  # opened, then another session began without an answer
+                risk.session(t, True)
             if state.open_session != event.session_id:
                 state.open_session, state.open_answers = event.session_id, 0
             self._precursors(pupil, state, at, out)
         elif isinstance(event, SessionEnded) and state.open_session in (None, event.session_id):
             left = event.outcome != "completed" and event.answers_count == 0 and state.open_answers == 0
             state.close_session(left, rules)
+            risk.session(t, left)
             self._precursors(pupil, state, at, out)
 
     def _precursors(self, pupil: str, state: PupilState, at: datetime, out: list[SignalChanged]) -> None:
@@ -273,6 +316,63 @@ class SignalEngine:
         gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
         history = _school_days_between(date.fromisoformat(state.first_day), days[-1], zone) if state.first_day else 0
         return r.usual_gap(gaps, self.rules, history)
+
+    def _catch_up_all(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
+        """Inactivity and the risk, one day boundary at a time: the pupil's signals come out in the same
+        order whether the timer ran at every boundary or once for several."""
+        since = state.risk_day or state.first_day
+        if since is None or since >= day.isoformat() or state.risk_state.last < 0:  # ISO dates sort as dates
+            return self._catch_up(pupil, state, day, out)
+        changed, current = False, date.fromisoformat(since) + ONE_DAY
+        while current < day:
+            changed = self._catch_up(pupil, state, current, out) | changed
+            changed = self._risk_catch_up(pupil, state, current, out) | changed
+            current += ONE_DAY
+        changed = self._catch_up(pupil, state, day, out) | changed
+        return self._risk_catch_up(pupil, state, day, out) | changed
+
+    def _risk_catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
+        """Evaluate the dropout risk at each day boundary in (last evaluated, ``day``] that closes a school
+        day of the pupil's zone; True if the state changed. Weekends and holidays do not move the risk."""
+        risk = state.risk_state
+        if risk.last < 0 or state.first_day is None:
+            return False
+        done = date.fromisoformat(state.risk_day) if state.risk_day else date.fromisoformat(state.first_day)
+        if done >= day:
+            return False
+        zone, model = zone_of(state.academy), self.risk_model
+        current = done + ONE_DAY
+        while current <= day:
+            closed = current - ONE_DAY
+            if _school_day(closed, zone):
+                t = school_time(closed, zone)
+                x = risk.features(
+                    t,
+                    self.classes.cumulated_before(state.class_id, t + 1),
+                    school_days_left(closed, zone),
+                    self.classes.recent_through(state.class_id, t),
+                )
+                if self.feature_log is not None:
+                    self.feature_log.append((pupil, closed, x))
+                if model is not None:
+                    self._risk_signal(pupil, state, model, x, boundary(current), out)
+                    if self.risk_log is not None:
+                        self.risk_log.append((pupil, closed, model.score(x).risk))
+            current += ONE_DAY
+        state.risk_day = day.isoformat()
+        return True
+
+    def _risk_signal(
+        self, pupil: str, state: PupilState, model: RiskModel, x: list[float], at: datetime, out: list[SignalChanged]
+    ) -> None:
+        scored = model.score(x)
+        open_signal = state.signals.get(RISK_SIGNAL)
+        severity = model.severity(scored.risk, open_signal.severity if open_signal else None)  # type: ignore[arg-type]
+        finding = None
+        if severity is not None:
+            cut = model.severities[severity]
+            finding = Finding(severity, lambda: explain(model, scored, x, cut))
+        self._transition(pupil, state, RISK_SIGNAL, finding, at, out, risk_cleared(model, scored))
 
     def _catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
         """Evaluate inactivity at each day boundary in (last evaluated, ``day``]; True if anything changed."""

@@ -7,9 +7,11 @@ the worker. No Kafka is needed.
 
 Definitions (pupil level, over the whole simulated period):
 
-- A pupil is *flagged by Vigie* on the day a dropout signal (inactivity, falling success, rapid
-  guessing, abandoned sessions; not wheel-spinning, a learning difficulty) first reaches severity
-  ``medium`` or ``high`` (status raised or changed).
+- A pupil is *flagged by Vigie* on the day the calibrated dropout risk signal (``dropout_risk``; not
+  the rule indicators, not wheel-spinning, a learning difficulty) first reaches severity ``medium`` or
+  ``high`` (status raised or changed). ``rules_flags`` scores the former rule signals the same way.
+- Daily alerts (``risk_training.daily_alerts``): per school day, the pupils whose risk is at or above
+  the medium threshold; alert precision, recall at a lead of 5 school days, median lead, AUC.
 - The *baseline* flags a pupil once 7 calendar days pass without activity (an answer or a session
   start): last active on day ``L`` with nothing on ``L+1 .. L+7`` → flagged on day ``L+8``.
 - A *positive* is a pupil who disengages and has a drop-out date. For a positive, only flags from
@@ -40,7 +42,9 @@ from vigie.core.contract.calendar import school_days_between
 from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionStarted, Severity, SignalChanged
 from vigie.core.contract.referential import Zone
 from vigie.stream.signals.engine import SignalEngine
-from vigie.stream.signals.rules import SignalRules, counts_as_at_risk
+from vigie.stream.signals.risk_model import RiskModel
+from vigie.stream.signals.risk_training import DailyAlerts, daily_alerts
+from vigie.stream.signals.rules import DROPOUT_SIGNALS, RANK, RISK_SIGNAL, SignalRules, counts_as_at_risk
 
 BASELINE_DAYS = 7
 
@@ -102,11 +106,15 @@ class Evaluation:
     events: int
     changes: int
     by_type: dict[str, int] = field(default_factory=dict)
+    rules: Scores | None = None
+    daily: DailyAlerts | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "vigie": self.vigie.as_json(),
             "baseline": self.baseline.as_json(),
+            "rules": self.rules.as_json() if self.rules else None,
+            "daily": self.daily.as_json() if self.daily else None,
             "events": self.events,
             "signal_changes": self.changes,
             "raised_by_type": self.by_type,
@@ -183,11 +191,13 @@ def score(flags: Mapping[str, list[date]], truth: Mapping[str, DisengagementTrut
     )
 
 
-def vigie_flags(changes: Iterable[SignalChanged]) -> dict[str, list[date]]:
-    """Days on which a dropout signal reached medium or more (raised at, or changed to), per pupil."""
+def vigie_flags(
+    changes: Iterable[SignalChanged], types: frozenset[str] = frozenset({RISK_SIGNAL})
+) -> dict[str, list[date]]:
+    """Days on which a signal of ``types`` reached medium or more (raised at, or changed to), per pupil."""
     flags: dict[str, list[date]] = defaultdict(list)
     for change in changes:
-        if counts_as_at_risk(change.signal_type, change.severity):
+        if change.signal_type in types and RANK[change.severity] >= RANK["medium"]:
             flags[change.student_id].append(change.occurred_at.date())
     return flags
 
@@ -234,9 +244,11 @@ def evaluate(
     batch_size: int = 500,
     window: int = 10,
     rules: SignalRules | None = None,
+    risk_model: RiskModel | None = None,
 ) -> Evaluation:
     """Run the events through the signals engine (batches + event-time ticks) and score both methods."""
-    engine = SignalEngine({}, partitions=partitions, rules=rules)
+    engine = SignalEngine({}, partitions=partitions, rules=rules, risk_model=risk_model)
+    engine.risk_log = []
     changes: list[SignalChanged] = []
     active: dict[str, set[date]] = defaultdict(set)
     members: dict[str, tuple[str, str, str]] = {}
@@ -257,6 +269,10 @@ def evaluate(
     return Evaluation(
         vigie=score(vigie_flags(changes), truth, window),
         baseline=score(baseline_flags(active, end), truth, window),
+        rules=score(vigie_flags(changes, DROPOUT_SIGNALS), truth, window),
+        daily=daily_alerts(engine.risk_log, truth, engine.risk_model.severities.get("medium", 1.01))
+        if engine.risk_model is not None and truth
+        else None,
         classes=[
             replace(now, at_risk_week_before=before.at_risk)
             for now, before in zip(

@@ -18,14 +18,18 @@ from vigie.core.contract.events import Severity, SignalReason
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high")
 RANK: dict[Severity | None, int] = {None: 0, "low": 1, "medium": 2, "high": 3}
 
-#: Signals that speak of dropping out (wheel-spinning is a learning difficulty, reported but not a dropout risk).
+#: The teacher's alert: the calibrated risk of disengaging within the horizon (``risk_model``, docs/signals.md).
+RISK_SIGNAL = "dropout_risk"
+#: The rule signals that speak of dropping out: still emitted, as readable indicators, but "at risk" is the
+#: calibrated risk (wheel-spinning is a learning difficulty, reported but not a dropout risk).
 DROPOUT_SIGNALS = frozenset({"inactivity", "falling_success", "rapid_guessing", "abandoned_sessions"})
 
 
 def counts_as_at_risk(signal_type: str, severity: Severity | None, min_rank: int = RANK["medium"]) -> bool:
-    """ "At risk", once for Python (the warehouse's ``pupils_at_risk`` view is its SQL twin): an open dropout
-    signal of severity medium or high. Low severities are early hints; wheel-spinning is not a dropout risk."""
-    return signal_type in DROPOUT_SIGNALS and RANK[severity] >= min_rank
+    """ "At risk", once for Python (the warehouse's ``pupils_at_risk`` view is its SQL twin): an open
+    calibrated dropout risk (``RISK_SIGNAL``) of severity medium or high. Low severities are early hints;
+    the rule signals are indicators; wheel-spinning is not a dropout risk."""
+    return signal_type == RISK_SIGNAL and RANK[severity] >= min_rank
 
 
 @dataclass(frozen=True, slots=True)

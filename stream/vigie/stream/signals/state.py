@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from vigie.stream.signals.risk_features import RiskState
 from vigie.stream.signals.rules import SignalRules
 
 #: Event ids kept per pupil to recognise a redelivery (a redelivered suffix of the partition is far shorter).
@@ -46,7 +47,10 @@ class PupilState:
     open_session: str | None = None
     open_answers: int = 0
     signals: dict[str, OpenSignal] = field(default_factory=dict)
+    risk: list[float] = field(default_factory=list)  # the dropout risk's features (RiskState.to_list)
+    risk_day: str | None = None  # last day boundary at which the risk was evaluated
     _id_index: set[str] | None = field(default=None, repr=False, compare=False)  # not stored: rebuilt on use
+    _risk: RiskState | None = field(default=None, repr=False, compare=False)  # stored as ``risk``
 
     @classmethod
     def from_value(cls, value: dict[str, Any]) -> PupilState:
@@ -55,14 +59,22 @@ class PupilState:
 
     def to_value(self) -> dict[str, Any]:
         """A plain JSON-able dict (copies of the mutable parts: the stored value never aliases this object)."""
-        value = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "_id_index"}
+        value = {name: getattr(self, name) for name in self.__dataclass_fields__ if not name.startswith("_")}
         value.update(
             ids=list(self.ids),
             active_days=list(self.active_days),
+            risk=self._risk.to_list() if self._risk is not None else list(self.risk),
             skills={k: list(v) for k, v in self.skills.items()},
             signals={k: asdict(v) for k, v in self.signals.items()},
         )
         return value
+
+    @property
+    def risk_state(self) -> RiskState:
+        """The dropout risk's features, decoded once per load."""
+        if self._risk is None:
+            self._risk = RiskState.from_list(self.risk)
+        return self._risk
 
     # -- dedup ----------------------------------------------------------------------------------
     def seen(self, event_id: str) -> bool:
