@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.mastery [--days 60] [--students 24] [--csv bench/data/sim-answers.csv] [--no-real] [--e2e]
 
-- BKT ``model.step`` / ``PupilState.advance`` and learner ``learner.step`` / ``PupilState.advance_learner``:
+- BKT ``model.step`` / ``PupilMastery.advance`` and learner ``learner.step`` / ``PupilMastery.advance_learner``:
   ns per answer (pure Python, no I/O), and the size of a learner state of 20 skills;
 - ``MasteryProcessor.process``: answers per second through the stream's processor, per model (in-memory
   table, batches of 1000: decode + update + encode once per pupil per batch + building ``MasteryUpdated``);
@@ -33,7 +33,7 @@ from vigie.stream.mastery.learner_params import default_learner_model
 from vigie.stream.mastery.model import DEFAULT_PARAMS, step
 from vigie.stream.mastery.params import ParameterBook
 from vigie.stream.mastery.processor import MasteryProcessor
-from vigie.stream.mastery.state import PupilState
+from vigie.stream.mastery.state import PupilMastery
 
 MODELS = ("learner", "bkt")
 #: Vendored real sample (bench/data/README.md): 3,000 ASSISTments 2015 pupils, DKVMN split.
@@ -48,7 +48,7 @@ def bench_model(n: int = 300_000) -> dict[str, float]:
     for i, correct in enumerate(answers):
         estimate = step(estimate, correct, float(i), DEFAULT_PARAMS).estimate
     step_ns = (time.perf_counter_ns() - started) / n
-    state = PupilState()
+    state = PupilMastery()
     skills = [f"s{i}" for i in range(20)]
     ids = [str(i) for i in range(n)]
     started = time.perf_counter_ns()
@@ -63,7 +63,7 @@ def bench_model(n: int = 300_000) -> dict[str, float]:
     for i, correct in enumerate(answers):
         learner_step(learner_state, codes[i % 20], correct, float(i), model)
     figures["learner_step_ns_per_answer"] = round((time.perf_counter_ns() - started) / n)
-    state = PupilState()
+    state = PupilMastery()
     started = time.perf_counter_ns()
     for i, correct in enumerate(answers):
         state.advance_learner(ids[i], codes[i % 20], correct, float(i), model)

@@ -29,7 +29,7 @@ from vigie.stream.mastery.learner import (
 from vigie.stream.mastery.learner_params import LearnerAssembly, default_learner_model, record_key, to_contract
 from vigie.stream.mastery.params import ParameterBook
 from vigie.stream.mastery.processor import MasteryProcessor
-from vigie.stream.mastery.state import PupilState
+from vigie.stream.mastery.state import PupilMastery
 
 pytestmark = pytest.mark.unit
 
@@ -121,10 +121,10 @@ def test_the_other_skills_inform_a_new_one() -> None:
 
 def test_state_round_trips_through_its_encoding_and_dedups() -> None:
     model = _model()
-    state = PupilState(window=4)
+    state = PupilMastery(window=4)
     first = state.advance_learner("a", SKILLS[0], True, 1.0, model)
     state.advance_learner("b", SKILLS[1], False, 2.0, model)
-    restored = PupilState.decode(state.encode(), window=4)
+    restored = PupilMastery.decode(state.encode(), window=4)
     again = restored.advance_learner("a", SKILLS[0], True, 1.0, model)
     assert again.duplicate and (again.p_before, again.p_after, again.confidence) == (
         first.p_before, first.p_after, first.confidence)  # fmt: skip
@@ -136,7 +136,7 @@ def test_state_round_trips_through_its_encoding_and_dedups() -> None:
 
 def test_a_state_of_the_previous_format_is_still_read() -> None:
     old = b'{"v":1,"s":{"C3-MA-NOM-01":[0.4,2,10.0]},"r":[["a","C3-MA-NOM-01",0.3,0.4,2,0]]}'
-    state = PupilState.decode(old)
+    state = PupilMastery.decode(old)
     assert state.skills["C3-MA-NOM-01"].attempts == 2 and state.learner is None
     assert state.recent["a"].model == "bkt" and state.recent["a"].confidence is None
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from vigie.stream.mastery.calibrate import AnswerLog, calibrate, fit_sequences
 from vigie.stream.mastery.evaluate import auc, log_loss, rmse
 from vigie.stream.mastery.model import DEFAULT_PARAMS, BktParams, decay, observe, predict_correct, step
-from vigie.stream.mastery.state import PupilState
+from vigie.stream.mastery.state import PupilMastery
 
 pytestmark = pytest.mark.unit
 
@@ -96,17 +96,17 @@ def test_parameters_are_checked() -> None:
 
 
 def test_state_round_trips_and_dedups_by_answer_id() -> None:
-    state = PupilState(window=3)
+    state = PupilMastery(window=3)
     first = state.advance("a", "S1", True, 10.0, PARAMS)
     state.advance("b", "S2", False, 11.0, PARAMS)
-    restored = PupilState.decode(state.encode(), window=3)
+    restored = PupilMastery.decode(state.encode(), window=3)
     again = restored.advance("a", "S1", True, 10.0, PARAMS)
     assert again.duplicate and again.p_after == first.p_after and again.attempts == 1
     assert restored.skills == state.skills
     for i in range(4):  # pushes "a" out of the bounded window
         restored.advance(f"c{i}", "S1", True, 12.0 + i, PARAMS)
     assert len(restored.recent) == 3 and "a" not in restored.recent
-    assert PupilState.decode(None).skills == {}
+    assert PupilMastery.decode(None).skills == {}
 
 
 def _bkt_sequences(rng: np.random.Generator, params: BktParams, pupils: int, length: int) -> list[np.ndarray]:

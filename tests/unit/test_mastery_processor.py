@@ -17,7 +17,7 @@ from vigie.core.topics import MASTERY_UPDATES
 from vigie.stream.mastery.model import DEFAULT_PARAMS, BktParams
 from vigie.stream.mastery.params import ParameterBook
 from vigie.stream.mastery.processor import MasteryProcessor, mastery_event_id
-from vigie.stream.mastery.state import PupilState
+from vigie.stream.mastery.state import PupilMastery
 
 pytestmark = pytest.mark.unit
 
@@ -105,7 +105,7 @@ def test_erasure_deletes_the_pupils_state() -> None:
     # Answers after the erasure, in the same batch, start from scratch.
     emissions = processor.process([*_answers([(1, 0, True)]), _erasure(pupil), *_answers([(1, 1, True)])])
     assert emissions[-1].event.attempts == 1
-    assert set(PupilState.decode(table[pupil]).skills) == {SKILLS[1]}
+    assert set(PupilMastery.decode(table[pupil]).skills) == {SKILLS[1]}
 
 
 def test_sessions_are_ignored_and_calibrated_parameters_are_used() -> None:

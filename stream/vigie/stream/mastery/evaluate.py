@@ -1,7 +1,7 @@
 """Next-answer evaluation of mastery on an answer log, through the stream's own state functions.
 
 Calibrate on the training pupils (EM, ``calibrate.py``), then replay each test pupil's answers in
-order through ``PupilState.advance`` (exactly what the stream's processor calls): the prediction of
+order through ``PupilMastery.advance`` (exactly what the stream's processor calls): the prediction of
 an answer is P(correct) from the pupil's earlier answers only. Reports AUC, RMSE and log-loss,
 overall and per skill.
 
@@ -28,7 +28,7 @@ from vigie.core.errors import ConfigurationError, InvalidEventError
 from vigie.stream.mastery.calibrate import AnswerLog, SkillFit, calibrate
 from vigie.stream.mastery.learner import LearnerModel
 from vigie.stream.mastery.model import BktParams
-from vigie.stream.mastery.state import PupilState
+from vigie.stream.mastery.state import PupilMastery
 
 _TRUE = {"1", "true", "t", "yes", "y", "1.0"}
 _FALSE = {"0", "false", "f", "no", "n", "0.0"}
@@ -242,15 +242,15 @@ class Evaluation:
         }
 
 
-def replay(answers: AnswerLog, fits: dict[str, SkillFit], default: BktParams) -> tuple[np.ndarray, list[PupilState]]:
+def replay(answers: AnswerLog, fits: dict[str, SkillFit], default: BktParams) -> tuple[np.ndarray, list[PupilMastery]]:
     """BKT's P(correct) of every answer from the pupil's earlier answers, in the log's order."""
     predictions = np.empty(len(answers))
-    states: dict[str, PupilState] = {}
+    states: dict[str, PupilMastery] = {}
     for i in range(len(answers)):
         pupil, skill = answers.students[i], answers.skills[i]
         state = states.get(pupil)
         if state is None:
-            state = states[pupil] = PupilState()
+            state = states[pupil] = PupilMastery()
         fit = fits.get(skill)
         params = fit.params if fit is not None else default
         outcome = state.advance(str(i), skill, bool(answers.correct[i]), float(answers.order[i]), params)
@@ -258,17 +258,17 @@ def replay(answers: AnswerLog, fits: dict[str, SkillFit], default: BktParams) ->
     return predictions, list(states.values())
 
 
-def replay_learner(answers: AnswerLog, model: LearnerModel) -> tuple[np.ndarray, list[PupilState]]:
-    """The learner model's P(correct) of every answer, through ``PupilState.advance_learner`` (the stream's)."""
+def replay_learner(answers: AnswerLog, model: LearnerModel) -> tuple[np.ndarray, list[PupilMastery]]:
+    """The learner model's P(correct) of every answer, through ``PupilMastery.advance_learner`` (the stream's)."""
     predictions = np.empty(len(answers))
-    states: dict[str, PupilState] = {}
+    states: dict[str, PupilMastery] = {}
     students, skills, correct, order = (answers.students.tolist(), answers.skills.tolist(),
                                         answers.correct.tolist(), answers.order.tolist())  # fmt: skip
     items = answers.items.tolist() if answers.items is not None else [None] * len(students)
     for i, (pupil, skill, y, at, item) in enumerate(zip(students, skills, correct, order, items, strict=True)):
         state = states.get(pupil)
         if state is None:
-            state = states[pupil] = PupilState()
+            state = states[pupil] = PupilMastery()
         predictions[i] = state.advance_learner(str(i), str(skill), bool(y), at, model, item).p_correct
     return predictions, list(states.values())
 

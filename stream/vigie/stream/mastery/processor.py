@@ -1,6 +1,6 @@
 """The mastery processor: a batch of learning events in, ``MasteryUpdated`` emissions out.
 
-State is one value per pupil (``PupilState`` encoded), in a mapping that the worker backs with a
+State is one value per pupil (``PupilMastery`` encoded), in a mapping that the worker backs with a
 changelog-backed faust table keyed by the pupil pseudonym. The batch is grouped by pupil, and each
 pupil's value is read once and written once per batch. An erasure deletes the value (a changelog
 tombstone); answers after it in the same batch start from a fresh state.
@@ -15,7 +15,7 @@ from collections.abc import MutableMapping, Sequence
 from vigie.core.contract.events import AnswerSubmitted, ErasureRequested, LearningEvent, MasteryUpdated
 from vigie.core.topics import MASTERY_UPDATES
 from vigie.stream.mastery.params import ParameterBook
-from vigie.stream.mastery.state import DEDUP_WINDOW, Outcome, PupilState
+from vigie.stream.mastery.state import DEDUP_WINDOW, Outcome, PupilMastery
 from vigie.stream.processor import Emission
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def mastery_updated(answer: AnswerSubmitted, outcome: Outcome, threshold: float)
 
 
 class MasteryProcessor:
-    """``PupilProcessor`` of mastery. ``table`` maps a pupil pseudonym to its encoded ``PupilState``."""
+    """``PupilProcessor`` of mastery. ``table`` maps a pupil pseudonym to its encoded ``PupilMastery``."""
 
     name = "mastery"
 
@@ -98,13 +98,13 @@ class MasteryProcessor:
 
     def _process_pupil(self, pupil: str, events: list[AnswerSubmitted | ErasureRequested]) -> list[Emission]:
         stored = self.table.get(pupil)
-        state = PupilState.decode(stored, self.window)
+        state = PupilMastery.decode(stored, self.window)
         erased = False
         changed = False
         emissions: list[Emission] = []
         for event in events:
             if isinstance(event, ErasureRequested):
-                state, erased, changed = PupilState(window=self.window), True, False
+                state, erased, changed = PupilMastery(window=self.window), True, False
                 continue
             if self.model == "learner":
                 outcome = state.advance_learner(str(event.event_id), event.skill_code, event.correct,

@@ -44,7 +44,7 @@ class Outcome(NamedTuple):
     model: str = "bkt"
 
 
-class PupilState:
+class PupilMastery:
     """Mutable while a batch is applied, then encoded once (one table write per pupil per batch)."""
 
     __slots__ = ("learner", "recent", "skills", "window")
@@ -115,7 +115,7 @@ class PupilState:
         return orjson.dumps(doc)
 
     @classmethod
-    def decode(cls, raw: bytes | None, window: int = DEDUP_WINDOW) -> PupilState:
+    def decode(cls, raw: bytes | None, window: int = DEDUP_WINDOW) -> PupilMastery:
         """The state stored as ``raw``; a fresh state for ``None`` (new pupil, or erased)."""
         if not raw:
             return cls(window=window)

@@ -57,7 +57,7 @@ from vigie.stream.signals.risk_model import RiskModel, default_model
 from vigie.stream.signals.risk_reasons import cleared as risk_cleared
 from vigie.stream.signals.risk_reasons import explain
 from vigie.stream.signals.rules import RANK, RISK_SIGNAL, Finding, SignalRules, counts_as_at_risk
-from vigie.stream.signals.state import OpenSignal, PupilState
+from vigie.stream.signals.state import OpenSignal, PupilSignals
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class SignalEngine:
     def process(self, events: Iterable[LearningEvent]) -> list[SignalChanged]:
         """Apply a batch in order; each touched pupil's state is read once and written once."""
         out: list[SignalChanged] = []
-        cache: dict[str, PupilState | None] = {}
+        cache: dict[str, PupilSignals | None] = {}
         for event in events:
             self.events += 1
             pupil = event.student_id
@@ -154,7 +154,7 @@ class SignalEngine:
                 continue
             state = cache.get(pupil) if pupil in cache else self._load(pupil)
             if state is None:
-                state = PupilState()
+                state = PupilSignals()
             cache[pupil] = state
             self._apply(pupil, state, event, mark.date(), out)
         for pupil, state in cache.items():
@@ -187,12 +187,12 @@ class SignalEngine:
         return out
 
     # -- internals --------------------------------------------------------------------------------
-    def _load(self, pupil: str) -> PupilState | None:
+    def _load(self, pupil: str) -> PupilSignals | None:
         value = self.store.get(pupil)
-        return PupilState.from_value(value) if value else None
+        return PupilSignals.from_value(value) if value else None
 
     def _apply(
-        self, pupil: str, state: PupilState, event: LearningEvent, today: date, out: list[SignalChanged]
+        self, pupil: str, state: PupilSignals, event: LearningEvent, today: date, out: list[SignalChanged]
     ) -> None:
         assert not isinstance(event, ErasureRequested)
         self._catch_up_all(pupil, state, today, out)
@@ -252,7 +252,7 @@ class SignalEngine:
             risk.session(t, left)
             self._precursors(pupil, state, at, out)
 
-    def _precursors(self, pupil: str, state: PupilState, at: datetime, out: list[SignalChanged]) -> None:
+    def _precursors(self, pupil: str, state: PupilSignals, at: datetime, out: list[SignalChanged]) -> None:
         """Falling success, rapid guessing and abandoned sessions, from the pupil's state.
 
         Falling success and rapid guessing alone are common in pupils who do not drop out (a hard
@@ -270,7 +270,7 @@ class SignalEngine:
                 finding = r.corroborate(finding, sorted(present - {signal_type}), rules)
             self._transition(pupil, state, signal_type, finding, at, out)
 
-    def _raw_precursors(self, state: PupilState) -> dict[str, Finding | None]:
+    def _raw_precursors(self, state: PupilSignals) -> dict[str, Finding | None]:
         """Each precursor's own finding, before corroboration."""
         rules = self.rules
         raw: dict[str, Finding | None] = {"falling_success": None}
@@ -286,7 +286,7 @@ class SignalEngine:
         raw["abandoned_sessions"] = r.abandoned_sessions(state.sessions.count("a"), len(state.sessions), rules)
         return raw
 
-    def _inactivity(self, state: PupilState, missed: int, gap: float) -> Finding | None:
+    def _inactivity(self, state: PupilSignals, missed: int, gap: float) -> Finding | None:
         """Inactivity, one level lower (``rules.inactivity_alone_drop``) when the pupil's last sessions showed
         no precursor: a silence after ordinary sessions is more often illness than a drop-out."""
         finding = r.inactivity(missed, gap, self.rules)
@@ -296,7 +296,7 @@ class SignalEngine:
         return r.corroborate_inactivity(finding, others, self.rules)
 
     def _active(
-        self, pupil: str, state: PupilState, event: LearningEvent, today: date, out: list[SignalChanged]
+        self, pupil: str, state: PupilSignals, event: LearningEvent, today: date, out: list[SignalChanged]
     ) -> None:
         """Activity: the pupil's rhythm learns the day; inactivity is re-evaluated at the current boundary."""
         state.mark_active(event.occurred_at.date(), self.rules)
@@ -310,14 +310,14 @@ class SignalEngine:
         cleared = (SignalReason(code="activity_resumed", value=1, threshold=1, text="L'élève a repris son activité."),)
         self._transition(pupil, state, "inactivity", finding, event.occurred_at, out, cleared)
 
-    def _usual_gap(self, state: PupilState) -> float:
+    def _usual_gap(self, state: PupilSignals) -> float:
         zone = zone_of(state.academy)
         days = [date.fromisoformat(d) for d in state.active_days]
         gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
         history = _school_days_between(date.fromisoformat(state.first_day), days[-1], zone) if state.first_day else 0
         return r.usual_gap(gaps, self.rules, history)
 
-    def _catch_up_all(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
+    def _catch_up_all(self, pupil: str, state: PupilSignals, day: date, out: list[SignalChanged]) -> bool:
         """Inactivity and the risk, one day boundary at a time: the pupil's signals come out in the same
         order whether the timer ran at every boundary or once for several."""
         since = state.risk_day or state.first_day
@@ -331,7 +331,7 @@ class SignalEngine:
         changed = self._catch_up(pupil, state, day, out) | changed
         return self._risk_catch_up(pupil, state, day, out) | changed
 
-    def _risk_catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
+    def _risk_catch_up(self, pupil: str, state: PupilSignals, day: date, out: list[SignalChanged]) -> bool:
         """Evaluate the dropout risk at each day boundary in (last evaluated, ``day``] that closes a school
         day of the pupil's zone; True if the state changed. Weekends and holidays do not move the risk."""
         risk = state.risk_state
@@ -363,7 +363,13 @@ class SignalEngine:
         return True
 
     def _risk_signal(
-        self, pupil: str, state: PupilState, model: RiskModel, x: list[float], at: datetime, out: list[SignalChanged]
+        self,
+        pupil: str,
+        state: PupilSignals,
+        model: RiskModel,
+        x: list[float],
+        at: datetime,
+        out: list[SignalChanged],
     ) -> None:
         scored = model.score(x)
         open_signal = state.signals.get(RISK_SIGNAL)
@@ -374,7 +380,7 @@ class SignalEngine:
             finding = Finding(severity, lambda: explain(model, scored, x, cut))
         self._transition(pupil, state, RISK_SIGNAL, finding, at, out, risk_cleared(model, scored))
 
-    def _catch_up(self, pupil: str, state: PupilState, day: date, out: list[SignalChanged]) -> bool:
+    def _catch_up(self, pupil: str, state: PupilSignals, day: date, out: list[SignalChanged]) -> bool:
         """Evaluate inactivity at each day boundary in (last evaluated, ``day``]; True if anything changed."""
         last = state.last_active
         evaluated = date.fromisoformat(state.evaluated_day) if state.evaluated_day else None
@@ -406,7 +412,7 @@ class SignalEngine:
     def _transition(
         self,
         pupil: str,
-        state: PupilState,
+        state: PupilSignals,
         key: str,
         finding: Finding | None,
         at: datetime,

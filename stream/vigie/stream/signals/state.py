@@ -29,7 +29,7 @@ class OpenSignal:
 
 
 @dataclass(slots=True)
-class PupilState:
+class PupilSignals:
     academy: str = ""
     school_uai: str = ""
     class_id: str = ""
@@ -53,7 +53,7 @@ class PupilState:
     _risk: RiskState | None = field(default=None, repr=False, compare=False)  # stored as ``risk``
 
     @classmethod
-    def from_value(cls, value: dict[str, Any]) -> PupilState:
+    def from_value(cls, value: dict[str, Any]) -> PupilSignals:
         signals = {k: OpenSignal(**v) for k, v in value.get("signals", {}).items()}
         return cls(**{**value, "signals": signals})
 
