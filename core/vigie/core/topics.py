@@ -103,27 +103,30 @@ def partition_of(key: bytes, partitions: int) -> int:
 
 def ensure_topics(kafka: KafkaSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> list[str]:
     """Create the missing topics; return the names created. Idempotent."""
+    return ensure_named_topics(
+        kafka, {spec.name(kafka.topic_prefix): (partitions_of(spec, kafka.partitions), spec.config()) for spec in specs}
+    )
+
+
+def ensure_named_topics(kafka: KafkaSettings, wanted: dict[str, tuple[int, dict[str, str]]]) -> list[str]:
+    """Create the missing topics among ``wanted`` (name -> partitions, configs); return those created."""
     try:
         admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, request_timeout_ms=15000)
     except KafkaError as error:
         raise RetriableError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {error}") from error
     try:
         existing = set(admin.list_topics())
-        wanted = {
-            spec.name(kafka.topic_prefix): {
-                "num_partitions": partitions_of(spec, kafka.partitions),
-                "replication_factor": kafka.replication_factor,
-                "configs": spec.config(),
-            }
-            for spec in specs
-            if spec.name(kafka.topic_prefix) not in existing
+        missing = {
+            name: {"num_partitions": partitions, "replication_factor": kafka.replication_factor, "configs": configs}
+            for name, (partitions, configs) in wanted.items()
+            if name not in existing
         }
-        if wanted:
+        if missing:
             try:
-                admin.create_topics(wanted, timeout_ms=15000, wait_for_metadata=True)
+                admin.create_topics(missing, timeout_ms=15000, wait_for_metadata=True)
             except TopicAlreadyExistsError:
-                log.info("topics were created concurrently: %s", sorted(wanted))
-            log.info("created topics %s", sorted(wanted))
-        return sorted(wanted)
+                log.info("topics were created concurrently: %s", sorted(missing))
+            log.info("created topics %s", sorted(missing))
+        return sorted(missing)
     finally:
         admin.close()
