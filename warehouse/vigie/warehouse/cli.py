@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -114,7 +116,7 @@ def sql_command(
     if fmt is not OutputFormat.table and out is None:
         raise typer.BadParameter(f"--format {fmt.value} needs --out FILE", param_hint="--out")
     settings = load_settings()
-    client = connect(settings)
+    client = connect(settings, read_only=True)
     result = run_query(client, query, server=settings.clickhouse_url is not None)
     if fmt is OutputFormat.table or out is None:
         Console().print(render(result))
@@ -126,22 +128,48 @@ def sql_command(
 def sink_command(
     idle_timeout: float | None = typer.Option(None, help="Stop after this many seconds without a message."),
 ) -> None:
-    """Consume Vigie's topics into ClickHouse, in batches, until interrupted."""
+    """Consume Vigie's topics into ClickHouse, in batches, until interrupted (SIGINT or SIGTERM).
+
+    With the embedded warehouse, the sink also serves it to the other commands (``vigie sql``, ``report``...)
+    while it runs.
+    """
     from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
+    from vigie.warehouse.endpoint import serve
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.sink import Sink
 
     settings = load_settings()
     client = connect(settings)
-    migrate(client, settings.warehouse)
-    sink = Sink(settings, client)
+    endpoint = serve(settings)
     try:
-        stats = sink.run(idle_timeout_s=idle_timeout)
-    except KeyboardInterrupt:
-        sink.stop()
-        stats = sink.stats
+        migrate(client, settings.warehouse)
+        sink = Sink(settings, client)
+        with _stopping_on_signals(sink.stop):
+            stats = sink.run(idle_timeout_s=idle_timeout)
+    finally:
+        if endpoint is not None:
+            endpoint.close()
     typer.echo(f"consumed {stats.consumed}, inserted {stats.inserted}, duplicates skipped {stats.duplicates_skipped}")
+
+
+@contextmanager
+def _stopping_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM ask ``stop`` (the current batch is flushed and committed) instead of killing."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda *_: stop())
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,131 @@
+"""``vigie status``: the pipeline at a glance for someone without Grafana (broker, sink, warehouse, lag).
+
+Composed here because it reads every part: Kafka's consumer groups, the warehouse (through its owner
+when one runs), and the processes' metrics.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import typer
+
+from vigie.core.settings import VigieSettings, load_settings
+
+
+class StatusFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@dataclass
+class Status:
+    """What ``vigie status`` found; ``problems`` lists what is down (exit status 1 when any)."""
+
+    broker: dict[str, Any] = field(default_factory=dict)
+    warehouse: dict[str, Any] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def gather(settings: VigieSettings) -> Status:
+    from vigie.core.errors import VigieError
+    from vigie.infra.lag import group_lag, reachable
+
+    status = Status()
+    status.broker = {"bootstrap": settings.kafka.bootstrap_servers}
+    if not reachable(settings.kafka.bootstrap_servers):
+        status.broker["error"] = "no server accepts connections"
+        status.problems.append(f"Kafka at {settings.kafka.bootstrap_servers} does not answer")
+        status.warehouse = _warehouse(settings, status.problems)
+        return status
+    groups = {
+        "sink": settings.sink.group_id,
+        "stream": f"{settings.kafka.topic_prefix}-{settings.stream.app_id}",
+    }
+    for role, group in groups.items():
+        try:
+            partitions = group_lag(settings.kafka.bootstrap_servers, group)
+        except VigieError as error:
+            status.broker["error"] = str(error)
+            status.problems.append(f"Kafka at {settings.kafka.bootstrap_servers} does not answer")
+            break
+        status.broker["reachable"] = True
+        status.groups[role] = {
+            "group": group,
+            "lag": sum(p.lag for p in partitions),
+            "partitions": [asdict(p) | {"lag": p.lag} for p in partitions],
+        }
+    status.warehouse = _warehouse(settings, status.problems)
+    return status
+
+
+def _warehouse(settings: VigieSettings, problems: list[str]) -> dict[str, Any]:
+    from vigie.core.errors import VigieError
+    from vigie.warehouse import owner
+    from vigie.warehouse.client import connect
+    from vigie.warehouse.health import table_health
+
+    found: dict[str, Any] = {"database": settings.warehouse.database}
+    if settings.clickhouse_url is not None:
+        found["mode"] = "server"
+    else:
+        found["mode"] = "embedded"
+        found["path"] = str(settings.chdb_path)
+        endpoint = owner.read(owner.endpoint_file(settings.state_dir))
+        found["owner_pid"] = endpoint.pid if endpoint else None
+    try:
+        client = connect(settings, read_only=True)
+        found["tables"] = [
+            {"table": t.table, "rows": t.rows, "last_insert": t.last_insert.isoformat() if t.last_insert else None}
+            for t in table_health(client, settings.warehouse.database)
+        ]
+    except VigieError as error:
+        found["error"] = str(error)
+        problems.append(f"warehouse: {error}")
+    return found
+
+
+def status_command(
+    fmt: StatusFormat = typer.Option(StatusFormat.table, "--format", help="table (on screen) or json."),
+) -> None:
+    """Broker, sink, stream and warehouse at a glance: rows, last insert, consumer lag; exit 1 if one is down."""
+    status = gather(load_settings())
+    if fmt is StatusFormat.json:
+        typer.echo(json.dumps(asdict(status), default=str))
+    else:
+        _print(status)
+    if status.problems:
+        raise typer.Exit(1)
+
+
+def _print(status: Status) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    broker = status.broker
+    state = "[green]reachable[/green]" if broker.get("reachable") else f"[red]down[/red] ({broker.get('error')})"
+    console.print(f"[b]Kafka[/b] {broker['bootstrap']}: {state}")
+    for role, group in status.groups.items():
+        by_topic: dict[str, int] = {}
+        for p in group["partitions"]:
+            by_topic[p["topic"]] = by_topic.get(p["topic"], 0) + p["lag"]
+        detail = ", ".join(f"{topic} {lag}" for topic, lag in sorted(by_topic.items())) or "nothing committed yet"
+        console.print(f"[b]{role}[/b] (group {group['group']}): lag {group['lag']} — {detail}")
+    wh = status.warehouse
+    where = wh.get("path", "server")
+    if wh["mode"] == "embedded":
+        holder = f"served by pid {wh['owner_pid']}" if wh.get("owner_pid") else "no process holds it"
+        where = f"{where}, {holder}"
+    console.print(f"[b]Warehouse[/b] {wh['mode']} ({where}), database {wh['database']}")
+    if "error" in wh:
+        console.print(f"  [red]{wh['error']}[/red]")
+        return
+    table = Table("table", "rows", "last insert (UTC)")
+    for t in wh["tables"]:
+        table.add_row(t["table"], str(t["rows"]), t["last_insert"] or "-")
+    console.print(table)
