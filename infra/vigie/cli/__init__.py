@@ -14,6 +14,7 @@ import typer
 from vigie.cli.calibrate import calibrate_command
 from vigie.cli.demo_command import demo_command
 from vigie.cli.erase import erase_command
+from vigie.cli.run import run_command
 from vigie.cli.status import status_command
 from vigie.core.errors import ConfigurationError, UsageError, VigieError
 from vigie.core.logs import configure
@@ -69,6 +70,7 @@ app.command("demo")(demo_command)
 app.command("calibrate")(calibrate_command)
 app.command("erase")(erase_command)
 app.command("status")(status_command)
+app.command("run")(run_command)
 evaluate.command("mastery")(evaluate_mastery_command)
 
 

@@ -40,20 +40,18 @@ def start_worker(
 
     ``module`` runs ``python -m module`` instead of ``vigie stream worker`` (a test's special worker).
     """
+    if module:
+        return start_process(settings, [sys.executable, "-m", module], log_path)
+    return start_vigie(settings, ["stream", "worker", "--loglevel", loglevel], log_path)
+
+
+def start_vigie(settings: VigieSettings, arguments: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``vigie <arguments>`` in its own process session (the same interpreter), logging to ``log_path``."""
+    return start_process(settings, [sys.executable, "-c", "from vigie.cli import main; main()", *arguments], log_path)
+
+
+def start_process(settings: VigieSettings, command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = (
-        [sys.executable, "-m", module]
-        if module
-        else [
-            sys.executable,
-            "-c",
-            "from vigie.cli import main; main()",
-            "stream",
-            "worker",
-            "--loglevel",
-            loglevel,
-        ]
-    )
     with log_path.open("ab") as out:
         return subprocess.Popen(
             command,
