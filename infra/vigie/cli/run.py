@@ -15,6 +15,8 @@ import threading
 
 import typer
 
+from vigie.core.settings import VigieSettings
+
 log = logging.getLogger(__name__)
 
 #: Optional commands run as children when they are registered (the xAPI gateway is built separately).
@@ -30,6 +32,7 @@ def run_command(
     from vigie.core.topics import ensure_topics
     from vigie.infra.processes import start_vigie, start_worker
     from vigie.infra.supervisor import Child, Supervisor
+    from vigie.warehouse import metrics
     from vigie.warehouse.client import connect
     from vigie.warehouse.endpoint import serve
     from vigie.warehouse.migrations import migrate
@@ -39,9 +42,13 @@ def run_command(
     ensure_topics(settings.kafka)
     client = connect(settings)
     endpoint = serve(settings)
+    metrics.serve(settings.sink.metrics_port)
     logs = settings.state_dir / "logs"
     children = [
-        Child(f"stream worker {n}", functools.partial(start_worker, settings, logs / f"worker-{n}.log"))
+        Child(
+            f"stream worker {n}",
+            functools.partial(start_worker, _worker_settings(settings, n), logs / f"worker-{n}.log"),
+        )
         for n in range(1, workers + 1)
     ]
     for service in _installed(OPTIONAL_SERVICES) if gateway else ():
@@ -87,6 +94,13 @@ def run_command(
             endpoint.close()
     if failures:
         raise failures[0]
+
+
+def _worker_settings(settings: VigieSettings, n: int) -> VigieSettings:
+    """Worker ``n``'s settings: its own metrics port (the next ones after the first), the rest shared."""
+    port = settings.stream.metrics_port
+    stream = settings.stream.model_copy(update={"metrics_port": port + n - 1 if port else 0})
+    return settings.model_copy(update={"stream": stream})
 
 
 def _installed(services: tuple[str, ...]) -> list[str]:

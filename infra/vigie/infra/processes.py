@@ -28,6 +28,8 @@ def settings_env(settings: VigieSettings) -> dict[str, str]:
             "VIGIE_STREAM__APP_ID": settings.stream.app_id,
             "VIGIE_STREAM__BATCH_WITHIN_S": str(settings.stream.batch_within_s),
             "VIGIE_STREAM__MASTERY_THRESHOLD": str(settings.stream.mastery_threshold),
+            "VIGIE_STREAM__METRICS_PORT": str(settings.stream.metrics_port),
+            "VIGIE_SINK__METRICS_PORT": str(settings.sink.metrics_port),
         }
     )
     return env

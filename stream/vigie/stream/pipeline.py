@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -20,6 +21,7 @@ from vigie.core.contract.codec import dead_letter, decode_learning_event, encode
 from vigie.core.contract.events import LearningEvent
 from vigie.core.errors import InvalidEventError
 from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS
+from vigie.stream import metrics
 from vigie.stream.app import StreamApp
 from vigie.stream.readiness import wait_for_output_metadata
 
@@ -38,6 +40,7 @@ def split_valid(app: StreamApp, batch: Sequence[EventT]) -> tuple[list[LearningE
         try:
             valid.append(decode_learning_event(message.value))
         except InvalidEventError as error:
+            metrics.dead_letter(error.field)
             log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
             letter = dead_letter(
                 topic=message.topic,
@@ -84,6 +87,7 @@ def register_pipeline(app: StreamApp) -> None:
     async def pipeline(stream):
         await wait_for_output_metadata(app)
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            started = time.perf_counter()
             try:
                 valid, rejected = split_valid(app, batch)
                 for key, value in rejected:
@@ -92,6 +96,8 @@ def register_pipeline(app: StreamApp) -> None:
                     for emission in processor.process(valid):
                         outbox.add(names[emission.topic], emission.key.encode(), encode(emission.event))
                 # The batch's offsets are acked when the next batch is taken: its output is acknowledged by then.
-                await app.emitter.send_and_wait(outbox.drain(), outbox.state_topics)
+                records = outbox.drain()
+                await app.emitter.send_and_wait(records, outbox.state_topics)
+                metrics.batch_done(app.app, batch, records, started)
             except Exception as error:  # a shutdown's cancellation is not caught: its sends are already queued
                 die_without_ack(batch, error)

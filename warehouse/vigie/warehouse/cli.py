@@ -134,6 +134,7 @@ def sink_command(
     while it runs.
     """
     from vigie.core.settings import load_settings
+    from vigie.warehouse import metrics
     from vigie.warehouse.client import connect
     from vigie.warehouse.endpoint import serve
     from vigie.warehouse.migrations import migrate
@@ -142,6 +143,7 @@ def sink_command(
     settings = load_settings()
     client = connect(settings)
     endpoint = serve(settings)
+    metrics.serve(settings.sink.metrics_port)
     try:
         migrate(client, settings.warehouse)
         sink = Sink(settings, client)
