@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -17,7 +20,7 @@ from tests import factories
 from tests.conftest import free_port
 from vigie.core.settings import VigieSettings
 from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, ensure_topics
-from vigie.infra.processes import start_vigie, start_worker, stop_process
+from vigie.infra.processes import settings_env, start_vigie, start_worker, stop_process
 from vigie.producers.sdk import EventPublisher
 
 pytestmark = pytest.mark.integration
@@ -100,6 +103,23 @@ def test_worker_and_sink_metrics_match_a_known_run(settings: VigieSettings, tmp_
         assert _value(stored, "vigie_sink_retries_total") == 0
         assert _value(stored, "vigie_sink_last_insert_timestamp_seconds") > time.time() - 600
         assert sum(stored["vigie_sink_flush_seconds_count"].values()) >= 1
+        # `vigie status` shows the same figures at a glance, from another folder.
+        env = settings_env(settings)
+        env.pop("CLICKHOUSE_URL", None)
+        shown = subprocess.run(
+            [sys.executable, "-c", "from vigie.cli import main; main()", "status", "--format", "json"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert shown.returncode == 0, shown.stdout + shown.stderr
+        processes = json.loads(shown.stdout)["processes"]
+        assert processes["sink"]["rows"]["answers"] == 6 and processes["sink"]["retries"] == 0
+        assert processes["worker 1"]["events_in"] == 8
+        assert processes["worker 1"]["dead_letters"] == {"payload": 1, "score": 1}
+
         # Bounded labels: no pupil pseudonym anywhere in either page.
         for page in (stream, stored):
             labels = {value for series in page.values() for key in series for _, value in key}

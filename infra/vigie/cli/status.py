@@ -28,6 +28,7 @@ class Status:
     broker: dict[str, Any] = field(default_factory=dict)
     warehouse: dict[str, Any] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    processes: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
@@ -36,6 +37,7 @@ def gather(settings: VigieSettings) -> Status:
     from vigie.infra.lag import group_lag, reachable
 
     status = Status()
+    status.processes = _processes(settings)
     status.broker = {"bootstrap": settings.kafka.bootstrap_servers}
     if not reachable(settings.kafka.bootstrap_servers):
         status.broker["error"] = "no server accepts connections"
@@ -61,6 +63,50 @@ def gather(settings: VigieSettings) -> Status:
         }
     status.warehouse = _warehouse(settings, status.problems)
     return status
+
+
+def _processes(settings: VigieSettings) -> dict[str, dict[str, Any]]:
+    """What the sink and the workers say on their metrics pages (nothing for a process not running)."""
+    import time
+
+    from vigie.infra.scrape import by_label, scrape, total
+
+    found: dict[str, dict[str, Any]] = {}
+    now = time.time()
+    sink = scrape(settings.sink.metrics_port) if settings.sink.metrics_port else None
+    if sink is not None:
+        last = total(sink, "vigie_sink_last_insert_timestamp_seconds")
+        found["sink"] = {
+            "port": settings.sink.metrics_port,
+            "consumed": total(sink, "vigie_sink_consumed_total"),
+            "rows": by_label(sink, "vigie_sink_rows_total", "table"),
+            "retries": total(sink, "vigie_sink_retries_total"),
+            "last_insert_s_ago": round(now - last, 1) if last else None,
+        }
+    base = settings.stream.metrics_port
+    for n in range(_worker_count(settings)) if base else ():
+        worker = scrape(base + n)
+        if worker is None:
+            continue
+        last = total(worker, "vigie_stream_last_batch_timestamp_seconds")
+        found[f"worker {n + 1}"] = {
+            "port": base + n,
+            "events_in": total(worker, "vigie_stream_events_in_total"),
+            "events_out": by_label(worker, "vigie_stream_events_out_total", "topic"),
+            "dead_letters": by_label(worker, "vigie_stream_dead_letters_total", "reason"),
+            "lag": total(worker, "vigie_stream_consumer_lag"),
+            "last_batch_s_ago": round(now - last, 1) if last else None,
+        }
+    return found
+
+
+def _worker_count(settings: VigieSettings) -> int:
+    """Workers of a running ``vigie run`` (its pid file), else one standalone worker."""
+    try:
+        children = json.loads((settings.state_dir / "run.json").read_text())["children"]
+    except (OSError, ValueError, KeyError):
+        return 1
+    return max(1, sum(1 for name in children if name.startswith("stream worker")))
 
 
 def _warehouse(settings: VigieSettings, problems: list[str]) -> dict[str, Any]:
@@ -116,6 +162,11 @@ def _print(status: Status) -> None:
             by_topic[p["topic"]] = by_topic.get(p["topic"], 0) + p["lag"]
         detail = ", ".join(f"{topic} {lag}" for topic, lag in sorted(by_topic.items())) or "nothing committed yet"
         console.print(f"[b]{role}[/b] (group {group['group']}): lag {group['lag']} — {detail}")
+    for name, process in status.processes.items():
+        details = ", ".join(f"{k} {_short(v)}" for k, v in process.items() if k != "port")
+        console.print(f"[b]{name}[/b] (metrics :{process['port']}): {details}")
+    if not status.processes:
+        console.print("no sink or worker metrics answer (not running, or VIGIE_*__METRICS_PORT=0)")
     wh = status.warehouse
     where = wh.get("path", "server")
     if wh["mode"] == "embedded":
@@ -129,3 +180,11 @@ def _print(status: Status) -> None:
     for t in wh["tables"]:
         table.add_row(t["table"], str(t["rows"]), t["last_insert"] or "-")
     console.print(table)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k.rsplit('.', 2)[-2] if '.' in k else k}: {v:g}" for k, v in value.items()) + "}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
