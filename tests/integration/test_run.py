@@ -81,6 +81,10 @@ def test_run_supervises_sink_and_worker_and_stops_on_sigterm(settings: VigieSett
         stored = _wait_count(env, tmp_path, f"SELECT count() FROM {db}.mastery_updates", 5, 240)
         assert stored == 5, "the worker's mastery updates did not reach the warehouse"
 
+        worker_log = (settings.state_dir / "logs" / "worker-1.log").read_text()
+        assert "worker ready: group" in worker_log and "worker took" in worker_log, worker_log[-2000:]
+
+        killed_at = time.monotonic()
         os.kill(first_worker, signal.SIGKILL)
         deadline = time.monotonic() + 60
         while _pids(pid_file).get("children", {}).get("stream worker 1") in (None, first_worker):
@@ -92,6 +96,7 @@ def test_run_supervises_sink_and_worker_and_stops_on_sigterm(settings: VigieSett
         _publish(settings, 4, "eleve-b")
         stored = _wait_count(env, tmp_path, f"SELECT count() FROM {db}.mastery_updates", 9, 240)
         assert stored == 9, "the restarted worker did not process the new answers"
+        print(f"SIGKILL to the new answers stored: {time.monotonic() - killed_at:.1f}s")  # a figure, not a target
     finally:
         run.send_signal(signal.SIGTERM)
         try:

@@ -86,6 +86,9 @@ class StreamSettings(BaseModel):
     web_enabled: bool = False
     web_port: int = 6066
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus /metrics on loopback; 0: off.")
+    session_timeout_s: float = Field(
+        10.0, ge=3, le=300, description="How soon the group gives a dead worker's partitions to the others."
+    )
 
 
 #: The development key: fine on a laptop, refused when ``privacy.production`` is set.

@@ -60,6 +60,10 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
         # An agent's crash stops the worker (exit code != 0) so that the process supervisor restarts it;
         # a crashed agent left inside a live worker would lose nothing but stall silently.
         agent_supervisor="mode.CrashingSupervisor",
+        # Restart to consuming in seconds (issue 16): a killed worker's partitions wait for its session to
+        # expire before the group hands them over; faust's default is 60 s. Heartbeats every third of it.
+        broker_session_timeout=stream.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, stream.session_timeout_s / 3),
     )
 
 
