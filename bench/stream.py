@@ -14,6 +14,10 @@ encoded once, published by a plain kafka-python producer so it is not the bottle
   seconds; the latency of an answer is its ``MasteryUpdated``'s record timestamp minus its own (both
   CreateTime: the producers' clocks, same machine), p50/p95/max.
 
+Before the workers start, the raw limit is measured on the same pre-filled topic: aiokafka alone drains
+it (no work, ``orjson.loads``, the contract's decoder), so the worker's figure is printed next to what
+Kafka and decoding cost, with the ratios. The figures are merged into ``bench/results/latest.json``.
+
 Everything started is stopped at the end.
 """
 
@@ -31,6 +35,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import results
 from vigie.core.contract.codec import encode
 from vigie.core.contract.events import AnswerSubmitted, make_event_id
 from vigie.core.contract.taxonomy import skills_for
@@ -182,8 +187,54 @@ def latency(bootstrap: str, prefix: str, factory: AnswerFactory, rate: float, se
         "latency_matched": len(lags),
         "latency_ms_p50": percentile(lags, 0.50),
         "latency_ms_p95": percentile(lags, 0.95),
+        "latency_ms_p99": percentile(lags, 0.99),
         "latency_ms_max": max(lags),
         "latency_ms_mean": round(statistics.fmean(lags), 1),
+    }
+
+
+async def _drain(bootstrap: str, topic: str, records: int, work: str) -> float:
+    """Records/s of one aiokafka consumer reading ``records`` from the start of every partition."""
+    import orjson
+    from aiokafka import AIOKafkaConsumer
+
+    from vigie.core.contract.codec import decode_learning_event
+
+    consumer = AIOKafkaConsumer(
+        topic,  # no group: every partition, from the start
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_bytes=64 << 20,
+        max_partition_fetch_bytes=16 << 20,
+    )
+    await consumer.start()
+    try:
+        seen = 0
+        began = time.perf_counter()
+        while seen < records:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for batch in batches.values():
+                if work == "json":
+                    for record in batch:
+                        orjson.loads(record.value)
+                elif work == "decode":
+                    for record in batch:
+                        decode_learning_event(record.value)
+                seen += len(batch)
+        return seen / (time.perf_counter() - began)
+    finally:
+        await consumer.stop()
+
+
+def raw_limits(bootstrap: str, topic: str, records: int) -> dict:
+    """What Kafka hands one consumer, and what decoding costs, on the pre-filled answers topic."""
+    import asyncio
+
+    return {
+        f"{name}_per_s": round(asyncio.run(_drain(bootstrap, topic, records, work)))
+        for name, work in (("raw_consume", "none"), ("json_parse", "json"), ("decode_only", "decode"))
     }
 
 
@@ -198,6 +249,7 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of worker 0 (throughput)")
     parser.add_argument("--batch-within", type=float, default=None, help="VIGIE_STREAM__BATCH_WITHIN_S of workers")
     args = parser.parse_args()
+    started_on = results.machine()
 
     from tests.conftest import free_port
     from vigie.core.settings import VigieSettings
@@ -246,6 +298,8 @@ def main() -> None:
             ),
             flush=True,
         )
+        raw = raw_limits(broker.bootstrap, LEARNING_EVENTS.name(prefix), args.answers)
+        print(json.dumps({"raw_limit": raw}), flush=True)
         workers = [start_worker(settings, tmp / f"worker-{i}.log") for i in range(args.workers)]
         spy = None
         if args.profile is not None:
@@ -276,8 +330,25 @@ def main() -> None:
             round(figures["answers_per_s"] / args.workers) if figures["answers_per_s"] else None
         )
         print(json.dumps({"throughput": figures}), flush=True)
+        per_worker = figures["answers_per_s_per_worker"] or 0
+        ratios = {
+            "stream_answers_per_s": per_worker,
+            "stream_to_raw_ratio": round(per_worker / raw["raw_consume_per_s"], 4),
+            "stream_to_decode_ratio": round(per_worker / raw["decode_only_per_s"], 4),
+        }
+        print(json.dumps({"ratios": ratios}), flush=True)
+        figures_out = raw | ratios | {"stream_partitions": args.partitions, "stream_workers": args.workers}
         if args.rate > 0:
-            print(json.dumps({"latency": latency(broker.bootstrap, prefix, factory, args.rate, args.latency_s)}))
+            lat = latency(broker.bootstrap, prefix, factory, args.rate, args.latency_s)
+            print(json.dumps({"latency": lat}))
+            figures_out |= {
+                "latency_rate_per_s": args.rate,
+                "latency_s": args.latency_s,
+                "latency_p50_ms": lat.get("latency_ms_p50"),
+                "latency_p95_ms": lat.get("latency_ms_p95"),
+                "latency_p99_ms": lat.get("latency_ms_p99"),
+            }
+        print(json.dumps({"recorded": str(results.record("stream", figures_out, started_on))}))
     finally:
         for worker in workers:
             stop_process(worker)

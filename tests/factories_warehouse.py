@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from tests.factories import BASE_TIME, PSEUDONYMS, answer
+from tests.factories import BASE_TIME, PSEUDONYMS, answer, student
 from vigie.core.contract.codec import encode
 from vigie.core.contract.events import (
     EVENT_ID_NAMESPACE,
@@ -17,6 +17,7 @@ from vigie.core.contract.events import (
     SignalChanged,
     SignalReason,
     SkillParameters,
+    StatementKept,
 )
 
 _counter = itertools.count(1)
@@ -107,6 +108,28 @@ def dead_letter(**overrides: Any) -> DeadLetter:
     }
     fields.update(overrides)
     return DeadLetter(**fields)
+
+
+def statement_kept(**overrides: Any) -> StatementKept:
+    """A valid statement the gateway kept without an event (an H5P answer to an unmapped content)."""
+    n = next(_counter)
+    fields = {
+        "event_id": _id("kept", n),
+        "statement_id": _id("statement", n),
+        "platform": "h5p-ecole",
+        "academy": "lyon",
+        "student_id": student(0),
+        "status": "unmapped",
+        "reason_code": "unmapped_activity",
+        "reason": "no skill rule matches activity https://h5p.ecole-exemple.fr/h5p/embed/77",
+        "verb": "http://adlnet.gov/expapi/verbs/answered",
+        "object_id": "https://h5p.ecole-exemple.fr/h5p/embed/77",
+        "statement": '{"actor": {"account": {"homePage": "urn:vigie:pseudonym", "name": "' + student(0) + '"}}}',
+        "stored": BASE_TIME,
+        "recorded_at": BASE_TIME,
+    }
+    fields.update(overrides)
+    return StatementKept(**fields)
 
 
 _PUPIL_FIELDS = {"academy", "school_uai", "class_id", "student_id", "level"}

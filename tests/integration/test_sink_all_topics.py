@@ -29,6 +29,7 @@ def test_every_topic_is_stored_once_under_redelivery(settings, warehouse) -> Non
     events += [factories_warehouse.signal_changed(student_id=p) for p in pupils]
     events += [factories_warehouse.skill_parameters(skill_code="C3-MA-NOM-01", params_version=v) for v in (1, 2)]
     events += [factories_warehouse.dead_letter() for _ in range(3)]
+    events += [factories_warehouse.statement_kept() for _ in range(2)]
     assert {topic_of(e) for e in events} == set(ROUTES)
     resent = events + events[::3]  # producers retried a third of their sends
     producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, acks="all")
@@ -44,6 +45,7 @@ def test_every_topic_is_stored_once_under_redelivery(settings, warehouse) -> Non
         "signals": 4,
         "skill_parameters": 2,
         "dead_letters": 3,
+        "raw_statements": 2,
     }
     first = Sink(settings, warehouse).run(until=lambda s: s.consumed >= len(resent), idle_timeout_s=90)
     assert first.inserted == expected

@@ -15,8 +15,17 @@ from vigie.core.contract.events import (
     SessionStarted,
     SignalChanged,
     SkillParameters,
+    StatementKept,
 )
-from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
+from vigie.core.topics import (
+    DEAD_LETTERS,
+    LEARNING_EVENTS,
+    MASTERY_UPDATES,
+    RAW_STATEMENTS,
+    SIGNALS,
+    SKILL_PARAMETERS,
+    TopicSpec,
+)
 from vigie.warehouse.rows import ROUTES
 from vigie.warehouse.sink import WarehouseWriter
 
@@ -29,6 +38,7 @@ def topic_of(event: BaseModel) -> TopicSpec:
         SignalChanged: SIGNALS,
         SkillParameters: SKILL_PARAMETERS,
         DeadLetter: DEAD_LETTERS,
+        StatementKept: RAW_STATEMENTS,
     }[type(event)]
 
 

@@ -12,7 +12,7 @@ from tests import factories, factories_warehouse
 from vigie.core.contract.codec import encode
 from vigie.core.errors import InvalidEventError
 from vigie.core.settings import WarehouseSettings
-from vigie.core.topics import ALL_TOPICS, DEAD_LETTERS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS
+from vigie.core.topics import ALL_TOPICS, DEAD_LETTERS, MASTERY_UPDATES, RAW_STATEMENTS, SIGNALS, SKILL_PARAMETERS
 from vigie.warehouse.migrations import available, views
 from vigie.warehouse.rows import ROUTES, TABLES, dead_letter_owner
 
@@ -26,6 +26,7 @@ def test_every_topic_is_routed_to_a_table_with_matching_columns() -> None:
         SIGNALS: factories_warehouse.signal_changed(),
         SKILL_PARAMETERS: factories_warehouse.skill_parameters(),
         DEAD_LETTERS: factories_warehouse.dead_letter(),
+        RAW_STATEMENTS: factories_warehouse.statement_kept(),
     }
     for topic, event in samples.items():
         table, event_id, row = ROUTES[topic](encode(event))

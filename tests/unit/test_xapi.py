@@ -304,3 +304,22 @@ def test_any_damaged_statement_maps_or_is_reported_never_crashes(base: int, edit
     for letter in letters:
         assert letter.reason
         assert b"ent-48213" not in base64.b64decode(letter.payload_b64)
+
+
+def test_a_quiz_level_completed_ends_the_session_and_is_not_counted_as_an_answer() -> None:
+    statements = _statements()
+    question = next(s for s in statements if s["verb"]["id"].endswith("/answered"))
+    quiz = json.loads(json.dumps(question))
+    quiz["id"] = "6a1b2c3d-0000-4000-8000-0000000000aa"
+    quiz["verb"] = {"id": "http://adlnet.gov/expapi/verbs/completed"}
+    quiz["object"] = {
+        "id": "https://mathix.example.org/activites/fractions",
+        "definition": {"type": "http://adlnet.gov/expapi/activities/assessment"},
+    }
+    quiz["result"] = {"score": {"raw": 7, "min": 0, "max": 10}, "success": True, "duration": "PT8M"}
+    mapper = XapiMapper(factories.builder())
+    mapper.map(question)
+    ended = mapper.map(quiz)
+    assert isinstance(ended, SessionEnded) and (ended.outcome, ended.answers_count) == ("completed", 1)
+    quiz["verb"] = {"id": "http://adlnet.gov/expapi/verbs/attempted"}
+    assert isinstance(mapper.map(quiz), SessionStarted)

@@ -23,8 +23,8 @@ from vigie.core.errors import ConfigurationError
 log = logging.getLogger(__name__)
 
 ENV_PREFIX = "VIGIE_"
-#: Variables read outside the settings object (the CLI's logging), still known names.
-OTHER_VARIABLES = frozenset({"VIGIE_LOG_LEVEL", "VIGIE_LOG_FORMAT"})
+#: Variables read outside the settings object (the CLI's logging, the tests' broker jars), still known names.
+OTHER_VARIABLES = frozenset({"VIGIE_LOG_LEVEL", "VIGIE_LOG_FORMAT", "VIGIE_TEST_KAFKA_LIBS"})
 
 
 def default_state_dir() -> Path:
@@ -91,6 +91,23 @@ class StreamSettings(BaseModel):
     )
 
 
+class GatewaySettings(BaseModel):
+    """The xAPI gateway (``vigie gateway``): where it listens and how much it takes per request."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8300, ge=1, le=65535)
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+    max_batch: int = Field(1000, ge=1, description="Statements per request; more get 413.")
+    kafka_timeout_s: float = Field(5.0, gt=0, description="Wait for Kafka's acknowledgement before answering 503.")
+    retry_after_s: int = Field(5, ge=1, description="Retry-After of a 503.")
+    keep_days: int = Field(
+        30,
+        ge=1,
+        description="Days a statement made into an event stays in the gateway (retries, GET); unmapped "
+        "ones stay for the warehouse's retention, to be replayed.",
+    )
+
+
 #: The development key: fine on a laptop, refused when ``privacy.production`` is set.
 DEV_PSEUDONYM_KEY = "vigie-dev-key-change-me"
 
@@ -131,6 +148,12 @@ class VigieSettings(BaseSettings):
     sink: SinkSettings = SinkSettings()
     stream: StreamSettings = StreamSettings()
     privacy: PrivacySettings = PrivacySettings()
+    gateway: GatewaySettings = GatewaySettings()
+
+    @property
+    def gateway_db(self) -> Path:
+        """The gateway's platforms, credentials, rules, roster and kept statements (SQLite)."""
+        return (self.state_dir / "gateway" / "platforms.db").resolve()
 
     @field_validator("state_dir")
     @classmethod

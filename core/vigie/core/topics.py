@@ -69,7 +69,17 @@ DEAD_LETTERS = TopicSpec(
     retention_days=30,
 )
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, DEAD_LETTERS)
+RAW_STATEMENTS = TopicSpec(
+    "raw-statements.v1",
+    key="statement id",
+    description="Valid xAPI statements the gateway kept without an event (pseudonymised), with the reason.",
+    pupil_keyed=False,
+    retention_days=30,
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, DEAD_LETTERS, RAW_STATEMENTS,
+)  # fmt: skip
 
 
 def partitions_of(spec: TopicSpec, pupil_partitions: int) -> int:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from vigie.cli.demo_steps import SentCohort
 from vigie.core.settings import VigieSettings
 from vigie.infra.processes import start_worker, stop_process
 
@@ -69,6 +70,7 @@ def run_demo(
         worker = start_worker(settings, worker_log, loglevel="warning")
         console.print(f"[bold]4/6[/] publishing a simulated cohort ({', '.join(academies)}) and 3 invalid messages")
         sent = publish_cohort(settings, academies=academies, students=students, days=days)
+        add_gateway_statements(settings, sent, academies[0], console)
         console.print(
             f"[bold]5/6[/] sinking into ClickHouse until every answer, session, mastery update and "
             f"dead letter is stored ({sent.first_day} .. {sent.last_day})"
@@ -112,6 +114,24 @@ def run_demo(
     )
     _print_summary(console, outcome, settings)
     return outcome
+
+
+def add_gateway_statements(settings: VigieSettings, sent: SentCohort, academy: str, console: Console) -> None:
+    """A platform that speaks xAPI: Moodle- and H5P-shaped statements posted to the gateway over HTTP."""
+    try:
+        from vigie.producers.gateway.demo import post_demo_statements
+    except ImportError:  # the gateway extra is not installed
+        return
+    from vigie.stream.mastery.processor import mastery_event_id
+
+    gateway = post_demo_statements(settings, academy=academy)
+    for table, ids in gateway.expected_ids.items():
+        sent.ids.setdefault(table, []).extend(ids)
+    sent.ids["mastery_updates"].extend(mastery_event_id(i) for i in gateway.expected_ids.get("answers", []))
+    console.print(
+        f"      + {gateway.posted} xAPI statements (Moodle quiz, H5P) posted to the gateway at {gateway.url}, "
+        f"{gateway.accepted} accepted; a client retry {'made no new event' if gateway.retried_same_ids else 'DIFFERED'}"
+    )
 
 
 class DemoError(RuntimeError):

@@ -29,7 +29,16 @@ def erase_everywhere(
             for event in events:
                 publisher.publish_sync(event)
 
-    return erase_student(settings, client, student_id, academy, publish=publish)
+    report = erase_student(settings, client, student_id, academy, publish=publish)
+    if settings.gateway_db.exists():  # the xAPI gateway's roster and kept statements
+        from vigie.producers.gateway.store import GatewayStore
+
+        store = GatewayStore(settings.gateway_db)
+        try:
+            report.deleted["gateway roster"], report.deleted["gateway statements"] = store.forget_student(student_id)
+        finally:
+            store.close()
+    return report
 
 
 def erase_command(

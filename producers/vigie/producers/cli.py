@@ -212,7 +212,10 @@ def xapi_ingest(
 
 
 def register(app: typer.Typer) -> None:
+    from vigie.producers.gateway.cli import register as register_gateway
+
     app.command("simulate")(simulate)
     app.command("schema")(schema)
     app.command("skills")(skills)
     app.add_typer(xapi, name="xapi")
+    register_gateway(app)

@@ -2,9 +2,12 @@
 
 Mapping (one statement -> one event):
 
-- verb ``answered``, ``completed`` or ``attempted`` (ADL IRIs) with a ``result`` -> ``AnswerSubmitted``;
-  ``initialized`` -> ``SessionStarted``; ``terminated`` -> ``SessionEnded(completed)``;
-  ``suspended`` -> ``SessionEnded(abandoned)``.
+- verb ``answered`` (ADL IRIs) -> ``AnswerSubmitted``; so are ``completed``, ``passed``, ``failed`` and
+  ``attempted`` when their object is a question (``cmi.interaction``). On anything else (a quiz, an
+  attempt, a content holding questions) they are never an answer — a quiz's score would otherwise be
+  counted on top of its questions: ``completed``/``passed``/``failed`` -> ``SessionEnded(completed)``,
+  ``attempted`` -> ``SessionStarted``. ``initialized`` -> ``SessionStarted``; ``terminated`` ->
+  ``SessionEnded(completed)``; ``suspended`` -> ``SessionEnded(abandoned)``.
 - ``id`` -> ``source_event_id`` (so ``event_id`` is deterministic); ``timestamp`` (else ``stored``) -> time.
 - ``actor.account.name`` -> the pupil's RAW id (``mbox``/``mbox_sha1sum``/``openid`` are accepted too),
   pseudonymised with the academy's key before the event exists.
@@ -48,12 +51,20 @@ from vigie.producers.sdk import PublishableEvent
 log = logging.getLogger(__name__)
 
 ADL = "http://adlnet.gov/expapi/verbs/"
-ANSWER_VERBS = frozenset({f"{ADL}answered", f"{ADL}completed", f"{ADL}attempted"})
+ANSWER_VERBS = frozenset({f"{ADL}answered", f"{ADL}completed", f"{ADL}attempted", f"{ADL}passed", f"{ADL}failed"})
 SESSION_VERBS: dict[str, Literal["completed", "abandoned", "timeout"] | None] = {
     f"{ADL}initialized": None,
     f"{ADL}terminated": "completed",
     f"{ADL}suspended": "abandoned",
 }
+#: What an answer verb means when its object is not a question: a container's start or end.
+CONTAINER_VERBS: dict[str, Literal["completed", "abandoned", "timeout"] | None] = {
+    f"{ADL}attempted": None,
+    f"{ADL}completed": "completed",
+    f"{ADL}passed": "completed",
+    f"{ADL}failed": "completed",
+}
+INTERACTION_TYPE = "http://adlnet.gov/expapi/activities/cmi.interaction"
 
 #: Context (and result) extension keys Vigie reads. URNs are IRIs, as xAPI requires.
 EXT = {
@@ -162,11 +173,11 @@ class XapiMapper:
         result = statement.get("result") if isinstance(statement.get("result"), dict) else None
         session_key = (str(pupil.student), str(session_id))
 
-        if verb in ANSWER_VERBS:
+        if verb in ANSWER_VERBS and (verb == f"{ADL}answered" or is_question(statement.get("object"))):
             event = self._answer(statement, pupil, statement_id, session_id, occurred_at, result, extensions)
             self._answers_in_session[session_key] += 1
             return event
-        outcome = SESSION_VERBS[verb]
+        outcome = SESSION_VERBS[verb] if verb in SESSION_VERBS else CONTAINER_VERBS[verb]
         if outcome is None:
             return self.builder.session_started(
                 pupil, source_event_id=statement_id, session_id=session_id, occurred_at=occurred_at
@@ -174,13 +185,18 @@ class XapiMapper:
         result_ext: dict[str, Any] = _get(result, "extensions") if isinstance(_get(result, "extensions"), dict) else {}
         seen = self._answers_in_session.pop(session_key, 0)
         count = result_ext.get(EXT["answers-count"], extensions.get(EXT["answers-count"], seen))
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise UnmappableStatementError(
+                f"expected a whole number of answers, got {count!r}",
+                field=f"context.extensions[{EXT['answers-count']}]",
+            )
         return self.builder.session_ended(
             pupil,
             source_event_id=statement_id,
             session_id=session_id,
             occurred_at=occurred_at,
             outcome=outcome,
-            answers_count=int(count),
+            answers_count=count,
         )
 
     def _answer(self, statement, pupil, statement_id, session_id, occurred_at, result, extensions):
@@ -213,6 +229,14 @@ class XapiMapper:
             hints_used=result_ext.get(EXT["hints"], extensions.get(EXT["hints"], 0)),
             occurred_at=occurred_at,
         )
+
+
+def is_question(activity: Any) -> bool:
+    """An activity that is one question (``cmi.interaction``), not a quiz, an attempt or a content."""
+    definition = activity.get("definition") if isinstance(activity, dict) else None
+    if not isinstance(definition, dict):
+        return False
+    return definition.get("type") == INTERACTION_TYPE or "interactionType" in definition
 
 
 def _get(document: Any, *path: str) -> Any:

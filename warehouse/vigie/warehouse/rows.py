@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-from vigie.core.contract.codec import decode, decode_learning_event
+from pydantic import TypeAdapter, ValidationError
+
+from vigie.core.contract.codec import decode, decode_learning_event, explain
 from vigie.core.contract.events import (
     EVENT_ID_NAMESPACE,
     AnswerSubmitted,
@@ -25,9 +27,19 @@ from vigie.core.contract.events import (
     SessionStarted,
     SignalChanged,
     SkillParameters,
+    StatementKept,
 )
 from vigie.core.contract.referential import ACADEMIES
-from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, SKILL_PARAMETERS, TopicSpec
+from vigie.core.errors import InvalidEventError
+from vigie.core.topics import (
+    DEAD_LETTERS,
+    LEARNING_EVENTS,
+    MASTERY_UPDATES,
+    RAW_STATEMENTS,
+    SIGNALS,
+    SKILL_PARAMETERS,
+    TopicSpec,
+)
 
 
 @dataclass(frozen=True, eq=False)  # one object per table: compared and hashed by identity
@@ -194,6 +206,26 @@ DEAD_LETTERS_TABLE = Table(
     },
 )
 
+RAW_STATEMENTS_TABLE = Table(
+    "raw_statements",
+    (
+        "academy",
+        "platform",
+        "student_id",
+        "statement_id",
+        "event_id",
+        "status",
+        "reason_code",
+        "reason",
+        "verb",
+        "object_id",
+        "statement",
+        "stored",
+        "recorded_at",
+    ),
+    time_column="stored",
+)
+
 #: Every table the sink writes (each has an ``event_id`` column the sink deduplicates on).
 TABLES: tuple[Table, ...] = (
     ANSWERS,
@@ -202,6 +234,7 @@ TABLES: tuple[Table, ...] = (
     SIGNALS_TABLE,
     SKILL_PARAMETERS_TABLE,
     DEAD_LETTERS_TABLE,
+    RAW_STATEMENTS_TABLE,
 )
 
 Routed = tuple[Table, uuid.UUID, list[Any]]
@@ -282,6 +315,39 @@ def route_dead_letter(raw: bytes) -> Routed:
     return DEAD_LETTERS_TABLE, event.event_id, dead_letter_row(event)
 
 
+#: A kept statement may be larger than an event (an interaction's definition): up to 1 MiB.
+MAX_KEPT_STATEMENT_BYTES = 1024 * 1024
+_statement_kept = TypeAdapter(StatementKept)
+
+
+def statement_kept_row(e: StatementKept) -> list[Any]:
+    return [
+        e.academy,
+        e.platform,
+        e.student_id,
+        e.statement_id,
+        e.event_id,
+        e.status,
+        e.reason_code,
+        e.reason,
+        e.verb,
+        e.object_id,
+        e.statement,
+        e.stored,
+        e.recorded_at,
+    ]
+
+
+def route_statement_kept(raw: bytes) -> Routed:
+    if len(raw) > MAX_KEPT_STATEMENT_BYTES:
+        raise InvalidEventError(f"kept statement of {len(raw)} bytes exceeds {MAX_KEPT_STATEMENT_BYTES}")
+    try:
+        event = _statement_kept.validate_json(raw)
+    except ValidationError as error:
+        raise explain(error) from None
+    return RAW_STATEMENTS_TABLE, event.event_id, statement_kept_row(event)
+
+
 #: What the sink reads, and how each topic's messages become rows.
 ROUTES: dict[TopicSpec, Callable[[bytes], Routed | None]] = {
     LEARNING_EVENTS: route_learning_event,
@@ -289,4 +355,5 @@ ROUTES: dict[TopicSpec, Callable[[bytes], Routed | None]] = {
     SIGNALS: route_signal,
     SKILL_PARAMETERS: route_skill_parameters,
     DEAD_LETTERS: route_dead_letter,
+    RAW_STATEMENTS: route_statement_kept,
 }

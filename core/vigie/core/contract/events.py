@@ -208,3 +208,32 @@ class DeadLetter(_Event):
     key: str | None = Field(description="Original key, decoded as UTF-8 with replacement.")
     payload_b64: str = Field(description="Original value bytes, base64.")
     received_at: AwareDatetime
+
+
+class StatementKept(_Event):
+    """A valid xAPI statement the gateway kept without making it an event (yet): pseudonymised, with
+    the reason. A later replay that maps it sends it again with ``status`` ``mapped``."""
+
+    kind: Literal["statement_kept"] = "statement_kept"
+    event_id: uuid.UUID = Field(description="Deterministic: derived from platform, statement id and status.")
+    statement_id: uuid.UUID
+    platform: Slug
+    academy: str = Field(description="The pupil's academy when known, '' otherwise.")
+    student_id: Annotated[str, Field(pattern=r"^([0-9a-f]{32})?$")] = Field(
+        description="The actor's pseudonym under that academy's key, '' when unknown."
+    )
+    status: Literal["unmapped", "mapped"]
+    reason_code: str = Field(
+        description="unknown_actor, unmapped_activity, no_event, incomplete, contract; '' once mapped."
+    )
+    reason: str
+    verb: str
+    object_id: str
+    statement: str = Field(description="The statement as the gateway keeps it (JSON), pseudonymised.")
+    stored: AwareDatetime = Field(description="When the gateway received it.")
+    recorded_at: AwareDatetime
+
+
+def statement_kept_id(platform: str, statement_id: str, status: str) -> uuid.UUID:
+    """The event id of a kept statement's record: one per statement and status."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"statement-kept\x1f{platform}\x1f{statement_id}\x1f{status}")
