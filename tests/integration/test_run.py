@@ -60,7 +60,7 @@ def test_run_supervises_sink_and_worker_and_stops_on_sigterm(settings: VigieSett
     env.pop("CLICKHOUSE_URL", None)
     db = settings.warehouse.database
     run = subprocess.Popen(
-        [sys.executable, "-c", "from vigie.cli import main; main()", "run"],
+        [sys.executable, "-c", "from vigie.cli import main; main()", "run", "--no-gateway"],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
