@@ -109,6 +109,12 @@ def test_sql_report_erase_and_status_work_while_the_sink_runs(own_state: VigieSe
         assert _count(env, elsewhere, f"SELECT count() FROM {db}.answers WHERE student_id = '{ERASED}'") == 0
         assert _count(env, elsewhere, f"SELECT count() FROM {db}.answers") == 7
 
+        migrated = _vigie(env, elsewhere, "warehouse", "migrate")
+        assert migrated.returncode == 0 and "0 migration(s) applied" in migrated.stdout, migrated.stderr
+        calibrated = _vigie(env, elsewhere, "calibrate", "--dry-run")
+        assert calibrated.returncode == 0, calibrated.stderr
+        assert "of 1 (dry run" in calibrated.stdout + calibrated.stderr  # the stored answers' one skill was read
+
         status = _vigie(env, elsewhere, "status", "--format", "json")
         assert status.returncode == 0, status.stdout + status.stderr
         found = json.loads(status.stdout)
