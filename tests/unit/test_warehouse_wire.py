@@ -43,3 +43,13 @@ def test_an_unknown_type_is_refused_not_stringified() -> None:
 def test_arrow_ipc_round_trip() -> None:
     table = pa.table({"n": [1, 2], "s": ["x", None]})
     assert wire.arrow_table(wire.arrow_bytes(table)).equals(table)
+
+
+def test_rows_travel_as_columns_with_their_types() -> None:
+    when = dt.datetime(2025, 11, 17, 9, 0, tzinfo=dt.UTC)
+    rows = [(1, "a", uuid.uuid4(), when, None, Decimal("1.5")), (2, None, uuid.uuid4(), None, ("t", 1), Decimal("2"))]
+    columns = wire.loads(wire.dumps({"c": wire.encode_rows(rows)}))["c"]
+    back = wire.decode_rows(columns, len(rows))
+    assert back == rows
+    assert [type(v) for v in back[0]] == [type(v) for v in rows[0]]
+    assert wire.decode_rows([], 3) == [(), (), ()]

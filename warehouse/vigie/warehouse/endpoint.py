@@ -113,7 +113,8 @@ class WarehouseEndpoint:
             answer = {
                 "column_names": list(result.column_names),
                 "column_types": [t.name for t in result.column_types],
-                "rows": [wire.encode(list(row)) for row in result.result_rows],
+                "rows": len(result.result_rows),
+                "columns": wire.encode_rows(result.result_rows),
                 "summary": result.summary,
             }
             return wire.dumps(answer), "application/json"

@@ -47,7 +47,7 @@ class OwnerClient:
     ) -> QueryResult:
         body = self._call("query", self._statement(query, parameters, settings))
         answer = wire.loads(body)
-        rows = [tuple(wire.decode(row)) for row in answer["rows"]]
+        rows = wire.decode_rows(answer["columns"], int(answer["rows"]))
         types = tuple(get_from_name(name) for name in answer["column_types"])
         return QueryResult(rows, None, tuple(answer["column_names"]), types, summary=answer.get("summary"))
 
