@@ -17,7 +17,7 @@ ORDER = ("simulator", "sdk", "mastery", "signals", "stream", "warehouse")
 
 def available() -> list[str]:
     found = {m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_")}
-    found.discard("mastery_data")  # a data generator, not a benchmark
+    found -= {"mastery_data", "learner_default"}  # a data generator, and the default model's regeneration
     return [name for name in ORDER if name in found] + sorted(found - set(ORDER))
 
 

@@ -1,13 +1,15 @@
-"""Mastery figures: model cost per answer, processor throughput, and accuracy on simulated pupils.
+"""Mastery figures, both models (learner, BKT): cost per answer, processor throughput, accuracy.
 
-    .venv/bin/python -m bench.mastery [--days 60] [--students 24] [--csv bench/data/sim-answers.csv] [--e2e]
+    .venv/bin/python -m bench.mastery [--days 60] [--students 24] [--csv bench/data/sim-answers.csv] [--no-real] [--e2e]
 
-- ``model.step`` and ``PupilState.advance``: ns per answer (pure Python, no I/O);
-- ``MasteryProcessor.process``: answers per second through the stream's processor (in-memory table,
-  batches of 1000: decode + update + encode once per pupil per batch + building ``MasteryUpdated``);
-- simulated cohort (``vigie.producers.simulator``): next-answer AUC/RMSE/log-loss (``vigie evaluate
-  mastery`` on the exported CSV, split by pupil) and the AUC of the final estimate against the
-  simulator's true final state (mastered or not), with default and with calibrated parameters;
+- BKT ``model.step`` / ``PupilState.advance`` and learner ``learner.step`` / ``PupilState.advance_learner``:
+  ns per answer (pure Python, no I/O), and the size of a learner state of 20 skills;
+- ``MasteryProcessor.process``: answers per second through the stream's processor, per model (in-memory
+  table, batches of 1000: decode + update + encode once per pupil per batch + building ``MasteryUpdated``);
+- simulated cohort (``vigie.producers.simulator``): next-answer AUC/RMSE/log-loss/ECE (``vigie evaluate
+  mastery``'s code on the exported CSV, split by pupil) and the AUC of the final estimate against the
+  simulator's true final state (mastered or not), with default and with calibrated BKT parameters;
+- the vendored ASSISTments 2015 sample (``bench/data/``, DKVMN split): next-answer scores of both models;
 - ``--e2e``: answers per second through a real broker and one worker process (starts a broker).
 """
 
@@ -25,10 +27,17 @@ import numpy as np
 from vigie.core.settings import PrivacySettings
 from vigie.stream.mastery.calibrate import AnswerLog, calibrate
 from vigie.stream.mastery.evaluate import Columns, auc, evaluate, read_answer_log, split_by_pupil, write_answer_log
+from vigie.stream.mastery.learner import LearnerState
+from vigie.stream.mastery.learner import step as learner_step
+from vigie.stream.mastery.learner_params import default_learner_model
 from vigie.stream.mastery.model import DEFAULT_PARAMS, step
 from vigie.stream.mastery.params import ParameterBook
 from vigie.stream.mastery.processor import MasteryProcessor
 from vigie.stream.mastery.state import PupilState
+
+MODELS = ("learner", "bkt")
+#: Vendored real sample (bench/data/README.md): 3,000 ASSISTments 2015 pupils, DKVMN split.
+ASSIST_SAMPLE = Path(__file__).resolve().parent / "data" / "assist2015-sample.csv.gz"
 
 
 def bench_model(n: int = 300_000) -> dict[str, float]:
@@ -46,7 +55,21 @@ def bench_model(n: int = 300_000) -> dict[str, float]:
     for i, correct in enumerate(answers):
         state.advance(ids[i], skills[i % 20], correct, float(i), DEFAULT_PARAMS)
     advance_ns = (time.perf_counter_ns() - started) / n
-    return {"model_step_ns_per_answer": round(step_ns), "state_advance_ns_per_answer": round(advance_ns)}
+    figures = {"bkt_step_ns_per_answer": round(step_ns), "bkt_state_advance_ns_per_answer": round(advance_ns)}
+    model = default_learner_model()
+    codes = [f"C3-MA-NOM-{i:02d}" for i in range(1, 21)]
+    learner_state = LearnerState()
+    started = time.perf_counter_ns()
+    for i, correct in enumerate(answers):
+        learner_step(learner_state, codes[i % 20], correct, float(i), model)
+    figures["learner_step_ns_per_answer"] = round((time.perf_counter_ns() - started) / n)
+    state = PupilState()
+    started = time.perf_counter_ns()
+    for i, correct in enumerate(answers):
+        state.advance_learner(ids[i], codes[i % 20], correct, float(i), model)
+    figures["learner_state_advance_ns_per_answer"] = round((time.perf_counter_ns() - started) / n)
+    figures["learner_state_bytes_20_skills"] = len(state.encode())
+    return figures
 
 
 def simulate(days: int, students: int, seed: int = 42):
@@ -66,15 +89,16 @@ def simulate(days: int, students: int, seed: int = 42):
     return sim, events
 
 
-def bench_processor(events, batch: int = 1000) -> dict[str, float]:
+def bench_processor(events, batch: int = 1000, model: str = "learner") -> dict[str, float]:
     answers = [e for e in events if e.kind == "answer"]
-    processor = MasteryProcessor({}, ParameterBook(), threshold=0.95)
+    processor = MasteryProcessor({}, ParameterBook(), threshold=0.95, model=model)
     started = time.perf_counter()
     emitted = 0
     for i in range(0, len(events), batch):
         emitted += len(processor.process(events[i : i + batch]))
     elapsed = time.perf_counter() - started
     return {
+        "model": model,
         "processor_answers_per_s": round(len(answers) / elapsed),
         "processor_answers": len(answers),
         "processor_emitted": emitted,
@@ -100,18 +124,20 @@ def export_csv(events, path: Path, seed: int = 42) -> int:
     return write_answer_log(path, rows)
 
 
-def final_mastery_auc(events, truth, book: ParameterBook) -> dict[str, float]:
+def final_mastery_auc(events, truth, book: ParameterBook, model: str = "bkt") -> dict[str, float]:
     """AUC of the final estimate (last MasteryUpdated per pupil and skill) against the true final state."""
-    processor = MasteryProcessor({}, book, threshold=0.95)
+    processor = MasteryProcessor({}, book, threshold=0.95, model=model)
     last: dict[tuple[str, str], float] = {}
+    flag: dict[tuple[str, str], bool] = {}
     for i in range(0, len(events), 1000):
         for emission in processor.process(events[i : i + 1000]):
             update = emission.event
             last[(update.student_id, update.skill_code)] = update.p_after
+            flag[(update.student_id, update.skill_code)] = update.mastered
     keys = [k for k in last if k in truth.final_knows]
     labels = np.array([truth.final_knows[k] for k in keys])
     scores = np.array([last[k] for k in keys])
-    mastered = scores >= 0.95
+    mastered = np.array([flag[k] for k in keys], dtype=bool)
     return {
         "final_auc": auc(labels, scores),
         "pairs": len(keys),
@@ -121,9 +147,9 @@ def final_mastery_auc(events, truth, book: ParameterBook) -> dict[str, float]:
     }
 
 
-def knows_after_auc(events, truth, book: ParameterBook) -> float:
+def knows_after_auc(events, truth, book: ParameterBook, model: str = "bkt") -> float:
     """AUC of p_after of every answer against the latent state right after it."""
-    processor = MasteryProcessor({}, book, threshold=0.95)
+    processor = MasteryProcessor({}, book, threshold=0.95, model=model)
     labels, scores = [], []
     for i in range(0, len(events), 1000):
         for emission in processor.process(events[i : i + 1000]):
@@ -205,6 +231,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=24, help="pupils per class (12 classes)")
     parser.add_argument("--csv", type=Path, default=Path("bench/data/sim-answers.csv"))
     parser.add_argument("--e2e", action="store_true", help="also measure a worker through a real broker")
+    parser.add_argument("--no-real", action="store_true", help="skip the vendored ASSISTments 2015 sample")
     args = parser.parse_args()
 
     figures: dict[str, object] = bench_model()
@@ -221,19 +248,28 @@ def main() -> None:
             }
         )
     )
-    figures |= bench_processor(events)
-    print(json.dumps(bench_processor(events)))
+    for model in MODELS:
+        print(json.dumps(bench_processor(events, model=model)))
     n = export_csv(events, args.csv)
     answers, is_test = read_answer_log(args.csv, Columns(split="split"))
-    result = evaluate(answers, is_test).as_json()
-    result.pop("per_skill")
-    print(json.dumps({"csv": str(args.csv), "answers": n, "next_answer": result}))
-    drawn = evaluate(answers, split_by_pupil(answers, 0.2, 7)).as_json()
-    print(json.dumps({"next_answer_drawn_split_seed7": {k: drawn[k] for k in ("auc", "rmse", "log_loss")}}))
+    keys = ("auc", "rmse", "log_loss", "ece", "n")
+    for model in MODELS:
+        result = evaluate(answers, is_test, model=model).as_json()
+        print(json.dumps({"csv": str(args.csv), "answers": n, "model": model,
+                          "next_answer_simulator": {k: result[k] for k in keys}}))  # fmt: skip
+        drawn = evaluate(answers, split_by_pupil(answers, 0.2, 7), model=model).as_json()
+        print(json.dumps({"model": model, "next_answer_simulator_drawn_split_seed7": {k: drawn[k] for k in keys}}))
     for name, book in (("defaults", ParameterBook()), ("calibrated_on_all", calibrated_book(events))):
-        final = final_mastery_auc(events, truth, book)
-        final["knows_after_auc"] = knows_after_auc(events, truth, book)
-        print(json.dumps({f"final_mastery_{name}": final}))
+        for model in MODELS:
+            final = final_mastery_auc(events, truth, book, model)
+            final["knows_after_auc"] = knows_after_auc(events, truth, book, model)
+            print(json.dumps({f"final_mastery_{name}": final, "model": model}))
+    if not args.no_real:
+        real, real_test = read_answer_log(ASSIST_SAMPLE, Columns(split="split"))
+        assert real_test is not None
+        for model in MODELS:
+            result = evaluate(real, real_test, model=model).as_json()
+            print(json.dumps({"model": model, "next_answer_assist2015_sample": {k: result[k] for k in keys}}))
     if args.e2e:
         print(json.dumps(bench_e2e(events)))
 

@@ -20,6 +20,9 @@ from vigie.core.contract.taxonomy import skills
 from vigie.core.topics import MASTERY_UPDATES, ensure_topics, partition_of
 from vigie.infra.processes import start_worker, stop_process
 from vigie.producers.sdk import EventPublisher
+from vigie.stream.mastery.learner import CROSSED, LearnerModel
+from vigie.stream.mastery.learner_params import default_learner_model
+from vigie.stream.mastery.learner_params import to_contract as learner_contract
 from vigie.stream.mastery.model import BktParams
 from vigie.stream.mastery.params import ParameterBook, publish, to_contract
 from vigie.stream.mastery.processor import MasteryProcessor
@@ -160,7 +163,20 @@ def test_worker_emits_copartitioned_mastery_dedups_and_erases(settings, tmp_path
         stop_process(worker)
 
 
-def test_new_parameters_reach_running_workers_without_restart(settings, tmp_path) -> None:
+def _new_parameters(model: str) -> list:
+    """Version 7 of the given model's parameters for SKILLS (published while workers run)."""
+    if model == "bkt":
+        params = BktParams(p_init=0.5, p_learn=0.3, p_guess=0.15, p_slip=0.05, version=7)
+        return [to_contract(s, params, 1000, datetime.now(UTC)) for s in SKILLS]
+    default = default_learner_model()
+    fitted = LearnerModel(default.weights, default.global_prior, dict.fromkeys(SKILLS, 1.5),
+                          skill_weights={s: (0.2,) * len(CROSSED) for s in SKILLS}, version=7)  # fmt: skip
+    return learner_contract(fitted, 1000, datetime.now(UTC))
+
+
+@pytest.mark.parametrize("model", ["learner", "bkt"])
+def test_new_parameters_reach_running_workers_without_restart(settings, tmp_path, model) -> None:
+    settings = settings.model_copy(update={"stream": settings.stream.model_copy(update={"mastery_model": model})})
     ensure_topics(settings.kafka)
     logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
     workers = [start_worker(settings, log) for log in logs]
@@ -170,9 +186,9 @@ def test_new_parameters_reach_running_workers_without_restart(settings, tmp_path
         _publish(settings, first)
         updates = _updates(mastery.until(_answered(first), workers, logs))
         assert {u.params_version for u in updates} == {0}, "no calibration yet: defaults"
+        assert {u.model for u in updates} == {model}
 
-        params = BktParams(p_init=0.5, p_learn=0.3, p_guess=0.15, p_slip=0.05, version=7)
-        publish(settings.kafka, [to_contract(s, params, 1000, datetime.now(UTC)) for s in SKILLS])
+        publish(settings.kafka, _new_parameters(model))
         # Probe one pupil per partition (so every worker) until each shows the new version, without restart.
         partitions = settings.kafka.partitions
         probes: dict[int, str] = {}

@@ -10,7 +10,7 @@ import pytest
 
 from tests import factories
 from tests.integration.warehouse_data import store
-from vigie.core.errors import ConfigurationError
+from vigie.core.errors import ConfigurationError, UsageError
 from vigie.warehouse.access import access_sql, objects_of, role_name, user_name
 from vigie.warehouse.query import run_query, write
 
@@ -81,7 +81,7 @@ def test_sql_writes_csv_and_parquet_and_refuses_writes(settings, warehouse, tmp_
     db = settings.warehouse.database
     store(warehouse, db, [factories.answer(student_id=factories.student(i)) for i in range(3)])
     result = run_query(
-        warehouse, f"SELECT student_id, event_id, correct FROM {db}.answers ORDER BY student_id", server=False
+        warehouse, f"SELECT student_id, event_id, correct FROM {db}.answers ORDER BY student_id", engine_readonly=False
     )
     assert result.num_rows == 3
     write(result, "csv", tmp_path / "a.csv")
@@ -90,8 +90,8 @@ def test_sql_writes_csv_and_parquet_and_refuses_writes(settings, warehouse, tmp_
     assert from_csv.num_rows == 3 and from_csv.column_names == ["student_id", "event_id", "correct"]
     assert len(from_csv.column("event_id")[0].as_py()) == 36  # a UUID's text form
     assert pq.read_table(tmp_path / "a.parquet").num_rows == 3
-    with pytest.raises(ConfigurationError):
-        run_query(warehouse, f"DROP TABLE {db}.answers", server=False)
+    with pytest.raises(UsageError):
+        run_query(warehouse, f"DROP TABLE {db}.answers", engine_readonly=False)
     assert warehouse.query(f"SELECT count() FROM {db}.answers").result_rows == [(3,)]
 
 

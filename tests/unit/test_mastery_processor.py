@@ -30,7 +30,7 @@ def _answers(plan: list[tuple[int, int, bool]]):
 
 
 def _processor(table=None, book=None) -> MasteryProcessor:
-    return MasteryProcessor({} if table is None else table, book or ParameterBook(), threshold=0.95)
+    return MasteryProcessor({} if table is None else table, book or ParameterBook(), threshold=0.95, model="bkt")
 
 
 def _erasure(pupil: str) -> ErasureRequested:
@@ -119,7 +119,7 @@ def test_sessions_are_ignored_and_calibrated_parameters_are_used() -> None:
 
 def test_mastered_flag_follows_the_threshold() -> None:
     events = _answers([(1, 0, True)] * 8)
-    updates = [e.event for e in MasteryProcessor({}, ParameterBook(), threshold=0.9).process(events)]
+    updates = [e.event for e in MasteryProcessor({}, ParameterBook(), threshold=0.9, model="bkt").process(events)]
     assert not updates[0].mastered and updates[-1].mastered
     assert all(u.mastered == (u.p_after >= 0.9) for u in updates)
 

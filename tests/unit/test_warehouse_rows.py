@@ -93,6 +93,7 @@ def test_every_column_is_read_from_the_contract_field_of_its_name_unless_derived
     from vigie.core.contract.events import (
         AnswerSubmitted,
         DeadLetter,
+        LearnerParameters,
         MasteryUpdated,
         SessionEnded,
         SessionStarted,
@@ -102,6 +103,7 @@ def test_every_column_is_read_from_the_contract_field_of_its_name_unless_derived
     from vigie.warehouse.rows import (
         ANSWERS,
         DEAD_LETTERS_TABLE,
+        LEARNER_PARAMETERS_TABLE,
         MASTERY_UPDATES_TABLE,
         SESSION_EVENTS,
         SIGNALS_TABLE,
@@ -114,9 +116,25 @@ def test_every_column_is_read_from_the_contract_field_of_its_name_unless_derived
         (MASTERY_UPDATES_TABLE, (MasteryUpdated,)),
         (SIGNALS_TABLE, (SignalChanged,)),
         (SKILL_PARAMETERS_TABLE, (SkillParameters,)),
+        (LEARNER_PARAMETERS_TABLE, (LearnerParameters,)),
         (DEAD_LETTERS_TABLE, (DeadLetter,)),
     ]
     for table, kinds in models:
         for kind in kinds:
             missing = [c for c in table.columns if c not in table.derived and c not in kind.model_fields]
             assert not missing, f"{table.name}: {missing} are neither fields of {kind.__name__} nor derived"
+
+
+def test_learner_model_parts_go_to_their_own_table() -> None:
+    from datetime import UTC, datetime
+
+    from vigie.stream.mastery.learner_params import default_learner_model, to_contract
+
+    model = default_learner_model()
+    parts = to_contract(type(model)(model.weights, model.global_prior, {"C3-MA-NOM-01": 0.5}, version=2),
+                        n_answers=10, fitted_at=datetime.now(UTC))  # fmt: skip
+    routed = [ROUTES[SKILL_PARAMETERS](encode(p)) for p in parts]
+    assert {table.name for table, _, _ in routed} == {"skill_parameters_learner"}
+    for table, event_id, row in routed:
+        assert len(row) == len(table.columns) and row[table.columns.index("event_id")] == event_id
+    assert len({event_id for _, event_id, _ in routed}) == len(parts)

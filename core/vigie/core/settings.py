@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -80,15 +80,15 @@ class StreamSettings(BaseModel):
     """The faust processors."""
 
     app_id: str = "vigie-stream"
-    mastery_threshold: float = Field(0.95, gt=0, lt=1)
+    mastery_model: Literal["learner", "bkt"] = Field(
+        "learner", description="learner: P(next item right), sharing strength across skills; bkt: per-skill BKT."
+    )
+    mastery_threshold: float = Field(0.95, gt=0, lt=1, description="BKT: P(known) at which a skill is mastered.")
     batch_size: int = Field(1000, ge=1)
     batch_within_s: float = Field(0.05, gt=0)
     web_enabled: bool = False
     web_port: int = 6066
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus /metrics on loopback; 0: off.")
-    session_timeout_s: float = Field(
-        10.0, ge=3, le=300, description="How soon the group gives a dead worker's partitions to the others."
-    )
 
 
 class GatewaySettings(BaseModel):

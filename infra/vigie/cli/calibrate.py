@@ -34,6 +34,7 @@ def warehouse_answers(settings: VigieSettings) -> AnswerLog:
         np.array(skills, dtype=object),
         np.array(correct, dtype=np.int8),
         np.array(order, dtype=float) / 1000.0,
+        timestamps=True,
     )
 
 
@@ -45,13 +46,19 @@ def calibrate_command(
     skill_column: str = typer.Option("skill", help="CSV column of the skill."),
     correct_column: str = typer.Option("correct", help="CSV column of correctness (1/0, true/false)."),
     order_column: str = typer.Option("order", help="CSV column giving the order (number or ISO time)."),
-    half_life_days: float | None = typer.Option(None, min=0.01, help="Forgetting half-life for every skill."),
+    model: str = typer.Option("learner", help="learner (the stream's default) or bkt (per-skill EM)."),
+    half_life_days: float | None = typer.Option(
+        None, min=0.01, help="BKT: forgetting half-life; learner: evidence half-life (default 30 days on timestamps)."
+    ),
     min_answers: int = typer.Option(200, min=1, help="Fewer answers: the skill keeps the defaults."),
     min_pupils: int = typer.Option(20, min=1, help="Fewer pupils: the skill keeps the defaults."),
     version: int | None = typer.Option(None, min=1, help="params_version (default: the current Unix time)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the parameters, publish nothing."),
 ) -> None:
-    """Fit per-skill BKT parameters by EM and publish them to the skill-parameters topic."""
+    """Fit the mastery model (learner by default, or per-skill BKT by EM) and publish it to the skill-parameters topic.
+
+    Running workers pick it up without restart.
+    """
     import time
     from datetime import UTC, datetime
 
@@ -68,6 +75,13 @@ def calibrate_command(
     else:
         answers = warehouse_answers(settings)
     version = version or int(time.time())
+    if model == "learner":
+        _calibrate_learner(settings, answers, version, half_life_days, dry_run)
+        return
+    if model != "bkt":
+        from vigie.core.errors import ConfigurationError
+
+        raise ConfigurationError(f"--model must be learner or bkt, not {model!r}")
     fits = calibrate(
         answers, version=version, half_life_days=half_life_days, min_answers=min_answers, min_pupils=min_pupils
     )
@@ -96,3 +110,32 @@ def calibrate_command(
     ensure_topics(settings.kafka)
     sent = publish(settings.kafka, calibrated)
     console.print(f"published {sent} skill parameters (version {version}); {len(fits) - sent} skills keep defaults")
+
+
+def _calibrate_learner(
+    settings: VigieSettings, answers: AnswerLog, version: int, half_life_days: float | None, dry_run: bool
+) -> None:
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from vigie.stream.mastery.evaluate import TIMESTAMP_HALF_LIFE_DAYS
+    from vigie.stream.mastery.learner_fit import describe, fit_learner
+    from vigie.stream.mastery.learner_params import to_contract
+    from vigie.stream.mastery.params import publish
+
+    console = Console(stderr=True)
+    if half_life_days is None and answers.timestamps:
+        half_life_days = TIMESTAMP_HALF_LIFE_DAYS
+    fitted = fit_learner(answers, version=version, half_life_days=half_life_days)
+    console.print(f"learner model v{version}: {fitted.n_answers} answers, {fitted.n_skills} skills, "
+                  f"{fitted.n_domains} domains; global weights {describe(fitted.model)}")  # fmt: skip
+    parts = to_contract(fitted.model, fitted.n_answers, datetime.now(UTC))
+    if dry_run:
+        console.print(f"{len(parts)} learner model records (dry run: nothing published)")
+        return
+    from vigie.core.topics import ensure_topics
+
+    ensure_topics(settings.kafka)
+    sent = publish(settings.kafka, parts)
+    console.print(f"published learner model version {version} in {sent} records")

@@ -36,6 +36,13 @@ class StreamApp:
         return self.topics[spec]
 
 
+#: Seconds without a heartbeat before the broker gives a worker's partitions to the others.
+SESSION_TIMEOUT_S = 15.0
+HEARTBEAT_INTERVAL_S = 2.0
+#: How long a rebalance waits for live members to rejoin.
+REBALANCE_TIMEOUT_S = 20.0
+
+
 def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.App:
     stream = settings.stream
     settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates its datadir, not the parents
@@ -53,6 +60,12 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        # Failover: a killed worker's partitions move once the broker misses its heartbeats for
+        # SESSION_TIMEOUT_S (faust's default, 60 s, plus a 60 s rebalance wait kept a restarted or
+        # surviving worker idle ~2.5 min). A stopped worker leaves the group at once (SIGTERM).
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=HEARTBEAT_INTERVAL_S,
+        broker_rebalance_timeout=REBALANCE_TIMEOUT_S,
         producer_linger_ms=5,
         producer_max_batch_size=512 * 1024,
         producer_acks=-1,
@@ -60,10 +73,6 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
         # An agent's crash stops the worker (exit code != 0) so that the process supervisor restarts it;
         # a crashed agent left inside a live worker would lose nothing but stall silently.
         agent_supervisor="mode.CrashingSupervisor",
-        # Restart to consuming in seconds (issue 16): a killed worker's partitions wait for its session to
-        # expire before the group hands them over; faust's default is 60 s. Heartbeats every third of it.
-        broker_session_timeout=stream.session_timeout_s,
-        broker_heartbeat_interval=min(3.0, stream.session_timeout_s / 3),
     )
 
 

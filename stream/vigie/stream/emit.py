@@ -29,23 +29,51 @@ Record = tuple[str, bytes, bytes | None]
 HASH_MEMO_SIZE = 1 << 20
 
 
+#: A table value that was absent before a write (``rollback`` deletes the key again).
+_ABSENT = object()
+
+
 class Outbox:
     """Records waiting to be produced; ``drain`` hands them over in the order they were added.
 
     ``state_topics`` names the changelog topics of the tables writing here (see ``Emitter.send_and_wait``).
+    Every table write through ``ChangelogTable`` is journalled with the value it replaced, so that a
+    processor that raised halfway through a batch can be undone (``checkpoint`` / ``rollback``): the
+    pipeline then replays the batch event by event and dead-letters only the event that fails.
     """
 
-    __slots__ = ("records", "state_topics")
+    __slots__ = ("journal", "records", "state_topics")
 
     def __init__(self) -> None:
         self.records: list[Record] = []
         self.state_topics: set[str] = set()
+        self.journal: list[tuple[MutableMapping[str, Any], str, Any]] = []
 
     def add(self, topic: str, key: bytes, value: bytes | None) -> None:
         self.records.append((topic, key, value))
 
+    def remember(self, store: MutableMapping[str, Any], key: str, previous: Any) -> None:
+        """Note the value ``key`` had in ``store`` before a write (``_ABSENT`` if none)."""
+        self.journal.append((store, key, previous))
+
+    def checkpoint(self) -> tuple[int, int]:
+        """A point to come back to: what was added and written so far."""
+        return len(self.records), len(self.journal)
+
+    def rollback(self, point: tuple[int, int]) -> None:
+        """Forget the records added since ``point`` and put back the table values they overwrote."""
+        records, writes = point
+        del self.records[records:]
+        while len(self.journal) > writes:
+            store, key, previous = self.journal.pop()
+            if previous is _ABSENT:
+                store.pop(key, None)
+            else:
+                store[key] = previous
+
     def drain(self) -> list[Record]:
         records, self.records = self.records, []
+        self.journal.clear()
         return records
 
 
@@ -78,11 +106,17 @@ class ChangelogTable(MutableMapping[str, Any]):
         return key in self.table.data
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.table.data[key] = value
-        self.outbox.add(self.topic, key.encode(), self._encode(value))
+        data = self.table.data
+        self.outbox.remember(data, key, data.get(key, _ABSENT))
+        encoded = self._encode(value)  # before the write: a value that cannot be encoded changes nothing
+        data[key] = value
+        self.outbox.add(self.topic, key.encode(), encoded)
 
     def __delitem__(self, key: str) -> None:
-        del self.table.data[key]
+        data = self.table.data
+        previous = data[key]
+        self.outbox.remember(data, key, previous)
+        del data[key]
         self.outbox.add(self.topic, key.encode(), None)
 
     def __iter__(self) -> Iterator[str]:

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from vigie.core.errors import InvalidEventError
+
 log = logging.getLogger(__name__)
 
 try:
@@ -50,18 +52,20 @@ def serve(port: int | None) -> None:
     log.info("stream metrics on http://127.0.0.1:%d/metrics", port)
 
 
-def dead_letter(field: str | None) -> None:
-    """Count a dead letter by the contract field at fault: a field name the contract knows, never the
-    input's own text (an unknown field's name comes from the message and would make labels unbounded)."""
+def dead_letter(error: Exception) -> None:
+    """Count a dead letter by the contract field at fault (a field name the contract knows, never the
+    input's own text: an unknown field's name comes from the message and would make labels unbounded);
+    ``processing`` when a processor failed on a valid event."""
     if _enabled:
-        DEAD_LETTERS.labels(reason_of(field)).inc()
+        reason = reason_of(error.field) if isinstance(error, InvalidEventError) else "processing"
+        DEAD_LETTERS.labels(reason).inc()
 
 
 def reason_of(field: str | None) -> str:
     """``answer.score`` -> ``score``; a name the contract does not know -> ``unknown_field``; none -> ``payload``."""
     if not field:
         return "payload"
-    known = _contract_fields()
+    known = _contract_fields() | {"key"}  # "key": the message key is not the pupil's pseudonym
     return next((part for part in reversed(field.split(".")) if part in known), "unknown_field")
 
 

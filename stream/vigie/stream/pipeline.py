@@ -1,10 +1,24 @@
 """The pipeline agent: the stream's entrance, then every per-pupil processor, then the outputs.
 
 Events are taken in batches (``take_events`` with a ``within`` bound) so that state is read and
-written once per pupil per batch, not once per answer. Invalid messages go to the dead-letter
-topic with the reason and the original bytes, and the stream carries on. The batch's emissions, dead
-letters and table changelog records are produced together (``vigie.stream.emit``), and acknowledged
-before the next batch is taken.
+written once per pupil per batch, not once per answer. The batch's emissions, dead letters and table
+changelog records are produced together (``vigie.stream.emit``), and acknowledged before the next
+batch is taken (at least once).
+
+Nothing a producer sends can stop the stream. Every message ends as a processed event or a dead letter:
+
+- a message that is not a valid event (tombstone, oversize, any bytes) is dead-lettered with the reason;
+- so is a valid event whose Kafka key is not its pupil's pseudonym: processed on whichever partition it
+  landed, it would split the pupil's state across partitions (a repartition topic could re-key it, but
+  a producer that keys wrongly has a bug to fix, and the dead letter tells it so);
+- an event that makes a processor raise: the processor's writes of the batch are rolled back
+  (``Outbox.checkpoint``/``rollback``), the batch is replayed through that processor one event at a
+  time, each event tried ``PROCESS_ATTEMPTS`` times; the ones that still fail are dead-lettered with the
+  error, every other event is processed, and the worker goes on.
+
+Dead letters hold no raw identifier (``vigie.stream.deadletters``) and always fit the broker. Only a
+failure to produce the batch's output (the broker refusing for longer than the producer's retries)
+still ends the worker without acknowledging the batch, so that it is delivered again after a restart.
 """
 
 from __future__ import annotations
@@ -13,16 +27,19 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from faust.types import EventT
 
-from vigie.core.contract.codec import dead_letter, decode_learning_event, encode
+from vigie.core.contract.codec import decode_learning_event, encode
 from vigie.core.contract.events import LearningEvent
-from vigie.core.errors import InvalidEventError
+from vigie.core.errors import InvalidEventError, VigieError
 from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS
 from vigie.stream import metrics
 from vigie.stream.app import StreamApp
+from vigie.stream.deadletters import DeadLetterWriter
+from vigie.stream.emit import Outbox
+from vigie.stream.processor import PupilProcessor
 from vigie.stream.readiness import wait_for_output_metadata
 
 log = logging.getLogger(__name__)
@@ -31,27 +48,105 @@ log = logging.getLogger(__name__)
 EXIT_BATCH_FAILED = 70
 
 
-def split_valid(app: StreamApp, batch: Sequence[EventT]) -> tuple[list[LearningEvent], list[tuple[bytes, bytes]]]:
-    """Decode a batch: valid events in order, and (key, dead-letter bytes) for the rest."""
-    valid: list[LearningEvent] = []
+#: Tries of one event in one processor, once the batch it came in failed, before it is dead-lettered.
+PROCESS_ATTEMPTS = 3
+
+
+class ProcessingError(VigieError):
+    """A valid event that made a processor raise on every attempt (its dead letter's error)."""
+
+
+Accepted = tuple[LearningEvent, Any]  # (event, its faust message)
+
+
+def split_valid(batch: Sequence[EventT], letters: DeadLetterWriter) -> tuple[list[Accepted], list[tuple[bytes, bytes]]]:
+    """Decode a batch: valid events (with their message) in order, and (key, dead-letter bytes) for the rest."""
+    valid: list[Accepted] = []
     rejected: list[tuple[bytes, bytes]] = []
     for event in batch:
         message = event.message
         try:
-            valid.append(decode_learning_event(message.value))
+            decoded = decode_learning_event(message.value)
+            pupil = decoded.student_id.encode()
+            if message.key != pupil:
+                raise InvalidEventError("the message key is not the pupil's pseudonym (student_id)", field="key")
         except InvalidEventError as error:
-            metrics.dead_letter(error.field)
-            log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
-            letter = dead_letter(
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                key=message.key,
-                value=message.value,
-                error=error,
-            )
-            rejected.append((message.key or b"", encode(letter)))
+            rejected.append(reject(message, error, letters))
+            continue
+        valid.append((decoded, message))
     return valid, rejected
+
+
+def reject(message: Any, error: Exception, letters: DeadLetterWriter) -> tuple[bytes, bytes]:
+    """(key, bytes) of the dead letter of ``message``, redacted."""
+    metrics.dead_letter(error)
+    log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
+    letter = letters.letter(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        error=error,
+    )
+    return (letter.key or "").encode(), encode(letter)
+
+
+def run_processors(
+    processors: Sequence[PupilProcessor], valid: list[Accepted], outbox: Outbox, names: dict[Any, str]
+) -> dict[int, list[tuple[str, Exception]]]:
+    """Apply every processor to the batch; return, by index in ``valid``, the processors that failed on it.
+
+    A processor that raises on the batch is undone and replayed event by event (see the module's doc).
+    """
+    failures: dict[int, list[tuple[str, Exception]]] = {}
+    events = [event for event, _ in valid]
+    for processor in processors:
+        point = outbox.checkpoint()
+        try:
+            _emit(processor, events, outbox, names)
+            continue
+        except Exception as error:
+            outbox.rollback(point)
+            log.error(
+                "processor %s failed on a batch of %d events (%r): replaying them one by one",
+                processor.name,
+                len(events),
+                error,
+            )
+        for index, (event, message) in enumerate(valid):
+            last: Exception | None = None
+            for _ in range(PROCESS_ATTEMPTS):
+                point = outbox.checkpoint()
+                try:
+                    _emit(processor, [event], outbox, names)
+                    last = None
+                    break
+                except Exception as error:
+                    outbox.rollback(point)
+                    last = error
+            if last is not None:
+                log.error(
+                    "processor %s failed %d times on %s[%s]@%s: %r",
+                    processor.name,
+                    PROCESS_ATTEMPTS,
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    last,
+                )
+                failures.setdefault(index, []).append((processor.name, last))
+    return failures
+
+
+def _emit(processor: PupilProcessor, events: list[LearningEvent], outbox: Outbox, names: dict[Any, str]) -> None:
+    for emission in processor.process(events):
+        outbox.add(names[emission.topic], emission.key.encode(), encode(emission.event))
+
+
+def processing_error(failed: list[tuple[str, Exception]]) -> ProcessingError:
+    reasons = "; ".join(f"processor {name} raised {type(error).__name__}: {error}" for name, error in failed)
+    return ProcessingError(f"{reasons} ({PROCESS_ATTEMPTS} attempts)")
 
 
 def die_without_ack(batch: Sequence[EventT], error: Exception) -> NoReturn:
@@ -82,6 +177,7 @@ def register_pipeline(app: StreamApp) -> None:
     settings = app.settings.stream
     source = app.topic(LEARNING_EVENTS)
     dlq, names, outbox = app.names[DEAD_LETTERS], app.names, app.outbox
+    letters = DeadLetterWriter(app.settings.privacy)
 
     @app.app.agent(source, name="pipeline")
     async def pipeline(stream):
@@ -89,12 +185,12 @@ def register_pipeline(app: StreamApp) -> None:
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
             started = time.perf_counter()
             try:
-                valid, rejected = split_valid(app, batch)
+                valid, rejected = split_valid(batch, letters)
                 for key, value in rejected:
                     outbox.add(dlq, key, value)
-                for processor in app.processors:
-                    for emission in processor.process(valid):
-                        outbox.add(names[emission.topic], emission.key.encode(), encode(emission.event))
+                failures = run_processors(app.processors, valid, outbox, names)
+                for index, failed in sorted(failures.items()):
+                    outbox.add(dlq, *reject(valid[index][1], processing_error(failed), letters))
                 # The batch's offsets are acked when the next batch is taken: its output is acknowledged by then.
                 records = outbox.drain()
                 await app.emitter.send_and_wait(records, outbox.state_topics)

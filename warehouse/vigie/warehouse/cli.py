@@ -30,14 +30,20 @@ class OutputFormat(StrEnum):
 
 @warehouse.command("migrate")
 def migrate_command() -> None:
-    """Apply the schema migrations not applied yet (idempotent)."""
+    """Apply the schema migrations not applied yet (idempotent); re-create what is missing, say what is lost."""
     from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
-    from vigie.warehouse.migrations import migrate
+    from vigie.warehouse.migrations import migrate_and_repair
 
     settings = load_settings()
-    applied = migrate(connect(settings), settings.warehouse)
+    applied, repaired = migrate_and_repair(connect(settings), settings.warehouse)
     typer.echo(f"{len(applied)} migration(s) applied" + "".join(f"\n  {m.version:04d}_{m.name}" for m in applied))
+    db = settings.warehouse.database
+    for name in repaired.recreated:
+        rows = repaired.backfilled.get(name)
+        typer.echo(f"re-created missing {db}.{name}" + (f" (backfilled {rows} rows)" if rows is not None else ""))
+    for problem in repaired.problems:
+        typer.echo(f"warning: {problem}", err=True)
 
 
 @warehouse.command("retention")
@@ -112,12 +118,16 @@ def sql_command(
     from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.query import render, run_query, write
+    from vigie.warehouse.sqlguard import check_reading
 
     if fmt is not OutputFormat.table and out is None:
         raise typer.BadParameter(f"--format {fmt.value} needs --out FILE", param_hint="--out")
+    check_reading(query)  # refused before the engine is even opened (run_query checks again with its list)
     settings = load_settings()
+    # Embedded (here or through the process that owns it): a second handle of the engine whose session is
+    # readonly = 1 for good, so the caller's own handle can still write. A server: the query's own setting.
     client = connect(settings, read_only=True)
-    result = run_query(client, query, server=settings.clickhouse_url is not None)
+    result = run_query(client, query, engine_readonly=settings.clickhouse_url is not None)
     if fmt is OutputFormat.table or out is None:
         Console().print(render(result))
         return

@@ -90,6 +90,11 @@ def owns(settings: VigieSettings) -> bool:
     return settings.chdb_path.resolve() in _embedded
 
 
+def is_open(path: Path) -> bool:
+    """True when this process already opened the embedded engine at ``path``."""
+    return path.resolve() in _embedded
+
+
 def embedded(path: Path) -> Client:
     """The process's client of the embedded engine at ``path`` (created on first use)."""
     path = path.resolve()

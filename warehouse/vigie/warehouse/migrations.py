@@ -59,6 +59,7 @@ def _render(sql: str, warehouse: WarehouseSettings) -> str:
     return Template(sql).substitute(
         database=warehouse.database,
         retention_days=warehouse.retention_days,
+        retention_seconds=warehouse.retention_days * 86_400,
         min_group_size=warehouse.min_group_size,
     )
 
@@ -122,7 +123,12 @@ def available() -> list[Migration]:
 
 
 def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
-    """Apply the migrations not yet applied; return them. Safe to call at every start."""
+    """Apply the migrations not yet applied and repair what is missing; return the applied ones."""
+    return migrate_and_repair(client, warehouse)[0]
+
+
+def migrate_and_repair(client: Client, warehouse: WarehouseSettings) -> tuple[list[Migration], Repair]:
+    """Apply the migrations not yet applied, then ``repair``; safe to call at every start."""
     db = warehouse.database
     client.command(f"CREATE DATABASE IF NOT EXISTS {db}")
     client.command(
@@ -156,56 +162,79 @@ def migrate(client: Client, warehouse: WarehouseSettings) -> list[Migration]:
         )
         log.info("applied migration %04d_%s", migration.version, migration.name)
         done.append(migration)
-    repair(client, warehouse)
+    repaired = repair(client, warehouse)
     refresh_views(client, warehouse)
-    return done
+    return done, repaired
 
 
-_CREATE = re.compile(r"^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS [\w]+\.(\w+)(?:\s+TO [\w]+\.(\w+))?", re.I)
+_CREATED = re.compile(r"^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS [\w]+\.(\w+)", re.I)
+_ALTERED = re.compile(r"^ALTER TABLE [\w]+\.(\w+) .*\bIF (?:NOT )?EXISTS\b", re.I | re.S)
 
 
-def repair(client: Client, warehouse: WarehouseSettings) -> list[str]:
-    """Re-create the tables and materialized views of applied migrations that are missing; return them.
+@dataclass
+class Repair:
+    """What ``repair`` re-created, what it backfilled, and what it could not make whole."""
 
-    A table dropped by hand (or lost) makes every insert fail: ``migrate`` puts it back, empty, and refills
-    an aggregate from its source through its materialized view. History that lived only in a dropped
-    history table is gone, and the log says so.
-    """
-    db = warehouse.database
-    existing = {
-        r[0]
-        for r in client.query(
-            "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": db}
-        ).result_rows
-    }
-    repaired: list[str] = []
-    feeding: dict[str, str] = {}  # aggregate table -> the materialized view that feeds it
+    recreated: list[str]
+    backfilled: dict[str, int]
+    problems: list[str]
+
+
+def _objects(warehouse: WarehouseSettings) -> dict[str, list[str]]:
+    """Every table and materialized view the migrations leave, with the statements that make it, in order."""
+    made: dict[str, list[str]] = {}
     for migration in available():
         for statement in migration.statements(warehouse):
-            match = _CREATE.match(_code(statement))
-            if match is None:
-                continue
-            kind, name, target = match[1].upper(), match[2], match[3]
-            if target:
-                feeding[target] = name
-            if name in existing:
-                continue
+            code = _code(statement)
+            if created := _CREATED.match(code):
+                made[created[2]] = [statement]
+            elif (altered := _ALTERED.match(code)) and altered[1] in made:
+                made[altered[1]].append(statement)
+            elif dropped := _DROP_VIEW.match(code):
+                made.pop(dropped[1], None)
+    return made
+
+
+def repair(client: Client, warehouse: WarehouseSettings) -> Repair:
+    """Re-create the migrations' tables and materialized views that are missing; backfill re-created targets.
+
+    A lost table's rows are gone (Kafka may still hold the last days: reset the sink's group to replay
+    them); a re-created materialized view whose target survived misses the rows stored while it was
+    gone: both are reported as problems, with the object named.
+    """
+    from vigie.warehouse.aggregates import materialized_views
+
+    db = warehouse.database
+    existing = {r[0] for r in client.query(
+        "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": db}
+    ).result_rows}  # fmt: skip
+    report = Repair([], {}, [])
+    for name, statements in _objects(warehouse).items():
+        if name in existing:
+            continue
+        for statement in statements:
             client.command(statement)
-            repaired.append(name)
-            log.warning(
-                "re-created the missing %s %s.%s (from migration %04d)", kind.lower(), db, name, migration.version
+        report.recreated.append(name)
+        log.warning("%s.%s was missing: re-created from its migration", db, name)
+    if not report.recreated:
+        return report
+    recreated = set(report.recreated)
+    for view in materialized_views(client, db):
+        if view.target in recreated:
+            report.backfilled[view.target] = report.backfilled.get(view.target, 0) + backfill(client, db, view.name)
+        elif view.name in recreated:
+            report.problems.append(
+                f"{db}.{view.name} was missing: rows stored while it was gone are not in {db}.{view.target}"
             )
-    for table in repaired:
-        if table in feeding and feeding[table] not in repaired:
-            backfill(client, db, feeding[table])
-        elif table not in feeding and not table.startswith("mv_"):
-            log.warning("%s.%s was missing: what it held is lost (re-created empty)", db, table)
-    for view in repaired:
-        if view.startswith("mv_"):
-            backfill(client, db, view)
-    return repaired
+    for name in report.recreated:
+        if name not in report.backfilled and not any(v.name == name for v in materialized_views(client, db)):
+            report.problems.append(f"{db}.{name} was missing: re-created empty (its rows are lost)")
+    for problem in report.problems:
+        log.warning("%s", problem)
+    return report
 
 
+_DROP_VIEW = re.compile(r"^DROP (?:VIEW|TABLE) (?:IF EXISTS )?[\w]+\.(\w+)", re.I)
 _MATERIALIZED_VIEW = re.compile(r"^CREATE MATERIALIZED VIEW (?:IF NOT EXISTS )?[\w]+\.(\w+)", re.I)
 
 

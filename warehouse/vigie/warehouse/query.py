@@ -1,30 +1,52 @@
-"""Run an analyst's query on the configured warehouse: a rich table on screen, or CSV/Parquet files."""
+"""Run an analyst's query on the configured warehouse: a rich table on screen, or CSV/Parquet files.
+
+Two locks, so that the analyst path cannot be talked into writing. The text is checked first
+(``vigie.warehouse.sqlguard``: one reading statement, no host-touching function, no INTO OUTFILE, no
+SETTINGS relaxing the guard); then the engine runs it with ``readonly = 1``, which refuses any write,
+DDL, table function and change of ``readonly`` itself whatever slipped past the text check.
+
+On a server, give analysts a user that is read-only by itself (``vigie warehouse access-sql`` creates
+it with ``SETTINGS readonly = 1``): the query's own setting is then already in force and is not sent.
+The embedded engine keeps a setting for the rest of the process: a ``vigie sql`` process becomes
+read-only for good, which is what it should be; an in-process caller that still needs to write
+(a test, the demo) passes ``engine_readonly=False`` and keeps only the text check.
+"""
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from vigie.core.errors import ConfigurationError
+from vigie.warehouse.sqlguard import check_reading, refused_functions
 
 Format = Literal["table", "csv", "parquet"]
-_READING = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS)\b", re.I)
 
 
-def run_query(client: Client, sql: str, *, server: bool) -> pa.Table:
-    """The result of a reading query as an Arrow table (typed columns: what CSV and Parquet want).
+def read_only_settings(client: Client) -> dict[str, Any]:
+    """``readonly = 1`` unless the session is read-only already (then changing it would be refused).
 
-    Only reading statements are accepted. On a server the query also runs with ``readonly = 2``; the
-    embedded engine keeps settings for the whole process, so there the statement check is the guard.
+    Not 2: with ``readonly = 2`` ClickHouse still runs table functions (measured: ``file(…)`` read a file).
     """
-    if not _READING.match(sql):
-        raise ConfigurationError("`vigie sql` runs reading queries only (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)")
-    table = client.query_arrow(sql, settings={"readonly": 2} if server else None)
+    current = client.server_settings.get("readonly") if hasattr(client, "server_settings") else None
+    if current is not None and str(getattr(current, "value", "0")) != "0":
+        return {}
+    return {"readonly": 1}
+
+
+def check(client: Client, sql: str) -> None:
+    """The text check, with the engine's own list of table functions (a new one is refused by default)."""
+    names = [r[0] for r in client.query("SELECT name FROM system.table_functions").result_rows]
+    check_reading(sql, refused_functions(names))
+
+
+def run_query(client: Client, sql: str, *, engine_readonly: bool = True) -> pa.Table:
+    """The result of one reading query as an Arrow table (typed columns: what CSV and Parquet want)."""
+    check(client, sql)
+    table = client.query_arrow(sql, settings=read_only_settings(client) if engine_readonly else None)
     return _plain(table)
 
 

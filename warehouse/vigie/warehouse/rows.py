@@ -17,11 +17,12 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from vigie.core.contract.codec import decode, decode_learning_event, explain
+from vigie.core.contract.codec import decode, decode_learning_event, decode_parameters, explain
 from vigie.core.contract.events import (
     EVENT_ID_NAMESPACE,
     AnswerSubmitted,
     DeadLetter,
+    LearnerParameters,
     MasteryUpdated,
     SessionEnded,
     SessionStarted,
@@ -40,6 +41,7 @@ from vigie.core.topics import (
     SKILL_PARAMETERS,
     TopicSpec,
 )
+from vigie.producers.xapi import EXT as XAPI_EXTENSIONS
 
 
 @dataclass(frozen=True, eq=False)  # one object per table: compared and hashed by identity
@@ -52,9 +54,8 @@ class Table:
 
     name: str
     columns: tuple[str, ...]
-    #: The event-time column: a redelivered event has the same time, so dedup lookups scan only the
-    #: batch's time range (monthly partitions are pruned on long histories). None when the time is
-    #: not part of the event's identity (a dead letter re-made on redelivery gets a new received_at).
+    #: The event-time column (None when the time is not part of the event: a dead letter re-made on
+    #: redelivery gets a new received_at). Duplicates are not looked up by it: a retry may carry a later time.
     time_column: str | None = "occurred_at"
     derived: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     _getters: tuple[Callable[[Any], Any], ...] = field(init=False, repr=False, compare=False)
@@ -136,6 +137,8 @@ MASTERY_UPDATES_TABLE = Table(
         "attempts",
         "mastered",
         "params_version",
+        "model",
+        "confidence",
     ),
 )
 SIGNALS_TABLE = Table(
@@ -184,6 +187,23 @@ SKILL_PARAMETERS_TABLE = Table(
     time_column="fitted_at",
     derived={"event_id": lambda e: skill_parameters_id(e)},
 )
+LEARNER_PARAMETERS_TABLE = Table(
+    "skill_parameters_learner",
+    (
+        "scope",
+        "key",
+        "params_version",
+        "event_id",
+        "weights",
+        "prior",
+        "half_life_days",
+        "parts",
+        "n_answers",
+        "fitted_at",
+    ),
+    time_column="fitted_at",
+    derived={"event_id": lambda e: learner_parameters_id(e)},
+)
 DEAD_LETTERS_TABLE = Table(
     "dead_letters",
     (
@@ -198,11 +218,18 @@ DEAD_LETTERS_TABLE = Table(
         "key",
         "payload_b64",
         "received_at",
+        "payload_bytes",
+        "payload_digest",
+        "payload_truncated",
+        "redacted",
     ),
     time_column=None,
+    # The letter's own pupil and academy (the stream knows them), else what its payload names.
     derived={
-        "academy": lambda e: dead_letter_owner(e.payload_b64)[0],
-        "student_id": lambda e: dead_letter_owner(e.payload_b64)[1],
+        "academy": lambda e: e.academy or dead_letter_owner(e.payload_b64)[0],
+        "student_id": lambda e: e.student_id or dead_letter_owner(e.payload_b64)[1],
+        "payload_digest": lambda e: e.payload_digest or "",
+        "redacted": lambda e: list(e.redacted),
     },
 )
 
@@ -233,6 +260,7 @@ TABLES: tuple[Table, ...] = (
     MASTERY_UPDATES_TABLE,
     SIGNALS_TABLE,
     SKILL_PARAMETERS_TABLE,
+    LEARNER_PARAMETERS_TABLE,
     DEAD_LETTERS_TABLE,
     RAW_STATEMENTS_TABLE,
 )
@@ -275,17 +303,30 @@ def skill_parameters_row(e: SkillParameters) -> list[Any]:
 
 
 _PSEUDONYM = re.compile(r"^[0-9a-f]{32}$")
+#: The academy extension of an xAPI statement (``vigie.producers.xapi.EXT``).
+XAPI_ACADEMY = XAPI_EXTENSIONS["academy"]
 
 
 def dead_letter_owner(payload_b64: str) -> tuple[str, str]:
-    """(academy, student_id) read from a rejected payload when it is JSON carrying valid ones, else ''."""
+    """(academy, student_id) read from a rejected payload when it carries valid ones, else ''.
+
+    A learning event names them in ``academy`` and ``student_id``; a redacted xAPI statement (``vigie xapi
+    ingest``) in its actor's ``account.name`` (``pseudonym:<hex>``) and the academy context extension.
+    """
     try:
         payload = json.loads(base64.b64decode(payload_b64, validate=True))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return "", ""
     if not isinstance(payload, dict):
         return "", ""
     academy, student = payload.get("academy"), payload.get("student_id")
+    actor = payload.get("actor")
+    if student is None and isinstance(actor, dict) and isinstance(actor.get("account"), dict):
+        name = actor["account"].get("name")
+        student = name.removeprefix("pseudonym:") if isinstance(name, str) else None
+    context = payload.get("context")
+    if academy is None and isinstance(context, dict) and isinstance(context.get("extensions"), dict):
+        academy = context["extensions"].get(XAPI_ACADEMY)
     academy = academy if isinstance(academy, str) and academy in ACADEMIES else ""
     student = student if isinstance(student, str) and _PSEUDONYM.match(student) else ""
     return academy, student
@@ -305,8 +346,20 @@ def route_signal(raw: bytes) -> Routed:
     return SIGNALS_TABLE, event.event_id, signal_row(event)
 
 
+def learner_parameters_id(e: LearnerParameters) -> uuid.UUID:
+    """One version of one part of a learner model is one event."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"learner-parameters\x1f{e.scope}\x1f{e.key}\x1f{e.params_version}")
+
+
+def learner_parameters_row(e: LearnerParameters) -> list[Any]:
+    return LEARNER_PARAMETERS_TABLE.row(e)
+
+
 def route_skill_parameters(raw: bytes) -> Routed:
-    event = decode(raw, SkillParameters)
+    """The topic carries BKT parameters of a skill, or a part of a learner model."""
+    event = decode_parameters(raw)
+    if isinstance(event, LearnerParameters):
+        return LEARNER_PARAMETERS_TABLE, learner_parameters_id(event), learner_parameters_row(event)
     return SKILL_PARAMETERS_TABLE, skill_parameters_id(event), skill_parameters_row(event)
 
 

@@ -2,8 +2,9 @@
 
 Messages are buffered per table and flushed when a buffer reaches ``batch_rows`` or the oldest
 row is ``batch_seconds`` old. A flush first asks ClickHouse which of the batch's event ids it
-already holds and inserts only the others, so a redelivered batch (after a crash between insert
-and commit) adds nothing, and materialized views count each event once. Offsets are committed
+already holds (by key, in ``seen_event_ids``, whatever the event time) and inserts only the others,
+so a redelivered batch (after a crash between insert and commit) or a retry rebuilt with a later
+event time adds nothing, and materialized views count each event once. Offsets are committed
 only after every buffer was accepted; while ClickHouse refuses, the sink backs off and retries
 the same batch without committing.
 """
@@ -23,7 +24,7 @@ from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInP
 
 from vigie.core.errors import InvalidEventError, PermanentError
 from vigie.core.settings import VigieSettings
-from vigie.core.topics import TopicSpec
+from vigie.core.topics import LEARNING_EVENTS, TopicSpec
 from vigie.warehouse import metrics
 from vigie.warehouse.failures import classify
 from vigie.warehouse.rows import ROUTES, Routed, Table
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 class SinkStats:
     consumed: int = 0
     inserted: dict[str, int] = field(default_factory=dict)
-    duplicates_skipped: int = 0
+    duplicates_skipped: int = 0  # already stored: recognised by the lookup
+    duplicates_in_batch: int = 0  # twice in one batch: collapsed before the lookup
     invalid_skipped: int = 0
     flushes: int = 0
     retries: int = 0
@@ -66,38 +68,29 @@ class WarehouseWriter:
         self.client = client
         self.database = database
 
-    def stored_ids(self, table: Table, event_ids: list[Any], since: Any = None, until: Any = None) -> set[Any]:
-        """The ids among ``event_ids`` already stored; ``since``/``until`` bound the event times to scan.
+    def stored_ids(self, table: Table, event_ids: list[Any]) -> set[Any]:
+        """The ids among ``event_ids`` already stored in ``table``, whatever their event time.
 
-        Ids travel as a bound Array(UUID) parameter, not in the SQL text (which max_query_size limits).
+        Looked up by key in ``seen_event_ids`` (migration 0016), not in the history: the cost is that of
+        the batch, not of the table. Keys travel as a bound Array(String) parameter, not in the SQL text.
         """
+        prefix = f"{table.name}/"
+        by_key = {prefix + str(event_id): event_id for event_id in event_ids}
+        keys = list(by_key)
         found: set[Any] = set()
-        window = ""
-        parameters: dict[str, Any] = {}
-        if since is not None and until is not None:
-            window = (
-                f" AND {table.time_column} BETWEEN {{since:DateTime64(3, 'UTC')}} AND {{until:DateTime64(3, 'UTC')}}"
-            )
-            parameters = {"since": since, "until": until}
-        for start in range(0, len(event_ids), 10_000):  # keeps a server's HTTP parameters small
-            chunk = event_ids[start : start + 10_000]
+        for start in range(0, len(keys), 10_000):  # keeps a server's HTTP parameters small
             result = self.client.query(
-                f"SELECT event_id FROM {self.database}.{table.name} WHERE event_id IN {{ids:Array(UUID)}}{window}",
-                parameters={"ids": chunk, **parameters},
+                f"SELECT key FROM {self.database}.seen_event_ids WHERE key IN {{keys:Array(String)}}",
+                parameters={"keys": keys[start : start + 10_000]},
             )
-            found.update(r[0] for r in result.result_rows)
+            found.update(by_key[r[0]] for r in result.result_rows)
         return found
 
     def write(self, table: Table, rows_by_id: dict[Any, list[Any]]) -> tuple[int, int]:
         """Insert the rows whose event id is not stored yet; return (inserted, skipped)."""
         if not rows_by_id:
             return 0, 0
-        if table.time_column is None:
-            already = self.stored_ids(table, list(rows_by_id))
-        else:
-            at = table.columns.index(table.time_column)
-            times = [row[at] for row in rows_by_id.values()]
-            already = self.stored_ids(table, list(rows_by_id), min(times), max(times))
+        already = self.stored_ids(table, list(rows_by_id))
         fresh = [row for event_id, row in rows_by_id.items() if event_id not in already]
         if fresh:
             self.client.insert(f"{self.database}.{table.name}", fresh, column_names=list(table.columns))
@@ -118,6 +111,9 @@ class Sink:
         routes = routes if routes is not None else ROUTES
         prefix = settings.kafka.topic_prefix
         self.routes = {spec.name(prefix): route for spec, route in routes.items()}
+        #: Topics keyed by the pupil: a row whose pupil is not the message key is skipped, as the stream
+        #: dead-letters it (the history and the stream must agree on what was accepted).
+        self.pupil_keyed = {spec.name(prefix) for spec in routes if spec is LEARNING_EVENTS}
         self.buffers: dict[str, _Buffer] = {}
         self.stats = SinkStats()
         self._stop = threading.Event()
@@ -150,7 +146,7 @@ class Sink:
         consumer.subscribe(list(self.routes))
         return consumer
 
-    def _accept(self, topic: str, partition: int, offset: int, value: bytes | None) -> None:
+    def _accept(self, topic: str, partition: int, offset: int, value: bytes | None, key: bytes | None = None) -> None:
         if value is None:  # a tombstone of a compacted topic: nothing to store
             return
         try:
@@ -164,9 +160,16 @@ class Sink:
         if routed is None:
             return
         table, event_id, row = routed
+        if topic in self.pupil_keyed and key != str(row[table.columns.index("student_id")]).encode():
+            self.stats.invalid_skipped += 1  # dead-lettered by the stream: not the pupil's key
+            metrics.invalid(topic)
+            log.debug("skipping %s[%s]@%s: its key is not the pupil's pseudonym", topic, partition, offset)
+            return
         buffer = self.buffers.get(table.name)
         if buffer is None:
             buffer = self.buffers[table.name] = _Buffer(table)
+        if event_id in buffer.rows:
+            self.stats.duplicates_in_batch += 1  # a duplicate within the batch: collapses here
         buffer.add(event_id, row)
 
     def _due(self) -> bool:
@@ -212,7 +215,7 @@ class Sink:
                 polled = consumer.poll(timeout_ms=200)
                 for tp, records in polled.items():
                     for record in records:
-                        self._accept(tp.topic, tp.partition, record.offset, record.value)
+                        self._accept(tp.topic, tp.partition, record.offset, record.value, record.key)
                     self.stats.consumed += len(records)
                     metrics.consumed(tp.topic, len(records))
                 if polled:

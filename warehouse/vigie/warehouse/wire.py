@@ -13,7 +13,7 @@ import datetime as dt
 import ipaddress
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -81,11 +81,11 @@ _COLUMN_KINDS: dict[type, tuple[str, Callable[[Any], str]]] = {
 }
 
 
-def encode_rows(rows: list[Any] | tuple[Any, ...]) -> list[dict[str, Any]]:
+def encode_rows(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """Rows as columns, each sent in one piece when its values share a type (the common case: fast),
     value by value otherwise."""
     columns = list(zip(*rows, strict=True)) if rows else []
-    encoded = []
+    encoded: list[dict[str, Any]] = []
     for column in columns:
         types = {type(v) for v in column if v is not None}
         if all(t in _PLAIN for t in types):

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from vigie.core.contract.events import EVENT_ID_NAMESPACE, DeadLetter, LearningEvent
+from vigie.core.contract.events import (
+    EVENT_ID_NAMESPACE,
+    DeadLetter,
+    LearnerParameters,
+    LearningEvent,
+    SkillParameters,
+)
 from vigie.core.errors import InvalidEventError
 
 #: Larger payloads are rejected: one answer is ~600 bytes; 16 KiB leaves room and stops abuse.
 MAX_EVENT_BYTES = 16 * 1024
+#: A dead letter keeps at most this many bytes of the rejected payload (its size and digest are kept
+#: whole): base64 of 16 KiB is ~22 KB, far below a broker's 1 MB message limit, whatever came in.
+DEAD_LETTER_PAYLOAD_BYTES = MAX_EVENT_BYTES
+#: ... and at most this many characters of its key.
+DEAD_LETTER_KEY_CHARS = 256
 
 _learning_event = TypeAdapter(LearningEvent)
+#: What the SKILL_PARAMETERS topic carries: BKT parameters of a skill, or a part of a learner model.
+ModelParameters = Annotated[SkillParameters | LearnerParameters, Field(discriminator="kind")]
+_parameters: TypeAdapter[SkillParameters | LearnerParameters] = TypeAdapter(ModelParameters)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -31,28 +46,46 @@ def explain(error: ValidationError) -> InvalidEventError:
     return InvalidEventError(f"{first['msg']}{more}", field=field)
 
 
-def _check_size(raw: bytes | None) -> bytes:
+def _check_size(raw: object) -> bytes:
+    """The message's bytes, or ``InvalidEventError`` for a tombstone, a non-bytes value or an oversize one."""
     if raw is None:
-        raise InvalidEventError("a null message (tombstone) carries no event")
+        raise InvalidEventError("a tombstone (message without a value) is not an event")
+    if isinstance(raw, bytearray | memoryview):
+        raw = bytes(raw)
+    if not isinstance(raw, bytes | str):
+        raise InvalidEventError(f"a message value is bytes, not {type(raw).__name__}")
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidEventError(f"payload of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}")
-    return raw
+    return raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
 
 
 def decode_learning_event(raw: bytes | None) -> LearningEvent:
-    """Parse and validate one learning event; ``InvalidEventError`` says why not (a tombstone included)."""
-    checked = _check_size(raw)
+    """Parse and validate one learning event; ``InvalidEventError`` says why not, whatever the bytes."""
+    data = _check_size(raw)
     try:
-        return _learning_event.validate_json(checked)
+        return _learning_event.validate_json(data)
     except ValidationError as error:
         raise explain(error) from None
+    except (ValueError, ArithmeticError, TypeError, RecursionError) as error:  # e.g. a date out of range
+        raise InvalidEventError(f"undecodable event: {type(error).__name__}: {error}") from None
 
 
-def decode(raw: bytes, model: type[M]) -> M:
+def decode(raw: bytes | None, model: type[M]) -> M:
     """Parse one event of a known type (mastery, signal, parameters, dead letter)."""
+    data = _check_size(raw)
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as error:
+        raise explain(error) from None
+    except (ValueError, ArithmeticError, TypeError, RecursionError) as error:
+        raise InvalidEventError(f"undecodable {model.__name__}: {type(error).__name__}: {error}") from None
+
+
+def decode_parameters(raw: bytes) -> SkillParameters | LearnerParameters:
+    """Parse one record of the SKILL_PARAMETERS topic (either kind)."""
     _check_size(raw)
     try:
-        return model.model_validate_json(raw)
+        return _parameters.validate_json(raw)
     except ValidationError as error:
         raise explain(error) from None
 
@@ -63,17 +96,45 @@ def dead_letter_id(topic: str, partition: int, offset: int) -> uuid.UUID:
 
 
 def dead_letter(
-    *, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, error: Exception
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    error: Exception,
+    academy: str | None = None,
+    student_id: str | None = None,
+    payload_bytes: int | None = None,
+    payload_digest: str | None = None,
+    redacted: tuple[str, ...] = (),
 ) -> DeadLetter:
-    """Wrap a rejected message with its reason; its id is stable for the same (topic, partition, offset)."""
+    """Wrap a rejected message with its reason; its id is stable for the same (topic, partition, offset).
+
+    The letter always fits the broker: the payload is cut to ``DEAD_LETTER_PAYLOAD_BYTES`` and the key to
+    ``DEAD_LETTER_KEY_CHARS``; the original size and digest are recorded (``payload_bytes`` and
+    ``payload_digest`` may be given by a caller that redacted ``value`` first: they describe the original).
+    """
+    kept = (value or b"")[:DEAD_LETTER_PAYLOAD_BYTES]
+    text = key.decode("utf-8", "replace")[:DEAD_LETTER_KEY_CHARS] if key is not None else None
+    if payload_bytes is None and value is not None:
+        payload_bytes = len(value)
+    if payload_digest is None and value is not None:
+        payload_digest = hashlib.sha256(value).hexdigest()
     return DeadLetter(
         event_id=dead_letter_id(topic, partition, offset),
         source_topic=topic,
         partition=partition,
         offset=offset,
-        reason=str(error),
+        reason=str(error)[:2000],
         error_type=type(error).__name__,
-        key=key.decode("utf-8", "replace") if key is not None else None,
-        payload_b64=base64.b64encode(value or b"").decode(),
+        key=text,
+        payload_b64=base64.b64encode(kept).decode(),
         received_at=datetime.now(UTC),
+        academy=academy,
+        student_id=student_id,
+        payload_bytes=payload_bytes,
+        payload_digest=payload_digest,
+        payload_truncated=len(kept) < len(value or b""),
+        redacted=redacted,
     )

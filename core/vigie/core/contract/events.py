@@ -142,6 +142,12 @@ class MasteryUpdated(_Event):
     attempts: int = Field(ge=1)
     mastered: bool
     params_version: int = Field(0, ge=0)
+    model: Literal["bkt", "learner"] = Field(
+        "bkt", description="bkt: p is P(known) (Bayesian Knowledge Tracing); learner: p is P(next item right)."
+    )
+    confidence: float | None = Field(
+        None, ge=0.0, le=1.0, description="Evidence behind p_after (learner model): below 0.5 it is thin."
+    )
 
 
 Severity = Literal["low", "medium", "high"]
@@ -195,6 +201,31 @@ class SkillParameters(_Event):
     fitted_at: AwareDatetime
 
 
+LearnerScope = Literal["global", "domain", "skill", "item"]
+
+
+class LearnerParameters(_Event):
+    """One part of a fitted learner model (compacted SKILL_PARAMETERS topic, key ``learner:<scope>:<key>``).
+
+    A model is one ``global`` record (every feature's weight, the global prior, and ``parts``: how many
+    domain, skill and item records the version has), one record per domain and per skill (the deviations
+    of the crossed features, and the prior), and one per item (no weights; ``prior`` = the item's offset
+    from its skill's difficulty). Workers use a version once all its parts have arrived.
+    """
+
+    kind: Literal["learner_parameters"] = "learner_parameters"
+    scope: LearnerScope
+    key: str = Field(min_length=1, max_length=128, description="'*' (global), a domain, a skill code or an item.")
+    params_version: int = Field(ge=1)
+    weights: list[float] = Field(max_length=256)
+    prior: float = Field(description="Logit of the smoothed success rate (difficulty anchor).")
+    feature_names: list[str] = Field(default_factory=list, max_length=256, description="Global record only.")
+    half_life_days: float | None = Field(None, gt=0, description="Global: time decay of evidence; None = by count.")
+    parts: int = Field(0, ge=0, description="Global record: domain + skill + item records of this version.")
+    n_answers: int = Field(ge=0)
+    fitted_at: AwareDatetime
+
+
 class DeadLetter(_Event):
     """An input the stream could not accept, kept with the reason and the original bytes."""
 
@@ -205,9 +236,16 @@ class DeadLetter(_Event):
     offset: int
     reason: str
     error_type: str
-    key: str | None = Field(description="Original key, decoded as UTF-8 with replacement.")
-    payload_b64: str = Field(description="Original value bytes, base64.")
+    key: str | None = Field(description="Original key, decoded as UTF-8 with replacement (pseudonymised if raw).")
+    payload_b64: str = Field(description="Value bytes, base64: the original, cut and redacted (see below).")
     received_at: AwareDatetime
+    # Added without a version change: every field below is optional, so older letters still decode.
+    academy: str | None = Field(None, description="Academy of the pupil, when the message names a known one.")
+    student_id: Pseudonym | None = Field(None, description="The pupil's pseudonym when it can be known (erasure).")
+    payload_bytes: int | None = Field(None, ge=0, description="Size of the original value; None for a tombstone.")
+    payload_digest: str | None = Field(None, description="Hex digest of the original value (keyed in the stream).")
+    payload_truncated: bool = Field(False, description="True when payload_b64 holds only the start of the value.")
+    redacted: tuple[str, ...] = Field((), description="What was pseudonymised or withheld: 'key', fields, 'payload'.")
 
 
 class StatementKept(_Event):

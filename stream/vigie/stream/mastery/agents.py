@@ -35,7 +35,7 @@ def register_mastery(stream_app: StreamApp) -> MasteryProcessor:
         value_type=bytes,
         use_partitioner=True,
         partitions=settings.kafka.partitions,
-        help="Mastery state per pupil: BKT estimate per skill + recent answer ids (dedup).",
+        help="Mastery state per pupil: learner model (or BKT) state per skill + recent answer ids (dedup).",
     )
     # faust derives serializers from the types and falls back to JSON for str: the key would travel
     # as '"<pupil>"' (quoted) and hash to another partition than the pupil's events. Raw bytes, and the
@@ -45,7 +45,8 @@ def register_mastery(stream_app: StreamApp) -> MasteryProcessor:
     table.changelog_topic = table._new_changelog_topic()
     feed = ParameterFeed(settings.kafka, ParameterBook())
     state = ChangelogTable(table, stream_app.outbox)
-    processor = FeedingMasteryProcessor(state, feed, threshold=settings.stream.mastery_threshold)
+    processor = FeedingMasteryProcessor(state, feed, threshold=settings.stream.mastery_threshold,
+                                        model=settings.stream.mastery_model)  # fmt: skip
 
     @stream_app.app.task
     async def start_parameter_feed() -> None:
@@ -58,8 +59,10 @@ def register_mastery(stream_app: StreamApp) -> MasteryProcessor:
 class FeedingMasteryProcessor(MasteryProcessor):
     """The processor of a worker: parameters come from the live feed of the SKILL_PARAMETERS topic."""
 
-    def __init__(self, table: MutableMapping[str, Any], feed: ParameterFeed, *, threshold: float) -> None:
-        super().__init__(table, feed.book, threshold=threshold)
+    def __init__(
+        self, table: MutableMapping[str, Any], feed: ParameterFeed, *, threshold: float, model: str = "learner"
+    ) -> None:
+        super().__init__(table, feed.book, threshold=threshold, model=model)
         self.feed = feed
 
     def process(self, events: Sequence[LearningEvent]) -> list[Emission]:

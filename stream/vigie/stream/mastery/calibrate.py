@@ -38,17 +38,25 @@ class AnswerLog:
     skills: np.ndarray
     correct: np.ndarray
     order: np.ndarray
+    #: True when ``order`` holds epoch seconds (the log had timestamps), False for a plain order.
+    timestamps: bool = False
+    #: The item of each answer, when the log has an item column (the learner model uses its difficulty).
+    items: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.correct)
 
     def subset(self, mask: np.ndarray) -> AnswerLog:
-        return AnswerLog(self.students[mask], self.skills[mask], self.correct[mask], self.order[mask])
+        items = self.items[mask] if self.items is not None else None
+        return AnswerLog(self.students[mask], self.skills[mask], self.correct[mask], self.order[mask],
+                         self.timestamps, items)  # fmt: skip
 
     def in_order(self) -> AnswerLog:
         """Sorted by (student, order), stable: each pupil's answers in time order."""
         idx = np.lexsort((self.order, self.students))
-        return AnswerLog(self.students[idx], self.skills[idx], self.correct[idx], self.order[idx])
+        items = self.items[idx] if self.items is not None else None
+        return AnswerLog(self.students[idx], self.skills[idx], self.correct[idx], self.order[idx], self.timestamps,
+                         items)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

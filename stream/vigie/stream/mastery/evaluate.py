@@ -14,17 +14,19 @@ drawn at random (seeded).
 from __future__ import annotations
 
 import csv
+import gzip
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from vigie.core.errors import ConfigurationError, InvalidEventError
 from vigie.stream.mastery.calibrate import AnswerLog, SkillFit, calibrate
+from vigie.stream.mastery.learner import LearnerModel
 from vigie.stream.mastery.model import BktParams
 from vigie.stream.mastery.state import PupilState
 
@@ -39,6 +41,7 @@ class Columns:
     correct: str = "correct"
     order: str = "order"
     split: str | None = None
+    item: str | None = None
 
 
 def _order_value(text: str) -> float:
@@ -47,6 +50,14 @@ def _order_value(text: str) -> float:
     except ValueError:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _correct_value(text: str) -> int:
@@ -58,25 +69,42 @@ def _correct_value(text: str) -> int:
     raise InvalidEventError(f"not a correct/incorrect value: {text!r}", field="correct")
 
 
+def _open_text(path: Path) -> IO[str]:
+    """A CSV file, gzip-compressed (``.gz``) or not."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", newline="", encoding="utf-8")
+    return path.open(newline="", encoding="utf-8")
+
+
 def read_answer_log(path: Path, columns: Columns = Columns()) -> tuple[AnswerLog, np.ndarray | None]:
-    """The log and, if ``columns.split`` is set, a boolean array 'is a test row'."""
-    with path.open(newline="", encoding="utf-8") as handle:
+    """The log and, if ``columns.split`` is set, a boolean array 'is a test row' (``.csv`` or ``.csv.gz``).
+
+    ``AnswerLog.timestamps`` says whether the order column held times (ISO) rather than numbers.
+    """
+    with _open_text(path) as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         wanted = [columns.student, columns.skill, columns.correct, columns.order]
         if columns.split:
             wanted.append(columns.split)
+        if columns.item:
+            wanted.append(columns.item)
         missing = [c for c in wanted if c not in header]
         if missing:
             raise ConfigurationError(f"{path}: missing column(s) {missing}; found {header}")
-        students, skills, correct, order, test = [], [], [], [], []
+        students, skills, correct, order, test, items = [], [], [], [], [], []
+        timestamps = False
         for line, row in enumerate(reader, start=2):
             try:
                 correct.append(_correct_value(row[columns.correct]))
+                if line == 2:
+                    timestamps = not _is_number(row[columns.order])
                 order.append(_order_value(row[columns.order]))
             except (ValueError, InvalidEventError) as error:
                 raise ConfigurationError(f"{path} line {line}: {error}") from None
             students.append(row[columns.student])
+            if columns.item:
+                items.append(row[columns.item])
             skills.append(row[columns.skill])
             if columns.split:
                 value = row[columns.split].strip().lower()
@@ -88,6 +116,8 @@ def read_answer_log(path: Path, columns: Columns = Columns()) -> tuple[AnswerLog
         np.array(skills, dtype=object),
         np.array(correct, dtype=np.int8),
         np.array(order, dtype=float),
+        timestamps,
+        np.array(items, dtype=object) if columns.item else None,
     )
     return answers, (np.array(test, dtype=bool) if columns.split else None)
 
@@ -130,51 +160,90 @@ def log_loss(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
+#: Equal-width bins of the reliability table and of the expected calibration error.
+CALIBRATION_BINS = 10
+
+
+def reliability(labels: np.ndarray, scores: np.ndarray, bins: int = CALIBRATION_BINS) -> list[dict[str, float]]:
+    """Per bin of predicted probability: answers, mean prediction, observed success rate."""
+    y = np.asarray(labels, float)
+    p = np.asarray(scores, float)
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    table = []
+    for b in range(bins):
+        mask = index == b
+        n = int(mask.sum())
+        if n:
+            table.append({"from": b / bins, "to": (b + 1) / bins, "n": n,
+                          "predicted": float(p[mask].mean()), "observed": float(y[mask].mean())})  # fmt: skip
+    return table
+
+
+def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
+    """Answer-weighted mean |predicted - observed| over the reliability table's bins."""
+    if not len(labels):
+        return float("nan")
+    return float(sum(r["n"] * abs(r["predicted"] - r["observed"]) for r in reliability(labels, scores, bins))
+                 / len(labels))  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Scores:
     auc: float
     rmse: float
     log_loss: float
+    ece: float
     n: int
 
     @classmethod
     def of(cls, labels: np.ndarray, predictions: np.ndarray) -> Scores:
-        return cls(auc(labels, predictions), rmse(labels, predictions), log_loss(labels, predictions), len(labels))
+        return cls(auc(labels, predictions), rmse(labels, predictions), log_loss(labels, predictions),
+                   expected_calibration_error(labels, predictions), len(labels))  # fmt: skip
 
     def as_dict(self) -> dict[str, float | int | None]:
-        clean = {
-            k: (None if isinstance(v, float) and math.isnan(v) else v)
-            for k, v in (("auc", self.auc), ("rmse", self.rmse), ("log_loss", self.log_loss))
-        }
+        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                 for k, v in (("auc", self.auc), ("rmse", self.rmse), ("log_loss", self.log_loss),
+                              ("ece", self.ece))}  # fmt: skip
         return clean | {"n": self.n}
+
+
+MODELS = ("learner", "bkt")
 
 
 @dataclass
 class Evaluation:
+    model: str
     overall: Scores
     per_skill: dict[str, Scores]
     n_train: int
     n_test: int
     n_train_pupils: int
     n_test_pupils: int
-    fits: dict[str, SkillFit] = field(repr=False)
+    n_skills: int
+    n_skills_fitted: int
     predictions: np.ndarray = field(repr=False)
     labels: np.ndarray = field(repr=False)
+    skills: np.ndarray = field(repr=False)
+
+    def reliability(self) -> list[dict[str, float]]:
+        return reliability(self.labels, self.predictions)
 
     def as_json(self) -> dict[str, Any]:
         return self.overall.as_dict() | {
+            "model": self.model,
             "n_train": self.n_train,
             "n_test": self.n_test,
             "n_train_pupils": self.n_train_pupils,
             "n_test_pupils": self.n_test_pupils,
-            "n_skills": len(self.fits),
-            "n_skills_calibrated": sum(f.calibrated for f in self.fits.values()),
+            "n_skills": self.n_skills,
+            "n_skills_calibrated": self.n_skills_fitted,
+            "reliability": self.reliability(),
             "per_skill": {k: v.as_dict() for k, v in sorted(self.per_skill.items())},
         }
 
 
 def replay(answers: AnswerLog, fits: dict[str, SkillFit], default: BktParams) -> tuple[np.ndarray, list[PupilState]]:
-    """P(correct) of every answer from the pupil's earlier answers, in the log's (student, order) order."""
+    """BKT's P(correct) of every answer from the pupil's earlier answers, in the log's order."""
     predictions = np.empty(len(answers))
     states: dict[str, PupilState] = {}
     for i in range(len(answers)):
@@ -189,13 +258,45 @@ def replay(answers: AnswerLog, fits: dict[str, SkillFit], default: BktParams) ->
     return predictions, list(states.values())
 
 
+def replay_learner(answers: AnswerLog, model: LearnerModel) -> tuple[np.ndarray, list[PupilState]]:
+    """The learner model's P(correct) of every answer, through ``PupilState.advance_learner`` (the stream's)."""
+    predictions = np.empty(len(answers))
+    states: dict[str, PupilState] = {}
+    students, skills, correct, order = (answers.students.tolist(), answers.skills.tolist(),
+                                        answers.correct.tolist(), answers.order.tolist())  # fmt: skip
+    items = answers.items.tolist() if answers.items is not None else [None] * len(students)
+    for i, (pupil, skill, y, at, item) in enumerate(zip(students, skills, correct, order, items, strict=True)):
+        state = states.get(pupil)
+        if state is None:
+            state = states[pupil] = PupilState()
+        predictions[i] = state.advance_learner(str(i), str(skill), bool(y), at, model, item).p_correct
+    return predictions, list(states.values())
+
+
+#: Half-life of evidence when the log has timestamps (the learner model then decays counts by time).
+TIMESTAMP_HALF_LIFE_DAYS = 30.0
+
+
+def _score(model: str, train: AnswerLog, test: AnswerLog, predictions: np.ndarray, fitted: int) -> Evaluation:
+    labels = test.correct.astype(bool)
+    per_skill = {str(s): Scores.of(labels[test.skills == s], predictions[test.skills == s])
+                 for s in np.unique(test.skills)}  # fmt: skip
+    n_skills = len(np.unique(np.concatenate((train.skills, test.skills))))
+    return Evaluation(model, Scores.of(labels, predictions), per_skill, len(train), len(test),
+                      len(np.unique(train.students)), len(np.unique(test.students)), n_skills, fitted,
+                      predictions, labels, test.skills)  # fmt: skip
+
+
 def evaluate(
     answers: AnswerLog,
     is_test: np.ndarray,
     *,
+    model: str = "bkt",
     min_answers: int | None = None,
     min_pupils: int | None = None,
+    c: float | None = None,
 ) -> Evaluation:
+    """Fit ``model`` (``learner`` or ``bkt``) on the training pupils, replay the test pupils."""
     from vigie.stream.mastery import calibrate as cal
     from vigie.stream.mastery.model import DEFAULT_PARAMS
 
@@ -203,20 +304,19 @@ def evaluate(
     test = answers.subset(is_test).in_order()
     if len(train) == 0 or len(test) == 0:
         raise ConfigurationError("the split leaves no training or no test answers")
-    fits = calibrate(
-        train,
-        min_answers=cal.MIN_ANSWERS if min_answers is None else min_answers,
-        min_pupils=cal.MIN_PUPILS if min_pupils is None else min_pupils,
-    )
+    if model == "learner":
+        from vigie.stream.mastery.learner_fit import DEFAULT_C, fit_learner
+
+        half_life = TIMESTAMP_HALF_LIFE_DAYS if answers.timestamps else None
+        fitted = fit_learner(train, half_life_days=half_life, c=DEFAULT_C if c is None else c)
+        predictions, _ = replay_learner(test, fitted.model)
+        return _score(model, train, test, predictions, fitted.n_skills)
+    if model != "bkt":
+        raise ConfigurationError(f"unknown mastery model {model!r} (expected one of {MODELS})")
+    fits = calibrate(train, min_answers=cal.MIN_ANSWERS if min_answers is None else min_answers,
+                     min_pupils=cal.MIN_PUPILS if min_pupils is None else min_pupils)  # fmt: skip
     predictions, _ = replay(test, fits, DEFAULT_PARAMS)
-    labels = test.correct.astype(bool)
-    per_skill = {
-        str(s): Scores.of(labels[test.skills == s], predictions[test.skills == s]) for s in np.unique(test.skills)
-    }
-    n_pupils = len(np.unique(train.students)), len(np.unique(test.students))
-    return Evaluation(
-        Scores.of(labels, predictions), per_skill, len(train), len(test), *n_pupils, fits, predictions, labels
-    )
+    return _score(model, train, test, predictions, sum(f.calibrated for f in fits.values()))
 
 
 def write_answer_log(path: Path, rows: Iterable[tuple[str, str, int, float | str, str]]) -> int:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 
-from vigie.core.contract.codec import decode
-from vigie.core.contract.events import SkillParameters
+from vigie.core.contract.codec import decode_parameters
+from vigie.core.contract.events import LearnerParameters, SkillParameters
 from vigie.core.errors import InvalidEventError
 from vigie.core.settings import KafkaSettings
 from vigie.core.topics import SKILL_PARAMETERS
+from vigie.stream.mastery.learner import LearnerModel
+from vigie.stream.mastery.learner_params import LearnerAssembly, default_learner_model, record_key
 from vigie.stream.mastery.model import DEFAULT_PARAMS, BktParams
 
 log = logging.getLogger(__name__)
@@ -30,11 +33,26 @@ def from_contract(event: SkillParameters) -> BktParams:
 
 
 class ParameterBook:
-    """Parameters by skill; a skill never calibrated gets ``default``. Replacing an entry is atomic."""
+    """BKT parameters by skill (a skill never calibrated gets ``default``) and the learner model.
 
-    def __init__(self, default: BktParams = DEFAULT_PARAMS, by_skill: dict[str, BktParams] | None = None) -> None:
+    Replacing an entry, or the learner model, is one reference assignment: atomic for the processor.
+    """
+
+    def __init__(
+        self,
+        default: BktParams = DEFAULT_PARAMS,
+        by_skill: dict[str, BktParams] | None = None,
+        learner: LearnerModel | None = None,
+    ) -> None:
         self.default = default
         self._by_skill: dict[str, BktParams] = dict(by_skill or {})
+        self.learner: LearnerModel = learner if learner is not None else default_learner_model()
+        self._assembly = LearnerAssembly()
+
+    def put_learner(self, model: LearnerModel) -> None:
+        """Use a newer learner model (an older version replayed from the topic never replaces it)."""
+        if model.version >= self.learner.version:
+            self.learner = model
 
     def get(self, skill: str) -> BktParams:
         return self._by_skill.get(skill, self.default)
@@ -44,6 +62,17 @@ class ParameterBook:
         current = self._by_skill.get(skill)
         if current is None or params.version >= current.version:
             self._by_skill[skill] = params
+
+    def apply_learner_part(self, part: LearnerParameters) -> None:
+        """One record of a learner model; the model is swapped in once all of its version has arrived."""
+        try:
+            model = self._assembly.add(part)
+        except ValueError as error:
+            log.warning("ignoring learner parameters %s/%s v%d: %s", part.scope, part.key, part.params_version, error)
+            return
+        if model is not None:
+            self.put_learner(model)
+            log.info("learner model version %d in use (%d skills)", model.version, len(model.skill_weights))
 
     def remove(self, skill: str) -> None:
         self._by_skill.pop(skill, None)
@@ -84,9 +113,12 @@ class ParameterFeed:
                 self.book.remove(key.decode("utf-8", "replace"))
             return
         try:
-            event = decode(value, SkillParameters)
+            event = decode_parameters(value)
         except InvalidEventError as error:
             log.warning("ignoring invalid skill parameters on %s (key %r): %s", self.topic, key, error)
+            return
+        if isinstance(event, LearnerParameters):
+            self.book.apply_learner_part(event)
             return
         self.book.put(event.skill_code, from_contract(event))
 
@@ -134,6 +166,12 @@ class ParameterFeed:
             consumer.close()
 
 
+def _key(parameters: SkillParameters | LearnerParameters) -> bytes:
+    if isinstance(parameters, LearnerParameters):
+        return record_key(parameters)
+    return parameters.skill_code.encode()
+
+
 def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at: datetime) -> SkillParameters:
     return SkillParameters(
         skill_code=skill,
@@ -148,8 +186,14 @@ def to_contract(skill: str, params: BktParams, n_answers: int, fitted_at: dateti
     )
 
 
-def publish(kafka: KafkaSettings, parameters: list[SkillParameters], timeout_s: float = 30.0) -> int:
-    """Send parameters to the compacted topic (key = skill code) and wait for the broker."""
+def publish(
+    kafka: KafkaSettings, parameters: Sequence[SkillParameters | LearnerParameters], timeout_s: float = 30.0
+) -> int:
+    """Send parameters to the compacted topic and wait for the broker, in order (one partition).
+
+    Keys: the skill code for BKT parameters, ``learner:<scope>:<key>`` for a learner model's parts
+    (``to_contract`` puts the global part last, so a reader completes a version on its last record).
+    """
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
@@ -160,7 +204,7 @@ def publish(kafka: KafkaSettings, parameters: list[SkillParameters], timeout_s: 
     try:
         producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all", client_id="vigie-calibrate")
         try:
-            futures = [producer.send(topic, key=p.skill_code.encode(), value=encode(p)) for p in parameters]
+            futures = [producer.send(topic, key=_key(p), value=encode(p)) for p in parameters]
             producer.flush(timeout=timeout_s)
             for future in futures:
                 future.get(timeout=timeout_s)

@@ -28,6 +28,18 @@ def mastery_event_id(answer_event_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(MASTERY_ID_NAMESPACE, str(answer_event_id))
 
 
+#: The learner model's "maîtrisé": P(next item right) at least this, with at least this many answers.
+LEARNER_MASTERED_P = 0.8
+LEARNER_MASTERED_ANSWERS = 3
+
+
+def is_mastered(outcome: Outcome, threshold: float) -> bool:
+    """BKT: P(known) >= the configured threshold; learner: see ``LEARNER_MASTERED_*`` (docs/mastery.md)."""
+    if outcome.model == "learner":
+        return outcome.p_after >= LEARNER_MASTERED_P and outcome.attempts >= LEARNER_MASTERED_ANSWERS
+    return outcome.p_after >= threshold
+
+
 def mastery_updated(answer: AnswerSubmitted, outcome: Outcome, threshold: float) -> MasteryUpdated:
     return MasteryUpdated(
         event_id=mastery_event_id(answer.event_id),
@@ -44,8 +56,10 @@ def mastery_updated(answer: AnswerSubmitted, outcome: Outcome, threshold: float)
         p_before=outcome.p_before,
         p_after=outcome.p_after,
         attempts=outcome.attempts,
-        mastered=outcome.p_after >= threshold,
+        mastered=is_mastered(outcome, threshold),
         params_version=outcome.params_version,
+        model="learner" if outcome.model == "learner" else "bkt",
+        confidence=outcome.confidence,
     )
 
 
@@ -61,10 +75,14 @@ class MasteryProcessor:
         *,
         threshold: float,
         window: int = DEDUP_WINDOW,
+        model: str = "learner",
     ) -> None:
+        if model not in ("learner", "bkt"):
+            raise ValueError(f"unknown mastery model {model!r}: learner or bkt")
         self.table = table
         self.params = params
         self.threshold = threshold
+        self.model = model
         self.window = window
         self.duplicates = 0
 
@@ -88,13 +106,13 @@ class MasteryProcessor:
             if isinstance(event, ErasureRequested):
                 state, erased, changed = PupilState(window=self.window), True, False
                 continue
-            outcome = state.advance(
-                str(event.event_id),
-                event.skill_code,
-                event.correct,
-                event.occurred_at.timestamp(),
-                self.params.get(event.skill_code),
-            )
+            if self.model == "learner":
+                outcome = state.advance_learner(str(event.event_id), event.skill_code, event.correct,
+                                                event.occurred_at.timestamp(), self.params.learner,
+                                                event.item_id)  # fmt: skip
+            else:
+                outcome = state.advance(str(event.event_id), event.skill_code, event.correct,
+                                        event.occurred_at.timestamp(), self.params.get(event.skill_code))  # fmt: skip
             if outcome.duplicate:
                 self.duplicates += 1
             else:

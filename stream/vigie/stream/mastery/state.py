@@ -16,12 +16,16 @@ from typing import NamedTuple
 
 import orjson
 
+from vigie.stream.mastery import learner
+from vigie.stream.mastery.learner import LearnerModel, LearnerState
 from vigie.stream.mastery.model import BktParams, SkillEstimate, step
 
 #: Recent answers remembered per pupil. A replay after a crash re-delivers what came after the last
 #: committed offset (about a second of traffic): far fewer answers of one pupil than this.
 DEDUP_WINDOW = 64
-STATE_FORMAT = 1
+STATE_FORMAT = 2
+#: Formats ``decode`` still reads (1: BKT only, before the learner model).
+READABLE_FORMATS = (1, 2)
 
 
 class Outcome(NamedTuple):
@@ -35,22 +39,48 @@ class Outcome(NamedTuple):
     attempts: int
     params_version: int
     duplicate: bool = False
+    #: Evidence behind ``p_after`` in [0, 1] (learner model); ``None`` for BKT.
+    confidence: float | None = None
+    model: str = "bkt"
 
 
 class PupilState:
     """Mutable while a batch is applied, then encoded once (one table write per pupil per batch)."""
 
-    __slots__ = ("recent", "skills", "window")
+    __slots__ = ("learner", "recent", "skills", "window")
 
     def __init__(
         self,
         skills: dict[str, SkillEstimate] | None = None,
         recent: OrderedDict[str, Outcome] | None = None,
         window: int = DEDUP_WINDOW,
+        learner: LearnerState | None = None,
     ) -> None:
         self.skills: dict[str, SkillEstimate] = skills if skills is not None else {}
         self.recent: OrderedDict[str, Outcome] = recent if recent is not None else OrderedDict()
         self.window = window
+        #: The learner model's state; only created when that model is used (BKT-only state stays small).
+        self.learner = learner
+
+    def _remember(self, outcome: Outcome) -> Outcome:
+        self.recent[outcome.answer_id] = outcome
+        while len(self.recent) > self.window:
+            self.recent.popitem(last=False)
+        return outcome
+
+    def advance_learner(
+        self, answer_id: str, skill: str, correct: bool, at: float, model: LearnerModel, item: str | None = None
+    ) -> Outcome:
+        """Apply one answer to the learner model's state (idempotent by ``answer_id`` within the window)."""
+        seen = self.recent.get(answer_id)
+        if seen is not None:
+            return seen._replace(duplicate=True)
+        if self.learner is None:
+            self.learner = LearnerState()
+        result = learner.step(self.learner, skill, correct, at, model, item)
+        return self._remember(Outcome(answer_id, skill, result.p_before, result.p_after, result.p_before,
+                                      result.answers, model.version, False, result.confidence,
+                                      learner.MODEL_NAME))  # fmt: skip
 
     def advance(self, answer_id: str, skill: str, correct: bool, at: float, params: BktParams) -> Outcome:
         """Apply one answer (idempotent by ``answer_id`` within the window)."""
@@ -68,23 +98,21 @@ class PupilState:
             result.estimate.attempts,
             params.version,
         )
-        self.recent[answer_id] = outcome
-        while len(self.recent) > self.window:
-            self.recent.popitem(last=False)
-        return outcome
+        return self._remember(outcome)
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "v": STATE_FORMAT,
-                "s": {k: [e.p_known, e.attempts, e.last_at] for k, e in self.skills.items()},
-                # p_correct is not kept: a duplicate is re-emitted, never predicted again.
-                "r": [
-                    [o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version]
-                    for o in self.recent.values()
-                ],
-            },
-        )
+        doc = {
+            "v": STATE_FORMAT,
+            "s": {k: [e.p_known, e.attempts, e.last_at] for k, e in self.skills.items()},
+            # p_correct is not kept: a duplicate is re-emitted, never predicted again.
+            "r": [
+                [o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version, o.confidence, o.model]
+                for o in self.recent.values()
+            ],
+        }
+        if self.learner is not None:
+            doc["l"] = self.learner.to_json()
+        return orjson.dumps(doc)
 
     @classmethod
     def decode(cls, raw: bytes | None, window: int = DEDUP_WINDOW) -> PupilState:
@@ -92,8 +120,11 @@ class PupilState:
         if not raw:
             return cls(window=window)
         doc = orjson.loads(raw)
-        if doc.get("v") != STATE_FORMAT:
+        if doc.get("v") not in READABLE_FORMATS:
             raise ValueError(f"unknown mastery state format {doc.get('v')!r}")
         skills = {k: SkillEstimate(float(p), int(n), float(t)) for k, (p, n, t) in doc["s"].items()}
-        recent = OrderedDict((r[0], Outcome(r[0], r[1], r[2], r[3], math.nan, r[4], r[5])) for r in doc["r"])
-        return cls(skills, recent, window)
+        recent = OrderedDict(
+            (r[0], Outcome(r[0], r[1], r[2], r[3], math.nan, r[4], r[5], False, *r[6:8])) for r in doc["r"]
+        )
+        learner_doc = doc.get("l")
+        return cls(skills, recent, window, LearnerState.from_json(learner_doc) if learner_doc is not None else None)
