@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from clickhouse_connect.driver.exceptions import DatabaseError
 
 from tests import factories
 from vigie.core.settings import VigieSettings
@@ -24,6 +25,7 @@ from vigie.core.topics import ensure_topics
 from vigie.infra.processes import settings_env
 from vigie.producers.sdk import EventPublisher
 from vigie.warehouse import owner
+from vigie.warehouse.remote import OwnerClient
 
 pytestmark = pytest.mark.integration
 
@@ -92,10 +94,16 @@ def test_sql_report_erase_and_status_work_while_the_sink_runs(own_state: VigieSe
             time.sleep(1)
         assert stored == 10
 
-        # Read-only for analysts: the engine refuses the write hidden behind a SELECT, the table stays.
+        # Read-only for analysts: the text guard refuses the write hidden behind a SELECT; behind it, the
+        # owner's read-only handle refuses it too (asked directly, past the guard). The table stays.
         refused = _vigie(env, elsewhere, "sql", f"SELECT 1; DROP TABLE {db}.answers")
-        assert refused.returncode != 0
-        assert "readonly" in refused.stderr.lower() and "Traceback" not in refused.stderr
+        assert refused.returncode != 0 and "Traceback" not in refused.stderr
+        analyst = OwnerClient(owner.read(file), read_only=True)
+        for write in (f"SELECT 1; DROP TABLE {db}.answers", f"INSERT INTO {db}.answers SELECT * FROM {db}.answers"):
+            with pytest.raises(DatabaseError, match="READONLY"):
+                analyst.query_arrow(write)
+            with pytest.raises(DatabaseError, match="READONLY"):
+                analyst.command(write)
         assert _count(env, elsewhere, f"SELECT count() FROM {db}.answers") == 10
 
         report = _vigie(env, elsewhere, "report", "--academy", "lyon", "--out", "report.html", "--days", "1000")
@@ -111,7 +119,7 @@ def test_sql_report_erase_and_status_work_while_the_sink_runs(own_state: VigieSe
 
         migrated = _vigie(env, elsewhere, "warehouse", "migrate")
         assert migrated.returncode == 0 and "0 migration(s) applied" in migrated.stdout, migrated.stderr
-        calibrated = _vigie(env, elsewhere, "calibrate", "--dry-run")
+        calibrated = _vigie(env, elsewhere, "calibrate", "--model", "bkt", "--dry-run")
         assert calibrated.returncode == 0, calibrated.stderr
         assert "of 1 (dry run" in calibrated.stdout + calibrated.stderr  # the stored answers' one skill was read
 
@@ -140,8 +148,6 @@ def test_sql_report_erase_and_status_work_while_the_sink_runs(own_state: VigieSe
 def test_a_wrong_token_is_refused(own_state: VigieSettings, tmp_path: Path) -> None:
     """Whoever cannot read the 0600 endpoint file gets nothing from the owner."""
     from clickhouse_connect.driver.exceptions import OperationalError
-
-    from vigie.warehouse.remote import OwnerClient
 
     env = settings_env(own_state)
     env.pop("CLICKHOUSE_URL", None)
