@@ -149,7 +149,8 @@ def test_build_command_writes_the_json_and_provisioning(tmp_path: Path) -> None:
         app, ["dashboards", "build", "--out", str(tmp_path / "g"), "--provisioning", str(tmp_path / "p")]
     )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == sorted(f"{s.uid}.json" for s in SPECS)
+    expected = [f"{s.uid}.json" for s in SPECS] + ["vigie-operations.json"]  # + the Prometheus one
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == sorted(expected)
     assert (tmp_path / "p" / "datasources" / "vigie.yaml").is_file()
 
 

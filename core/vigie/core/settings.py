@@ -73,6 +73,7 @@ class SinkSettings(BaseModel):
     batch_rows: int = Field(20_000, ge=1)
     batch_seconds: float = Field(1.0, gt=0)
     group_id: str = "vigie-sink"
+    metrics_port: int = Field(9463, ge=0, le=65535, description="Prometheus /metrics on loopback; 0: off.")
 
 
 class StreamSettings(BaseModel):
@@ -87,6 +88,7 @@ class StreamSettings(BaseModel):
     batch_within_s: float = Field(0.05, gt=0)
     web_enabled: bool = False
     web_port: int = 6066
+    metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus /metrics on loopback; 0: off.")
 
 
 class GatewaySettings(BaseModel):

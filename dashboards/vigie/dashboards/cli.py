@@ -20,9 +20,10 @@ def build_command(
     provisioning_dir: Path = typer.Option(DEFAULT_PROVISIONING, "--provisioning", help="Provisioning folder."),
 ) -> None:
     """Write every dashboard's JSON and the Grafana provisioning files."""
-    from vigie.dashboards import grafana, levels, provisioning
+    from vigie.dashboards import grafana, levels, operations, provisioning
 
     written = grafana.write_all(levels.all_dashboards(), out) + provisioning.write(provisioning_dir)
+    written.append(operations.write(out))
     typer.echo(f"{len(written)} file(s) written" + "".join(f"\n  {p}" for p in written))
 
 

@@ -14,6 +14,8 @@ import typer
 from vigie.cli.calibrate import calibrate_command
 from vigie.cli.demo_command import demo_command
 from vigie.cli.erase import erase_command
+from vigie.cli.run import run_command
+from vigie.cli.status import status_command
 from vigie.core.errors import ConfigurationError, UsageError, VigieError
 from vigie.core.logs import configure
 from vigie.dashboards.cli import register as register_dashboards
@@ -67,6 +69,8 @@ register_dashboards(app)
 app.command("demo")(demo_command)
 app.command("calibrate")(calibrate_command)
 app.command("erase")(erase_command)
+app.command("status")(status_command)
+app.command("run")(run_command)
 evaluate.command("mastery")(evaluate_mastery_command)
 
 
@@ -77,6 +81,15 @@ def main() -> None:
         if _debug:
             traceback.print_exc()
         sys.exit(report(error))
+    except Exception as error:
+        if not type(error).__module__.startswith("clickhouse_connect"):
+            raise
+        # The warehouse refused a statement (bad SQL, read-only): its own message, one line.
+        if _debug:
+            traceback.print_exc()
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        typer.secho(f"warehouse error: {first}", fg=typer.colors.RED, err=True)
+        sys.exit(1)
 
 
 def report(error: VigieError) -> int:

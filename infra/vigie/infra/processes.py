@@ -28,6 +28,8 @@ def settings_env(settings: VigieSettings) -> dict[str, str]:
             "VIGIE_STREAM__APP_ID": settings.stream.app_id,
             "VIGIE_STREAM__BATCH_WITHIN_S": str(settings.stream.batch_within_s),
             "VIGIE_STREAM__MASTERY_THRESHOLD": str(settings.stream.mastery_threshold),
+            "VIGIE_STREAM__METRICS_PORT": str(settings.stream.metrics_port),
+            "VIGIE_SINK__METRICS_PORT": str(settings.sink.metrics_port),
             "VIGIE_STREAM__MASTERY_MODEL": settings.stream.mastery_model,
         }
     )
@@ -41,20 +43,18 @@ def start_worker(
 
     ``module`` runs ``python -m module`` instead of ``vigie stream worker`` (a test's special worker).
     """
+    if module:
+        return start_process(settings, [sys.executable, "-m", module], log_path)
+    return start_vigie(settings, ["stream", "worker", "--loglevel", loglevel], log_path)
+
+
+def start_vigie(settings: VigieSettings, arguments: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``vigie <arguments>`` in its own process session (the same interpreter), logging to ``log_path``."""
+    return start_process(settings, [sys.executable, "-c", "from vigie.cli import main; main()", *arguments], log_path)
+
+
+def start_process(settings: VigieSettings, command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = (
-        [sys.executable, "-m", module]
-        if module
-        else [
-            sys.executable,
-            "-c",
-            "from vigie.cli import main; main()",
-            "stream",
-            "worker",
-            "--loglevel",
-            loglevel,
-        ]
-    )
     with log_path.open("ab") as out:
         return subprocess.Popen(
             command,

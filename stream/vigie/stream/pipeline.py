@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -34,6 +35,7 @@ from vigie.core.contract.codec import decode_learning_event, encode
 from vigie.core.contract.events import LearningEvent
 from vigie.core.errors import InvalidEventError, VigieError
 from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS
+from vigie.stream import metrics
 from vigie.stream.app import StreamApp
 from vigie.stream.deadletters import DeadLetterWriter
 from vigie.stream.emit import Outbox
@@ -77,6 +79,7 @@ def split_valid(batch: Sequence[EventT], letters: DeadLetterWriter) -> tuple[lis
 
 def reject(message: Any, error: Exception, letters: DeadLetterWriter) -> tuple[bytes, bytes]:
     """(key, bytes) of the dead letter of ``message``, redacted."""
+    metrics.dead_letter(error)
     log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)
     letter = letters.letter(
         topic=message.topic,
@@ -180,6 +183,7 @@ def register_pipeline(app: StreamApp) -> None:
     async def pipeline(stream):
         await wait_for_output_metadata(app)
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            started = time.perf_counter()
             try:
                 valid, rejected = split_valid(batch, letters)
                 for key, value in rejected:
@@ -188,6 +192,8 @@ def register_pipeline(app: StreamApp) -> None:
                 for index, failed in sorted(failures.items()):
                     outbox.add(dlq, *reject(valid[index][1], processing_error(failed), letters))
                 # The batch's offsets are acked when the next batch is taken: its output is acknowledged by then.
-                await app.emitter.send_and_wait(outbox.drain(), outbox.state_topics)
+                records = outbox.drain()
+                await app.emitter.send_and_wait(records, outbox.state_topics)
+                metrics.batch_done(app.app, batch, records, started)
             except Exception as error:  # a shutdown's cancellation is not caught: its sends are already queued
                 die_without_ack(batch, error)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from vigie.core.settings import VigieSettings
 from vigie.stream.app import StreamApp, faust_app, stream_topics
+from vigie.stream.lifecycle import register_lifecycle
 from vigie.stream.mastery.agents import register_mastery
 from vigie.stream.pipeline import register_pipeline
 from vigie.stream.signals.agents import register_signals
@@ -20,4 +21,5 @@ def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamA
     register_signals(stream_app)
     register_mastery(stream_app)
     register_pipeline(stream_app)
+    register_lifecycle(stream_app)
     return stream_app

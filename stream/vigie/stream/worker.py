@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import faust
 
+from vigie.core.logs import install_repeat_filter
 from vigie.core.settings import VigieSettings
 from vigie.core.topics import ensure_named_topics, ensure_topics
+from vigie.stream import lifecycle, metrics
 from vigie.stream.app import StreamApp
 from vigie.stream.topology import create_app
 
@@ -25,9 +29,35 @@ def ensure_changelog_topics(stream_app: StreamApp) -> list[str]:
     return ensure_named_topics(kafka, wanted)
 
 
+class _Worker(faust.Worker):
+    """faust's worker, whose logging keeps Vigie's lines and rate-limits the Kafka clients' repeated errors."""
+
+    stream_app: StreamApp
+
+    def _setup_logging(self) -> None:
+        super()._setup_logging()
+        keep_vigie_lines()
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        lifecycle.ready(self.stream_app)
+
+
+def keep_vigie_lines() -> None:
+    """After faust configured logging: Vigie's loggers at INFO (faust's own stay at its level), and one line
+    per window for a Kafka client's repeated error (a broker down: thousands a minute otherwise)."""
+    for handler in logging.getLogger().handlers:
+        if handler.level > logging.INFO:
+            handler.setLevel(logging.INFO)
+    logging.getLogger("vigie").setLevel(logging.INFO)
+    install_repeat_filter()
+
+
 def run_worker(settings: VigieSettings, *, loglevel: str = "warning") -> None:
     ensure_topics(settings.kafka)
     stream_app = create_app(settings)
     ensure_changelog_topics(stream_app)
-    worker = faust.Worker(stream_app.app, loglevel=loglevel, quiet=True)
+    metrics.serve(settings.stream.metrics_port)
+    worker = _Worker(stream_app.app, loglevel=loglevel, quiet=True)
+    worker.stream_app = stream_app
     worker.execute_from_commandline()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -114,7 +116,7 @@ def sql_command(
     from rich.console import Console
 
     from vigie.core.settings import load_settings
-    from vigie.warehouse.client import connect, is_open
+    from vigie.warehouse.client import connect
     from vigie.warehouse.query import render, run_query, write
     from vigie.warehouse.sqlguard import check_reading
 
@@ -122,11 +124,10 @@ def sql_command(
         raise typer.BadParameter(f"--format {fmt.value} needs --out FILE", param_hint="--out")
     check_reading(query)  # refused before the engine is even opened (run_query checks again with its list)
     settings = load_settings()
-    # The engine's read-only setting sticks to an embedded engine for the rest of its process: fine for a
-    # `vigie sql` process, not for a caller that opened the engine before and still writes (tests, demo).
-    shared = settings.clickhouse_url is None and is_open(settings.chdb_path)
-    client = connect(settings)
-    result = run_query(client, query, engine_readonly=not shared)
+    # Embedded (here or through the process that owns it): a second handle of the engine whose session is
+    # readonly = 1 for good, so the caller's own handle can still write. A server: the query's own setting.
+    client = connect(settings, read_only=True)
+    result = run_query(client, query, engine_readonly=settings.clickhouse_url is not None)
     if fmt is OutputFormat.table or out is None:
         Console().print(render(result))
         return
@@ -137,22 +138,50 @@ def sql_command(
 def sink_command(
     idle_timeout: float | None = typer.Option(None, help="Stop after this many seconds without a message."),
 ) -> None:
-    """Consume Vigie's topics into ClickHouse, in batches, until interrupted."""
+    """Consume Vigie's topics into ClickHouse, in batches, until interrupted (SIGINT or SIGTERM).
+
+    With the embedded warehouse, the sink also serves it to the other commands (``vigie sql``, ``report``...)
+    while it runs.
+    """
     from vigie.core.settings import load_settings
+    from vigie.warehouse import metrics
     from vigie.warehouse.client import connect
+    from vigie.warehouse.endpoint import serve
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.sink import Sink
 
     settings = load_settings()
     client = connect(settings)
-    migrate(client, settings.warehouse)
-    sink = Sink(settings, client)
+    endpoint = serve(settings)
+    metrics.serve(settings.sink.metrics_port)
     try:
-        stats = sink.run(idle_timeout_s=idle_timeout)
-    except KeyboardInterrupt:
-        sink.stop()
-        stats = sink.stats
+        migrate(client, settings.warehouse)
+        sink = Sink(settings, client)
+        with _stopping_on_signals(sink.stop):
+            stats = sink.run(idle_timeout_s=idle_timeout)
+    finally:
+        if endpoint is not None:
+            endpoint.close()
     typer.echo(f"consumed {stats.consumed}, inserted {stats.inserted}, duplicates skipped {stats.duplicates_skipped}")
+
+
+@contextmanager
+def _stopping_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM ask ``stop`` (the current batch is flushed and committed) instead of killing."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda *_: stop())
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,7 @@ from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInP
 from vigie.core.errors import InvalidEventError, PermanentError
 from vigie.core.settings import VigieSettings
 from vigie.core.topics import LEARNING_EVENTS, TopicSpec
+from vigie.warehouse import metrics
 from vigie.warehouse.failures import classify
 from vigie.warehouse.rows import ROUTES, Routed, Table
 
@@ -153,6 +154,7 @@ class Sink:
         except InvalidEventError as error:
             # The stream's entrance sends this message to the dead-letter topic; the sink only counts it.
             self.stats.invalid_skipped += 1
+            metrics.invalid(topic)
             log.debug("skipping invalid message %s[%s]@%s: %s", topic, partition, offset, error)
             return
         if routed is None:
@@ -160,6 +162,7 @@ class Sink:
         table, event_id, row = routed
         if topic in self.pupil_keyed and key != str(row[table.columns.index("student_id")]).encode():
             self.stats.invalid_skipped += 1  # dead-lettered by the stream: not the pupil's key
+            metrics.invalid(topic)
             log.debug("skipping %s[%s]@%s: its key is not the pupil's pseudonym", topic, partition, offset)
             return
         buffer = self.buffers.get(table.name)
@@ -176,6 +179,7 @@ class Sink:
         return pending >= batch.batch_rows or (oldest is not None and time.monotonic() - oldest >= batch.batch_seconds)
 
     def _flush(self, consumer: KafkaConsumer) -> None:
+        started = time.perf_counter()
         delay = 0.5
         while True:
             try:
@@ -183,6 +187,7 @@ class Sink:
                     inserted, skipped = self.writer.write(buffer.table, buffer.rows)
                     self.stats.inserted[name] = self.stats.inserted.get(name, 0) + inserted
                     self.stats.duplicates_skipped += skipped
+                    metrics.written(name, inserted, skipped)
                     del self.buffers[name]
                 break
             except Exception as error:  # keep the batch, commit nothing; retry only what can pass later
@@ -191,11 +196,13 @@ class Sink:
                     log.error("sink stopping, nothing committed: %s", failure)
                     raise failure from error
                 self.stats.retries += 1
+                metrics.retried()
                 log.warning("%s; retrying in %.1fs", failure, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
         _commit(consumer)
         self.stats.flushes += 1
+        metrics.flushed(started)
 
     def run(
         self, *, until: Callable[[SinkStats], bool] | None = None, idle_timeout_s: float | None = None
@@ -210,8 +217,10 @@ class Sink:
                     for record in records:
                         self._accept(tp.topic, tp.partition, record.offset, record.value, record.key)
                     self.stats.consumed += len(records)
+                    metrics.consumed(tp.topic, len(records))
                 if polled:
                     last_message = time.monotonic()
+                    metrics.lag(consumer, polled)
                 if self.buffers and (self._due() or not polled):
                     self._flush(consumer)
                     if until is not None and until(self.stats):
