@@ -1,6 +1,6 @@
 """A SYNTHETIC answer log with many fine-grained skills and few pupils (not real data).
 
-    .venv/bin/python -m bench.many_skills [--out bench/data/many-skills.csv] [--evaluate]
+    .venv/bin/python -m bench.many_skills [--out bench/data/many-skills.csv] [--no-evaluate]
 
 Shape of the hard case of issue 11: ~1,200 skills in a subject / domain / skill hierarchy (codes like
 ``C3-MA-D07-12``), a few hundred pupils, each answering a few items on many skills, so most skills
@@ -11,8 +11,9 @@ have few answers. The generating model shares strength on purpose, as real pupil
 - P(right) = sigmoid(ability + aptitude[domain] - difficulty + learning * answers on the skill so far);
 - timestamps: one session a school day, a few answers per session.
 
-``--evaluate`` prints ``vigie evaluate mastery`` for both models and the "pupil's running success
-rate" baseline (P(right) = (right + 1) / (answers + 2) of the pupil's earlier answers, all skills).
+It then prints ``vigie evaluate mastery``'s scores for both models (unless ``--no-evaluate``) and the
+"pupil's running success rate" baseline (P(right) = (right + 1) / (answers + 2) of the pupil's earlier
+answers, all skills).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench/data/many-skills.csv"))
     parser.add_argument("--pupils", type=int, default=PUPILS)
-    parser.add_argument("--evaluate", action="store_true")
+    parser.add_argument("--no-evaluate", action="store_true", help="only write the log")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     n = write_answer_log(args.out, rows(pupils=args.pupils))
@@ -91,7 +92,7 @@ def main() -> None:
     print(json.dumps({"synthetic_log": str(args.out), "answers": n, "skills": len(np.unique(answers.skills)),
                       "pupils": len(np.unique(answers.students)),
                       "median_train_answers_per_skill": float(np.median(per_skill))}))  # fmt: skip
-    if not args.evaluate:
+    if args.no_evaluate:
         return
     figures = {"running_success_rate": running_rate_baseline(answers, is_test).as_dict()}
     for model in ("learner", "bkt"):
