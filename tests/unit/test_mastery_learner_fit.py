@@ -105,3 +105,20 @@ def test_item_difficulty_is_used_when_the_log_names_items() -> None:
     assert a.auc > b.auc + 0.05, (a, b)
     model = fit_learner(with_items.subset(~is_test)).model
     assert model.item_offsets["s0-i0"] > 0 > model.item_offsets["s0-i9"], "easy items up, hard items down"
+
+
+def test_a_log_of_only_right_answers_is_a_clear_error_not_a_traceback() -> None:
+    import numpy as np
+
+    from vigie.core.errors import PermanentError
+    from vigie.stream.mastery.calibrate import AnswerLog
+    from vigie.stream.mastery.learner_fit import fit_learner
+
+    answers = AnswerLog(
+        np.array(["a", "a", "b"], dtype=object),
+        np.array(["C3-MA-NOM-01"] * 3, dtype=object),
+        np.ones(3, dtype=np.int8),
+        np.arange(3, dtype=float),
+    )
+    with pytest.raises(PermanentError, match="only right"):
+        fit_learner(answers)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from vigie.core.errors import PermanentError
 from vigie.stream.mastery.calibrate import AnswerLog
 from vigie.stream.mastery.learner import (
     CROSSED,
@@ -136,7 +137,7 @@ def fit_learner(
 
     answers = answers.in_order()
     if len(answers) == 0:
-        raise ValueError("no answers to fit the learner model on")
+        raise PermanentError("no answers to fit the learner model on")
     global_prior, domain_priors, skill_priors = priors(answers)
     anchor = LearnerModel((0.0,) * N_FEATURES, global_prior, skill_priors, domain_priors, half_life_days=half_life_days)
     per_item, row_offsets = item_offsets(answers, skill_priors)
@@ -159,7 +160,7 @@ def fit_learner(
         blocks.append(_crossed_block(crossed, domain_col, len(domain_names), k))
     design = sparse.hstack(blocks).tocsr()
     if len(np.unique(y)) < 2:
-        raise ValueError("the log has only right (or only wrong) answers: nothing to fit")
+        raise PermanentError("the log has only right (or only wrong) answers: nothing to fit")
     regression = LogisticRegression(C=c, max_iter=max_iter, fit_intercept=False)
     regression.fit(design, y)
     coef = regression.coef_[0]
