@@ -22,8 +22,9 @@ from vigie.stream.processor import Emission
 log = logging.getLogger(__name__)
 
 TABLE_NAME = "mastery"
-#: How long the first batch waits for the parameters at start before using what it has.
-PARAMS_START_TIMEOUT_S = 30.0
+#: How long the first batch waits for the parameters at start before using what it has. It blocks the event
+#: loop (heartbeats included): well under the session timeout, or the group would evict the worker.
+PARAMS_START_TIMEOUT_S = 5.0
 
 
 def register_mastery(stream_app: StreamApp) -> MasteryProcessor:
