@@ -106,3 +106,20 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     )
     assert shot.returncode == 0 and screenshot.is_file(), shot.stderr[-2000:]
     assert screenshot.stat().st_size > 20_000  # a blank page is a few KB
+
+
+def test_a_report_with_no_answer_in_its_period_is_an_error_not_an_empty_page(
+    settings, warehouse, monkeypatch, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from vigie.cli import app, report
+    from vigie.core.errors import PermanentError
+
+    monkeypatch.setenv("VIGIE_STATE_DIR", str(settings.state_dir))  # the engine this process already opened
+    monkeypatch.setenv("VIGIE_WAREHOUSE__DATABASE", settings.warehouse.database)  # a fresh, empty database
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["report", "--academy", "lyon", "--out", str(out)])
+    assert isinstance(result.exception, PermanentError), result.output
+    assert "no answer of academy lyon" in str(result.exception) and report(result.exception) == 1
+    assert not out.exists()

@@ -48,15 +48,31 @@ def report_command(
     days: int = typer.Option(30, min=1, help="Period: the last N days."),
 ) -> None:
     """Write an academy's self-contained HTML report (the dashboards' queries, as inline SVG charts)."""
+    import difflib
     from datetime import UTC, datetime, timedelta
 
+    from vigie.core.contract.referential import ACADEMIES
+    from vigie.core.errors import PermanentError, UsageError
     from vigie.core.settings import load_settings
     from vigie.dashboards.report import write_report
     from vigie.warehouse.client import connect
 
+    if academy not in ACADEMIES:
+        nearest = difflib.get_close_matches(academy, ACADEMIES, n=3)
+        hint = f"; did you mean {', '.join(nearest)}?" if nearest else f"; one of {', '.join(sorted(ACADEMIES))}"
+        raise UsageError(f"--academy {academy!r} is not an academy code{hint}")
     settings = load_settings()
     now = datetime.now(UTC)
-    path = write_report(settings, connect(settings), academy, out, now - timedelta(days=days), now)
+    client = connect(settings)
+    since = now - timedelta(days=days)
+    answers = client.query(
+        f"SELECT count() FROM {settings.warehouse.database}.answers"
+        " WHERE academy = {a:String} AND occurred_at >= {t:DateTime64(3)}",
+        parameters={"a": academy, "t": since},
+    ).result_rows[0][0]
+    if not answers:
+        raise PermanentError(f"no answer of academy {academy} in the last {days} days: no report written")
+    path = write_report(settings, client, academy, out, since, now)
     typer.echo(f"report written to {path}")
 
 

@@ -98,8 +98,8 @@ def calibrate_command(
             f"{p.p_slip:.3f}",
             "yes" if fit.calibrated else "defaults",
         )
+    Console().print(table)  # data on stdout, messages on stderr
     console = Console(stderr=True)
-    console.print(table)
     fitted_at = datetime.now(UTC)
     calibrated = [to_contract(f.skill, f.params, f.n_answers, fitted_at) for f in fits.values() if f.calibrated]
     if dry_run:

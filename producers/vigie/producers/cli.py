@@ -209,6 +209,8 @@ def xapi_ingest(
     typer.echo(f"{report.lines} statements read, {report.mapped} {verb}, {report.rejected} rejected{where}")
     for field, count in report.reasons.most_common():
         typer.echo(f"  {count} rejected at {field}")
+    if report.mapped == 0:  # nothing useful was done: say so with the exit status too
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
