@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from vigie.core.errors import InvalidEventError
+from vigie.core.metrics_endpoint import serve as serve_metrics
 
 log = logging.getLogger(__name__)
 
 try:
     from prometheus_client import Counter as _Counter
-    from prometheus_client import Gauge, Histogram, start_http_server
+    from prometheus_client import Gauge, Histogram
 except ImportError:  # pragma: no cover - the metrics extra is not installed
     _enabled = False
 else:
@@ -42,14 +43,8 @@ else:
 
 def serve(port: int | None) -> None:
     """Expose /metrics on 127.0.0.1:``port`` (``None`` or 0: not served)."""
-    if not port or not _enabled:
-        return
-    try:
-        start_http_server(port, addr="127.0.0.1")
-    except OSError as error:  # another worker on this machine has the port: carry on without
-        log.warning("stream metrics not served on port %d: %s", port, error)
-        return
-    log.info("stream metrics on http://127.0.0.1:%d/metrics", port)
+    if _enabled:
+        serve_metrics(port, "stream")
 
 
 def dead_letter(error: Exception) -> None:

@@ -9,10 +9,12 @@ import logging
 import time
 from typing import Any
 
+from vigie.core.metrics_endpoint import serve as serve_metrics
+
 log = logging.getLogger(__name__)
 
 try:
-    from prometheus_client import Counter, Gauge, Histogram, start_http_server
+    from prometheus_client import Counter, Gauge, Histogram
 except ImportError:  # pragma: no cover - the metrics extra is not installed
     _enabled = False
 else:
@@ -32,15 +34,9 @@ else:
 
 
 def serve(port: int | None) -> None:
-    """Expose /metrics on 127.0.0.1:``port`` (0 or ``None``: not served)."""
-    if not port or not _enabled:
-        return
-    try:
-        start_http_server(port, addr="127.0.0.1")
-    except OSError as error:
-        log.warning("sink metrics not served on port %d: %s", port, error)
-        return
-    log.info("sink metrics on http://127.0.0.1:%d/metrics", port)
+    """Expose /metrics on 127.0.0.1:``port`` (``None`` or 0: not served)."""
+    if _enabled:
+        serve_metrics(port, "sink")
 
 
 def consumed(topic: str, n: int) -> None:
