@@ -1,4 +1,4 @@
-"""The per-pupil state tables of migration 0020 give the dashboards' views the figures the raw history gives:
+"""The per-pupil state tables of migration 0021 give the dashboards' views the figures the raw history gives:
 the platform effect (read from agg_pupil_platform / agg_pupil_progress, it scanned answers and mastery updates)
 and mastery per skill (read from mastery_skill_current FINAL), on a small history written by the sink's path."""
 

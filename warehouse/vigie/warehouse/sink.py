@@ -92,7 +92,7 @@ class WarehouseWriter:
     def stored_ids(self, table: Table, event_ids: list[Any]) -> set[Any]:
         """The ids among ``event_ids`` already stored in ``table``, whatever their event time.
 
-        Looked up in ``event_ids`` (migration 0019), sorted by (table, id) with 128-row granules: each id
+        Looked up in ``event_ids`` (migration 0020), sorted by (table, id) with 128-row granules: each id
         costs one granule, so a check reads about (ids × 128) rows, not the history. The ids travel as one
         bound ``Array(UUID)`` parameter, formatted here in one pass (UUIDs need no escaping).
         """

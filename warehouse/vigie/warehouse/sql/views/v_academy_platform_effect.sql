@@ -1,7 +1,7 @@
 -- Mastery progress by main platform and intensity of use, per academy: each pupil's mean gain over
 -- their skills (latest p_after minus first p_before), grouped by the platform they answered most on
 -- and by how many days they were active. Group sizes in `pupils`; a correlation, not a causal effect.
--- Reads the per-pupil state of migration 0020 (agg_pupil_platform, agg_pupil_progress), not the raw history:
+-- Reads the per-pupil state of migration 0021 (agg_pupil_platform, agg_pupil_progress), not the raw history:
 -- the estimates are packed (16 low bits = p × 65535), see the migration.
 CREATE OR REPLACE VIEW ${database}.v_academy_platform_effect AS
 SELECT academy, platform, usage_band, level,
