@@ -161,7 +161,7 @@ def matrix(result: PanelResult, fr: French) -> str:
     cells = {(str(r[ri]), str(r[ci])): _num(r[vi]) for r in result.rows}
 
     def short(column: str, value: str) -> str:
-        return _clip(fr.label(column, value), 60 if column == "skill_code" else 30)
+        return _clip(fr.label(column, value), 60 if column == "skill_code" else 40)
 
     row_labels = {r: short(spec.row, r) for r in rows}
     col_labels = {c: short(spec.column, c) for c in cols}

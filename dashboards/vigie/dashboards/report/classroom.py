@@ -23,6 +23,9 @@ SQL = """SELECT student_id, skill_code, toFloat64(p) AS p, mastered, attempts, c
 FROM {database}.mastery_current FINAL
 WHERE academy = {{academy:String}} AND school_uai = {{school:String}} AND class_id = {{class_id:String}}
 ORDER BY student_id, skill_code"""
+#: The class's pupils seen at all (a pupil who opened sessions but never answered has no estimate yet).
+PUPILS_SQL = """SELECT DISTINCT student_id FROM {database}.session_events
+WHERE academy = {{academy:String}} AND school_uai = {{school:String}} AND class_id = {{class_id:String}}"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +48,18 @@ class SkillsGrid:
 
 
 def skills_grid(client: Client, database: str, academy: str, school: str, class_id: str) -> SkillsGrid:
-    result = client.query(
-        SQL.format(database=database), parameters={"academy": academy, "school": school, "class_id": class_id}
-    )
+    where = {"academy": academy, "school": school, "class_id": class_id}
+    result = client.query(SQL.format(database=database), parameters=where)
+    seen = {
+        pseudonym(str(r[0])) for r in client.query(PUPILS_SQL.format(database=database), parameters=where).result_rows
+    }
     cells: dict[tuple[str, str], Estimate] = {}
     for student_id, skill, p, mastered, attempts, stored in result.result_rows:
         evidence = float(stored) if stored is not None else confidence(int(attempts))
         cells[(pseudonym(str(student_id)), str(skill))] = Estimate(
             float(p), bool(mastered), int(attempts), evidence < THIN_EVIDENCE
         )
-    return SkillsGrid(sorted({p for p, _ in cells}), sorted({s for _, s in cells}), cells)
+    return SkillsGrid(sorted({p for p, _ in cells} | seen), sorted({s for _, s in cells}), cells)
 
 
 def grid_html(grid: SkillsGrid, fr: French) -> str:

@@ -79,10 +79,12 @@ class Child:
 
 def panel(result: PanelResult, fr: French, link: charts.Linker | None = None) -> str:
     spec = result.panel
-    wide = " wide" if spec.width >= 24 or spec.kind == "matrix" or "reasons" in result.columns else ""
+    labelled_bars = spec.kind == "barchart" and result.columns[:1] == ("skill_code",)  # long labels
+    wide = spec.width >= 24 or spec.kind == "matrix" or "reasons" in result.columns or labelled_bars
+    wide_class = " wide" if wide else ""
     description = f'<p class="description">{escape(spec.description)}</p>' if spec.description else ""
     return (
-        f'<section class="panel{wide}" data-panel="{escape(spec.title)}" data-rows="{len(result.rows)}">'
+        f'<section class="panel{wide_class}" data-panel="{escape(spec.title)}" data-rows="{len(result.rows)}">'
         f"<h3>{escape(spec.title)}</h3>{description}{charts.render(result, fr, link)}"
         f"<details><summary>Requête SQL</summary><pre>{escape(shown_sql(result.sql))}</pre></details></section>"
     )

@@ -227,7 +227,8 @@ class SiteBuilder:
                 "Élèves × compétences : maîtrise estimée",
                 classroom_grid.grid_html(grid, self.fr),
                 grid.rows,
-                "Une ligne par élève (pseudonyme), une colonne par compétence travaillée.",
+                "Une ligne par compétence travaillée dans la classe, une colonne par élève (pseudonyme) ; un élève"
+                " sans réponse encore a une colonne vide.",
             )
         ]
         panels += self._panels(results, None)
