@@ -307,7 +307,7 @@ def test_report_renders_in_headless_chromium(built: Built, tmp_path: Path) -> No
         "classe": max(pages["class"], key=lambda p: p.read_text(encoding="utf-8").count("points de risque")),
     }
     for name, page in chosen.items():
-        common = [chromium, *CHROMIUM_FLAGS, "--window-size=1280,1700"]
+        common = [chromium, *CHROMIUM_FLAGS, "--window-size=1280,1000"]
         dom = subprocess.run(
             [
                 *common,
@@ -326,10 +326,18 @@ def test_report_renders_in_headless_chromium(built: Built, tmp_path: Path) -> No
         rendered = int(re.search(r'data-charts-rendered="(\d+)"', body[1])[1])
         total = int(re.search(r'data-charts-total="(\d+)"', body[1])[1])
         assert total >= 1 and rendered == total, (name, rendered, total)  # every SVG chart has a non-empty box
+        height = min(6000, int(re.search(r'data-height="(\d+)"', body[1])[1]))  # the whole page
         screenshot = ARTIFACTS / f"{name}.png"
         screenshot.unlink(missing_ok=True)
         shot = subprocess.run(
-            [*common, f"--user-data-dir={tmp_path / f'shot-{name}'}", f"--screenshot={screenshot}", page.as_uri()],
+            [
+                chromium,
+                *CHROMIUM_FLAGS,
+                f"--window-size=1280,{height}",
+                f"--user-data-dir={tmp_path / f'shot-{name}'}",
+                f"--screenshot={screenshot}",
+                page.as_uri(),
+            ],
             capture_output=True,
             text=True,
             timeout=120,

@@ -49,6 +49,7 @@ document.addEventListener('DOMContentLoaded', function () {
   charts.forEach(function (svg) { var box = svg.getBBox(); if (box.width > 0 && box.height > 0) { drawn++; } });
   document.body.setAttribute('data-charts-rendered', String(drawn));
   document.body.setAttribute('data-charts-total', String(charts.length));
+  document.body.setAttribute('data-height', String(document.documentElement.scrollHeight));
 });
 """
 
