@@ -62,6 +62,18 @@ def _chromium() -> str:
     return found
 
 
+def _in_parallel(commands: dict[str, list[str]], timeout_s: float = 180) -> dict[str, subprocess.CompletedProcess]:
+    running = {
+        name: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, command in commands.items()
+    }
+    done = {}
+    for name, process in running.items():
+        out, err = process.communicate(timeout=timeout_s)
+        done[name] = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    return done
+
+
 class _Links(HTMLParser):
     """Every href of a page, those of the breadcrumb (up) and of the children list (down) apart."""
 
@@ -297,7 +309,7 @@ def test_the_class_page_shows_the_grid_errors_needs_and_pupils_to_follow(built: 
 def test_report_renders_in_headless_chromium(built: Built, tmp_path: Path) -> None:
     import os
 
-    chromium = _chromium()
+    browser = [_chromium(), *CHROMIUM_FLAGS]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pages = _pages(built)
     chosen = {  # one page per level; the class with the most pupils to follow
@@ -306,42 +318,46 @@ def test_report_renders_in_headless_chromium(built: Built, tmp_path: Path) -> No
         "ecole": pages["school"][0],
         "classe": max(pages["class"], key=lambda p: p.read_text(encoding="utf-8").count("points de risque")),
     }
-    for name, page in chosen.items():
-        common = [chromium, *CHROMIUM_FLAGS, "--window-size=1280,1000"]
-        dom = subprocess.run(
-            [
-                *common,
+    # Each level's page in its own browser, all at once (the runs wait mostly on start-up): first the DOM
+    # after the inline script ran (charts drawn, page height), then a screenshot of the whole page.
+    doms = _in_parallel(
+        {
+            name: [
+                *browser,
                 f"--user-data-dir={tmp_path / f'dom-{name}'}",
+                "--window-size=1280,1000",
                 "--virtual-time-budget=5000",
                 "--dump-dom",
                 page.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+            ]
+            for name, page in chosen.items()
+        }
+    )
+    heights = {}
+    for name, dom in doms.items():
         assert dom.returncode == 0, dom.stderr[-2000:]
         body = re.search(r"<body([^>]*)>", dom.stdout)
         assert body, dom.stdout[:500]
         rendered = int(re.search(r'data-charts-rendered="(\d+)"', body[1])[1])
         total = int(re.search(r'data-charts-total="(\d+)"', body[1])[1])
         assert total >= 1 and rendered == total, (name, rendered, total)  # every SVG chart has a non-empty box
-        height = min(6000, int(re.search(r'data-height="(\d+)"', body[1])[1]))  # the whole page
-        screenshot = ARTIFACTS / f"{name}.png"
-        screenshot.unlink(missing_ok=True)
-        shot = subprocess.run(
-            [
-                chromium,
-                *CHROMIUM_FLAGS,
-                f"--window-size=1280,{height}",
+        heights[name] = min(6000, int(re.search(r'data-height="(\d+)"', body[1])[1]))  # the whole page
+    for name in chosen:
+        (ARTIFACTS / f"{name}.png").unlink(missing_ok=True)
+    shots = _in_parallel(
+        {
+            name: [
+                *browser,
                 f"--user-data-dir={tmp_path / f'shot-{name}'}",
-                f"--screenshot={screenshot}",
+                f"--window-size=1280,{heights[name]}",
+                f"--screenshot={ARTIFACTS / f'{name}.png'}",
                 page.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+            ]
+            for name, page in chosen.items()
+        }
+    )
+    for name, shot in shots.items():
+        screenshot = ARTIFACTS / f"{name}.png"
         assert shot.returncode == 0 and screenshot.is_file(), shot.stderr[-2000:]
         assert screenshot.stat().st_size > 20_000, name  # a blank page is a few KB
         if os.environ.get("VIGIE_DOCS_SCREENSHOTS") == "1":
