@@ -45,7 +45,6 @@ CHROMIUM_FLAGS = [
 ARTIFACTS = REPO / "test-artifacts" / "report"
 DOCS_IMG = REPO / "docs" / "img" / "report"
 SMALL_SCHOOL = "0699990Z"  # 3 pupils: under k, never shown above the class
-LEFT_OUT = 1  # the index of the school the directory does not know
 ENGLISH = ("school_uai", "success_rate", "group_size", "at_risk_share", "mean_mastery", "raised", "cleared")
 
 
@@ -139,9 +138,9 @@ def _add_small_school(client, settings) -> None:
     writer.write(SIGNALS_TABLE, {risk.event_id: signal_row(risk)})
 
 
-def _directory(path: Path, schools: list[str]) -> dict[str, str]:
+def _directory(path: Path, schools: list[str], left_out: str) -> dict[str, str]:
     """A directory file in the national export's layout (labels as headers, ';', BOM), names made up."""
-    named = {uai: f"École fictive n° {n + 1}" for n, uai in enumerate(schools) if n != LEFT_OUT}
+    named = {uai: f"École fictive n° {n + 1}" for n, uai in enumerate(schools) if uai != left_out}
     named[SMALL_SCHOOL] = "École fictive trop petite"
     lines = ["Identifiant_de_l_etablissement;Nom_etablissement;Type_etablissement;Nom_commune;Libelle_academie"]
     lines += [f"{uai};{name};Ecole;Commune-Test;Lyon" for uai, name in named.items()]
@@ -171,7 +170,10 @@ def built(tmp_path_factory: pytest.TempPathFactory, state_dir: Path) -> Iterator
         r[0] for r in client.query(f"SELECT DISTINCT school_uai FROM {db}.v_school_at_risk ORDER BY 1").result_rows
     ]
     folder = tmp_path_factory.mktemp("report")
-    named = _directory(folder / "annuaire.csv", schools)
+    left_out = client.query(f"SELECT min(school_uai) FROM {db}.v_school_at_risk WHERE academy = 'lyon'").result_rows[0][
+        0
+    ]
+    named = _directory(folder / "annuaire.csv", schools, left_out)
     env = {"VIGIE_STATE_DIR": str(settings.state_dir), "VIGIE_WAREHOUSE__DATABASE": db}
     saved = {k: os.environ.get(k) for k in env}
     root = logging.getLogger()
@@ -245,12 +247,12 @@ def test_pages_read_in_french_with_names_labels_and_percentages(built: Built) ->
         assert label in national, label
     academy = _visible((built.out / "lyon" / "index.html").read_text(encoding="utf-8"))
     lyon = [s for s in built.schools if (built.out / "lyon" / s).is_dir()]
+    assert any(s not in built.named for s in lyon) and any(s in built.named for s in lyon)
     for school in lyon:
         if school in built.named:
             assert built.named[school] in academy and "Commune-Test" in academy, school
         else:  # the directory does not know it: its code is shown
             assert school in academy, school
-    assert built.schools[LEFT_OUT] not in built.named and (built.out / "lyon").is_dir()
     shown = set(re.findall(r"\b(?:C2|C3|C4|SE)-(?:FR|MA)-[A-Z]{3}-\d{2}\b", academy))
     assert shown and all(skills()[code].label in academy for code in shown), "skill labels beside codes"
     cls = _visible(pages["class"][0].read_text(encoding="utf-8"))
@@ -381,3 +383,16 @@ def test_a_report_with_no_answer_in_its_period_is_an_error_not_an_empty_page(bui
     assert not out.exists()
     as_file = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "report.html")])
     assert isinstance(as_file.exception, UsageError) and "folder" in str(as_file.exception)
+
+
+def test_the_academy_dashboard_names_schools_from_the_directory_too(built: Built) -> None:
+    from vigie.dashboards import levels
+    from vigie.dashboards.runner import run_dashboard
+
+    _, results = run_dashboard(built.client, levels.academy(), built.database, TIME_FROM, TIME_TO, {"academy": "lyon"})
+    schools = next(r for r in results if "school_name" in r.columns)
+    uai, name = schools.columns.index("school_uai"), schools.columns.index("school_name")
+    assert schools.rows and any(row[uai] not in built.named for row in schools.rows)
+    for row in schools.rows:
+        known = built.named.get(row[uai])
+        assert row[name] == (f"{known} (Commune-Test)" if known else row[uai]), row

@@ -70,8 +70,8 @@ COLUMNS: dict[str, str] = {
 PERCENT = frozenset({"at_risk_share", "mastered_share", "mastery", "mean_mastery", "risk", "success_rate"})
 #: Differences of shares (mastery gains), shown in percentage points.
 POINTS = frozenset({"mastery_gain"})
-#: Columns a table does not show (the map uses them).
-HIDDEN = frozenset({"latitude", "longitude"})
+#: Columns a table does not show (the map uses them; the report shows names in the code's cell).
+HIDDEN = frozenset({"latitude", "longitude", "school_name"})  # school_name: the school_uai cell shows it
 SEVERITY = {"high": "élevée", "medium": "moyenne", "low": "faible"}
 SKILL_CODE = re.compile(r"\b(?:C2|C3|C4|SE)-(?:FR|MA)-[A-Z]{3}-[0-9]{2}\b")
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")

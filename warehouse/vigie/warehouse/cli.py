@@ -113,7 +113,7 @@ def schools_command(
         ..., help="CSV in the layout of the national school directory's export (';' separated).", exists=True
     ),
 ) -> None:
-    """Load the school directory (UAI → name, commune): the report and the dashboards show names, not codes."""
+    """Load the school directory (UAI → name, commune): the report shows names, not codes (v_school_directory)."""
     from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
