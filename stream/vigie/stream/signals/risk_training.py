@@ -29,6 +29,7 @@ from vigie.core.contract.referential import Zone
 from vigie.stream.signals.risk_features import school_time
 from vigie.stream.signals.risk_fit import FitOptions, fit
 from vigie.stream.signals.risk_model import RiskModel
+from vigie.stream.signals.risk_policy import open_at_least
 
 HORIZON = 20  # school days
 LEAD = 5  # school days: a warning this early lets a teacher act
@@ -172,14 +173,20 @@ def reliability(risk: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
 
 
 def daily_alerts(
-    risk_log: Iterable[tuple[str, date, float]], truth: Mapping[str, Disengagement], cut: float, horizon: int = HORIZON
+    risk_log: Sequence[tuple[str, date, float]],
+    truth: Mapping[str, Disengagement],
+    model: RiskModel,
+    horizon: int = HORIZON,
 ) -> DailyAlerts:
+    """Per school day, the pupils on the list (an open signal of medium or more under the model's alert
+    policy, as the worker keeps it), and how often they were right."""
     from sklearn.metrics import roc_auc_score
 
-    risks, ys, days = [], [], set()
+    listed = open_at_least([(pupil, value) for pupil, _, value in risk_log], model.severities, model.policy)
+    risks, ys, listed_rows, days = [], [], [], set()
     flagged: dict[date, int] = defaultdict(int)
     first_flag: dict[str, date] = {}
-    for pupil, day, value in risk_log:
+    for (pupil, day, value), on_list in zip(risk_log, listed, strict=True):
         known = truth.get(pupil)
         y = label(known, day, horizon)
         if y is None:
@@ -187,12 +194,13 @@ def daily_alerts(
         days.add(day)
         risks.append(value)
         ys.append(y)
-        if value >= cut:
+        listed_rows.append(on_list)
+        if on_list:
             flagged[day] += 1
             if y == 1 and (pupil not in first_flag or day < first_flag[pupil]):
                 first_flag[pupil] = day
     r, t = np.asarray(risks), np.asarray(ys)
-    alerts = r >= cut
+    alerts = np.asarray(listed_rows, dtype=bool)
     leads = []
     for pupil, day in first_flag.items():
         known = truth[pupil]
