@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from vigie.core.cli_options import renamed, take_renamed
 from vigie.core.settings import VigieSettings, load_settings
 
 if TYPE_CHECKING:  # the stream and warehouse parts are imported when the command runs (fast ``--help``)
@@ -39,8 +40,12 @@ def warehouse_answers(settings: VigieSettings) -> AnswerLog:
 
 
 def calibrate_command(
-    csv_path: Path | None = typer.Option(
-        None, "--csv", exists=True, dir_okay=False, help="Answer log CSV; default: the warehouse's answers table."
+    answers_path: Path | None = typer.Option(
+        None,
+        "--answers",
+        exists=True,
+        dir_okay=False,
+        help="Answer log CSV (.csv or .csv.gz); default: the warehouse's answers table.",
     ),
     student_column: str = typer.Option("student", help="CSV column of the pupil."),
     skill_column: str = typer.Option("skill", help="CSV column of the skill."),
@@ -52,8 +57,12 @@ def calibrate_command(
     ),
     min_answers: int = typer.Option(200, min=1, help="Fewer answers: the skill keeps the defaults."),
     min_pupils: int = typer.Option(20, min=1, help="Fewer pupils: the skill keeps the defaults."),
-    version: int | None = typer.Option(None, min=1, help="params_version (default: the current Unix time)."),
+    params_version: int | None = typer.Option(
+        None, min=1, help="Version of the published parameters (default: the current Unix time)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the parameters, publish nothing."),
+    old_csv: Path | None = typer.Option(None, "--csv", exists=True, dir_okay=False, hidden=True),
+    old_version: int | None = renamed("--version", "--params-version"),
 ) -> None:
     """Fit the mastery model (learner by default, or per-skill BKT by EM) and publish it to the skill-parameters topic.
 
@@ -69,6 +78,8 @@ def calibrate_command(
     from vigie.stream.mastery.evaluate import Columns, read_answer_log
     from vigie.stream.mastery.params import publish, to_contract
 
+    csv_path = take_renamed(old_csv, answers_path, "--csv", "--answers")
+    version = take_renamed(old_version, params_version, "--version", "--params-version")
     settings = load_settings()
     if csv_path is not None:
         answers, _ = read_answer_log(csv_path, Columns(student_column, skill_column, correct_column, order_column))

@@ -8,17 +8,22 @@ from pathlib import Path
 
 import typer
 
+from vigie.core.cli_options import REPORT_FORMAT_HELP, ReportFormat, renamed, take_renamed
+
 app = typer.Typer(help="faust processors: mastery and dropout signals.", no_args_is_help=True)
 log = logging.getLogger(__name__)
 
 
 @app.command("worker")
-def worker(loglevel: str = typer.Option("warning", help="faust's log level.")) -> None:
+def worker(
+    log_level: str = typer.Option("warning", "--log-level", help="faust's log level (Vigie's: vigie --log-level)."),
+    old_loglevel: str | None = renamed("--loglevel", "--log-level"),
+) -> None:
     """Run a stream worker (scale out by starting more: they share the partitions)."""
     from vigie.core.settings import load_settings
     from vigie.stream.worker import run_worker
 
-    run_worker(load_settings(), loglevel=loglevel)
+    run_worker(load_settings(), loglevel=take_renamed(old_loglevel, log_level, "--loglevel", "--log-level"))
 
 
 def evaluate_mastery_command(
@@ -39,7 +44,8 @@ def evaluate_mastery_command(
     min_answers: int = typer.Option(200, min=1, help="BKT calibration: fewer answers keep the defaults."),
     min_pupils: int = typer.Option(20, min=1, help="BKT calibration: fewer pupils keep the defaults."),
     per_skill: bool = typer.Option(False, "--per-skill", help="Also print every skill's scores."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=REPORT_FORMAT_HELP),
+    as_json: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json (kept for scripts)."),
 ) -> None:
     """Next-answer AUC, RMSE, log-loss and calibration of mastery on an answer log (fit on train, replay test).
 
@@ -58,14 +64,14 @@ def evaluate_mastery_command(
         is_test = split_by_pupil(answers, test_fraction, seed)
     results = {name: evaluate(answers, is_test, model=name, min_answers=min_answers, min_pupils=min_pupils)
                for name in names}  # fmt: skip
-    if as_json:
+    if as_json or fmt is ReportFormat.json:
         first = results[names[0]].as_json()
         typer.echo(json.dumps(first | {"models": {name: r.as_json() for name, r in results.items()}}))
         return
     from rich.console import Console
     from rich.table import Table
 
-    def fmt(value: float) -> str:
+    def cell(value: float) -> str:
         return "-" if value != value else f"{value:.4f}"
 
     console = Console()
@@ -75,13 +81,13 @@ def evaluate_mastery_command(
         leading = results[names[0]]
         for skill in sorted(leading.per_skill):
             scores = [results[n].per_skill[skill] for n in names]
-            table.add_row(skill, str(scores[0].n), *(fmt(s.auc) for s in scores), *(fmt(s.ece) for s in scores))
+            table.add_row(skill, str(scores[0].n), *(cell(s.auc) for s in scores), *(cell(s.ece) for s in scores))
         console.print(table)
     table = Table("model", "answers", "AUC", "RMSE", "log-loss", "ECE", "skills fitted",
                   title="Next-answer prediction (test pupils)")  # fmt: skip
     for name, result in results.items():
         o = result.overall
-        table.add_row(name, str(o.n), fmt(o.auc), fmt(o.rmse), fmt(o.log_loss), fmt(o.ece),
+        table.add_row(name, str(o.n), cell(o.auc), cell(o.rmse), cell(o.log_loss), cell(o.ece),
                       f"{result.n_skills_fitted}/{result.n_skills}")  # fmt: skip
     console.print(table)
     reliability = Table("predicted", *(f"{n}: answers / mean p / observed" for n in names),

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vigie.core.cli_options import FORMAT_HELP, OutputFormat, emit_rows
 from vigie.core.errors import UsageError
 from vigie.core.settings import load_settings
 
@@ -73,16 +74,22 @@ def add(
 
 
 @platforms.command("list")
-def list_platforms() -> None:
+def list_platforms(
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, help="File to write instead of stdout (required for parquet)."),
+) -> None:
     """The platforms, their academies and what their statements became."""
     store = _store()
-    table = Table("platform", "academies", "rules", "roster", "statements (status: count)")
+    on_screen = fmt is OutputFormat.table  # text cells; the other formats keep lists and counts typed
+    rows = []
     for p in store.platforms():
-        counts = ", ".join(f"{k}: {v}" for k, v in sorted(store.counts(p.slug).items())) or "-"
-        table.add_row(
-            p.slug, ", ".join(p.academies), str(len(store.rules(p.slug))), str(store.roster_size(p.slug)), counts
+        counts = store.counts(p.slug)
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "-"
+        academies = ", ".join(p.academies) if on_screen else list(p.academies)
+        rows.append(
+            (p.slug, academies, len(store.rules(p.slug)), store.roster_size(p.slug), statuses if on_screen else counts)
         )
-    Console(width=160).print(table)
+    emit_rows(("platform", "academies", "rules", "roster", "statements"), rows, fmt, out, width=160)
 
 
 @platforms.command("show")
