@@ -24,7 +24,7 @@ def build_command(
 
     written = grafana.write_all(levels.all_dashboards(), out) + provisioning.write(provisioning_dir)
     written.append(operations.write(out))
-    typer.echo(f"{len(written)} file(s) written" + "".join(f"\n  {p}" for p in written))
+    typer.echo(f"{len(written)} file(s) written" + "".join(f"\n  {p}" for p in written), err=True)
 
 
 @dashboards.command("push")
@@ -73,7 +73,7 @@ def report_command(
     if not answers:
         raise PermanentError(f"no answer of academy {academy} in the last {days} days: no report written")
     path = write_report(settings, client, academy, out, since, now)
-    typer.echo(f"report written to {path}")
+    typer.echo(f"report written to {path}", err=True)  # the data is the file: stdout stays empty
 
 
 def register(app: typer.Typer) -> None:

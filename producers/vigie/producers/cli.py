@@ -118,7 +118,7 @@ def _parse_day(text: str | None):
 
 def schema(
     kind: str | None = typer.Option(
-        None, help="One model by kind (answer, session_started, ..., dead_letter); default: the learning-events union."
+        None, help="One event kind (answer, session_started, ..., dead_letter); default: the learning-events union."
     ),
     out: Path | None = typer.Option(None, help="Write to this file instead of stdout."),
     old_model: str | None = renamed("--model", "--kind"),
