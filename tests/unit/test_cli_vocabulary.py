@@ -85,7 +85,6 @@ VOCABULARY: dict[str, str] = {
     "--batch-size": "events per batch",
     "--window": "school days before a drop-out a flag counts",
     "--refit": "fit the model again",
-    "--no-refit": "fit the model again",
     "--train-seeds": "seeds of the histories fitted on",
     "--save-model": "where to write a fitted model",
     # processes
@@ -93,7 +92,6 @@ VOCABULARY: dict[str, str] = {
     "--gateway": "also run the gateway",
     "--no-gateway": "also run the gateway",
     "--keep-kafka": "leave the broker running",
-    "--no-keep-kafka": "leave the broker running",
     "--host": "listen address",
     "--port": "listen port",
     "--idle-timeout": "stop after this many idle seconds",
@@ -123,6 +121,7 @@ DATA_COMMANDS = {
     "sql": OutputFormat,
     "skills": OutputFormat,
     "platforms list": OutputFormat,
+    "warehouse retention": OutputFormat,
     "status": ReportFormat,
     "evaluate mastery": ReportFormat,
     "evaluate signals": ReportFormat,
@@ -224,6 +223,16 @@ def test_a_format_option_anywhere_takes_values_of_the_vocabulary() -> None:
             assert path in DATA_COMMANDS, f"vigie {path} has --format: list it in DATA_COMMANDS (and docs/cli.md)"
 
 
+def test_a_flag_has_a_no_form_only_when_it_is_on_by_default() -> None:
+    for path, command in _commands():
+        for param in command.params:
+            if getattr(param, "is_bool_flag", False) and not param.hidden and param.name != "help":
+                has_off_switch = bool(param.secondary_opts)
+                assert has_off_switch == bool(param.default), (
+                    f"vigie {path} {param.opts[0]}: default {param.default}, off switch {param.secondary_opts}"
+                )
+
+
 @pytest.mark.parametrize(("where", "new"), sorted(RENAMED.items()))
 def test_a_renamed_option_is_hidden_and_its_new_name_is_visible(where: tuple[str, str], new: str) -> None:
     path, old = where
@@ -281,6 +290,16 @@ def test_schema_prints_the_schema_alone_on_stdout(tmp_path: Path) -> None:
     written = runner.invoke(app, ["schema", "--kind", "answer", "--out", str(out)])
     assert written.exit_code == 0 and written.stdout == "" and f"written to {out}" in written.stderr
     assert json.loads(out.read_text()) == json.loads(printed.stdout)
+
+
+def test_simulate_into_a_file_keeps_stdout_empty(tmp_path: Path) -> None:
+    out = tmp_path / "events.jsonl"
+    arguments = ["--academies", "lyon", "--schools", "1", "--classes", "1", "--students", "2", "--days", "5"]
+    result = CliRunner().invoke(app, ["simulate", *arguments, "--start", "2025-11-17", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "", "progress and counts are messages (stderr)"
+    assert "simulating 2 pupils" in result.stderr and "events written to" in result.stderr
+    assert out.read_text().count("\n") > 0
 
 
 def test_evaluate_mastery_format_json_is_one_object_on_stdout(tmp_path: Path) -> None:

@@ -44,20 +44,25 @@ def migrate_command() -> None:
 def retention_command(
     days: int | None = typer.Option(None, help="New retention in days; default: settings.warehouse.retention_days."),
     show: bool = typer.Option(False, "--show", help="Only print each table's current retention."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=f"With --show: {FORMAT_HELP}"),
+    out: Path | None = typer.Option(None, help="With --show: file to write instead of stdout."),
 ) -> None:
     """Change the TTL of every existing table (ALTER TABLE ... MODIFY TTL), or show it."""
+    from vigie.core.cli_options import emit_rows
     from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.retention import retention, set_retention
 
+    if not show and (fmt is not OutputFormat.table or out is not None):
+        raise typer.BadParameter("--format and --out print the current retention: add --show")
     settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
     db = settings.warehouse.database
     if show:
-        for table in retention(client, db):
-            typer.echo(f"{table.table:32} {table.days if table.days is not None else 'none'} days")
+        rows = [(t.table, t.days) for t in retention(client, db)]
+        emit_rows(("table", "retention_days"), rows, fmt, out)
         return
     target = days if days is not None else settings.warehouse.retention_days
     changed = set_retention(client, db, target)

@@ -57,7 +57,7 @@ def evaluate_signals(
     partitions: int = typer.Option(6, help="Partitions the events are spread over (per-partition watermarks)."),
     batch_size: int = typer.Option(500, help="Events per batch, as the worker's take_events."),
     window: int = typer.Option(10, help="A flag counts for a drop-out from this many school days before it."),
-    refit: bool = typer.Option(False, help="Fit the risk model on --train-seeds instead of the shipped one."),
+    refit: bool = typer.Option(False, "--refit", help="Fit the risk model on --train-seeds, not the shipped one."),
     train_seeds: str = typer.Option(TRAIN_SEEDS, help="Simulated histories the model is fitted on (--refit)."),
     save_model: Path | None = typer.Option(None, help="With --refit: write the fitted model there (JSON)."),
     activity: Path | None = typer.Option(None, help="Real log: activity CSV (student,day,events,correct,score)."),
