@@ -122,6 +122,7 @@ DATA_COMMANDS = {
     "skills": OutputFormat,
     "platforms list": OutputFormat,
     "warehouse retention": OutputFormat,
+    "calibrate": OutputFormat,
     "status": ReportFormat,
     "evaluate mastery": ReportFormat,
     "evaluate signals": ReportFormat,

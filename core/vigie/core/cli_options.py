@@ -76,6 +76,14 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
+def check_output(fmt: OutputFormat | ReportFormat, out: Path | None) -> None:
+    """Refuse, before any work, the pairs that cannot be written: a screen table into a file, Parquet on stdout."""
+    if fmt.value == "parquet" and out is None:
+        raise typer.BadParameter("--format parquet writes a binary file: give --out FILE", param_hint="--out")
+    if fmt.value == "table" and out is not None:
+        raise typer.BadParameter("--format table is for the screen: use csv, json or parquet with --out")
+
+
 def emit_rows(
     columns: Sequence[str],
     rows: Iterable[Sequence[Any]],
@@ -86,10 +94,9 @@ def emit_rows(
     width: int | None = None,
 ) -> None:
     """Rows in the asked format: a rich table, a JSON array of objects, CSV or Parquet; to stdout or ``out``."""
+    check_output(fmt, out)
     records = [dict(zip(columns, row, strict=True)) for row in rows]
-    if fmt is OutputFormat.parquet:
-        if out is None:
-            raise typer.BadParameter("--format parquet writes a binary file: give --out FILE", param_hint="--out")
+    if fmt is OutputFormat.parquet and out is not None:
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -99,8 +106,6 @@ def emit_rows(
         typer.echo(f"{len(records)} row(s) written to {out}", err=True)
         return
     if fmt is OutputFormat.table:
-        if out is not None:
-            raise typer.BadParameter("--format table is for the screen: use csv, json or parquet with --out")
         from rich.console import Console
         from rich.table import Table
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from vigie.core.cli_options import FORMAT_HELP, OutputFormat, renamed, take_renamed
+from vigie.core.cli_options import FORMAT_HELP, OutputFormat, check_output, renamed, take_renamed
 
 warehouse = typer.Typer(help="The ClickHouse history.", no_args_is_help=True)
 
@@ -56,6 +56,7 @@ def retention_command(
 
     if not show and (fmt is not OutputFormat.table or out is not None):
         raise typer.BadParameter("--format and --out print the current retention: add --show")
+    check_output(fmt, out)
     settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
@@ -121,10 +122,7 @@ def sql_command(
     from vigie.warehouse.query import render, run_query, write
     from vigie.warehouse.sqlguard import check_reading
 
-    if fmt is OutputFormat.parquet and out is None:
-        raise typer.BadParameter("--format parquet writes a binary file: give --out FILE", param_hint="--out")
-    if fmt is OutputFormat.table and out is not None:
-        raise typer.BadParameter("--format table is for the screen: use csv, json or parquet with --out")
+    check_output(fmt, out)
     check_reading(query)  # refused before the engine is even opened (run_query checks again with its list)
     settings = load_settings()
     # Embedded (here or through the process that owns it): a second handle of the engine whose session is
