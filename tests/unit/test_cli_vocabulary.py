@@ -126,6 +126,7 @@ DATA_COMMANDS = {
     "status": ReportFormat,
     "evaluate mastery": ReportFormat,
     "evaluate signals": ReportFormat,
+    "platforms show": ReportFormat,
 }
 
 #: Options renamed for one vocabulary: still accepted under the former name, hidden, with a warning.
@@ -224,6 +225,17 @@ def test_a_format_option_anywhere_takes_values_of_the_vocabulary() -> None:
             assert path in DATA_COMMANDS, f"vigie {path} has --format: list it in DATA_COMMANDS (and docs/cli.md)"
 
 
+def test_every_command_and_parameter_says_what_it_is_in_plain_text() -> None:
+    for path, command in _commands():
+        assert (command.help or "").strip(), f"vigie {path} has no help"
+        assert "``" not in (command.help or ""), f"vigie {path}: reST markup shows as is in --help"
+        for param in command.params:
+            if param.hidden or param.name in {"help", "install_completion", "show_completion"}:
+                continue
+            assert (param.help or "").strip(), f"vigie {path} {param.opts[0]} has no help"
+            assert "``" not in param.help, f"vigie {path} {param.opts[0]}: reST markup in --help"
+
+
 def test_a_flag_has_a_no_form_only_when_it_is_on_by_default() -> None:
     for path, command in _commands():
         for param in command.params:
@@ -280,6 +292,20 @@ def test_platforms_list_prints_json_on_stdout(tmp_path: Path, monkeypatch: pytes
     assert json.loads(listed.stdout) == [
         {"platform": "elea-lyon", "academies": ["lyon"], "rules": 0, "roster": 0, "statements": {}}
     ]
+
+
+def test_platforms_show_prints_one_json_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIE_STATE_DIR", str(tmp_path))
+    runner = CliRunner()
+    assert runner.invoke(app, ["platforms", "add", "elea-lyon", "--academy", "lyon"]).exit_code == 0
+    rule = ["platforms", "rule", "elea-lyon", "--match", "prefix", "--value", "https://elea.example/", "--skill"]
+    assert runner.invoke(app, [*rule, "C3-MA-NOM-01"]).exit_code == 0
+    shown = runner.invoke(app, ["platforms", "show", "elea-lyon", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    found = json.loads(shown.stdout)
+    assert found["platform"]["academies"] == ["lyon"] and found["roster"] == 0
+    assert [r["skill_code"] for r in found["rules"]] == ["C3-MA-NOM-01"]
+    assert found["credentials"] == [] and found["unmapped_reasons"] == {}
 
 
 def test_schema_prints_the_schema_alone_on_stdout(tmp_path: Path) -> None:

@@ -143,7 +143,7 @@ def skills(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, help="File to write instead of stdout (required for parquet)."),
 ) -> None:
-    """List the skill taxonomy: the codes platforms put in ``skill_code``, with their French labels."""
+    """List the skill taxonomy: the codes platforms put in `skill_code`, with their French labels."""
     from vigie.core.contract.referential import CYCLE_OF_LEVEL, SUBJECTS
     from vigie.core.contract.taxonomy import skills as all_skills
 

@@ -50,7 +50,7 @@ def evaluate_mastery_command(
     """Next-answer AUC, RMSE, log-loss and calibration of mastery on an answer log (fit on train, replay test).
 
     Both models run through the stream's own state update. The JSON's top-level scores are the
-    first model's (the learner's with ``--model both``); ``models`` holds each model's report.
+    first model's (the learner's with `--model both`); `models` holds each model's report.
     """
     from vigie.core.errors import ConfigurationError
     from vigie.stream.mastery.evaluate import MODELS, Columns, evaluate, read_answer_log, split_by_pupil

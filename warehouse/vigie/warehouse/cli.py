@@ -142,7 +142,7 @@ def sink_command(
 ) -> None:
     """Consume Vigie's topics into ClickHouse, in batches, until interrupted (SIGINT or SIGTERM).
 
-    With the embedded warehouse, the sink also serves it to the other commands (``vigie sql``, ``report``...)
+    With the embedded warehouse, the sink also serves it to the other commands (`vigie sql`, `report`...)
     while it runs.
     """
     from vigie.core.settings import load_settings

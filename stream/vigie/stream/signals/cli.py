@@ -74,7 +74,7 @@ def evaluate_signals(
 ) -> None:
     """Score the dropout risk against known drop-outs: the simulator by default, a real log with --activity.
 
-    Definitions: ``vigie.stream.signals.evaluation`` (simulator), ``vigie.stream.signals.real_evaluation``
+    Definitions: `vigie.stream.signals.evaluation` (simulator), `vigie.stream.signals.real_evaluation`
     (real logs); docs/signals.md.
     """
     from vigie.core.errors import UsageError
