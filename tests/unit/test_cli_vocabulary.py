@@ -201,7 +201,7 @@ def test_one_option_name_has_one_type_everywhere() -> None:
     kinds: dict[str, dict[str, str]] = {}
     for path, command in _commands():
         for name, param in _options(command).items():
-            if name in {"--format", "--help"}:  # --format: choices differ by command (checked below)
+            if name in {"--format", "--model", "--help"}:  # choices differ by command (checked apart)
                 continue
             kinds.setdefault(name, {})[path or "vigie"] = _type(param).__name__
     mixed = {name: by_command for name, by_command in kinds.items() if len(set(by_command.values())) > 1}
@@ -223,6 +223,11 @@ def test_a_format_option_anywhere_takes_values_of_the_vocabulary() -> None:
         option = _options(command).get("--format")
         if option is not None:
             assert path in DATA_COMMANDS, f"vigie {path} has --format: list it in DATA_COMMANDS (and docs/cli.md)"
+
+
+def test_model_is_the_mastery_model_everywhere() -> None:
+    models = {path: _choices(option) for path, command in _commands() if (option := _options(command).get("--model"))}
+    assert models == {"calibrate": ["learner", "bkt"], "evaluate mastery": ["learner", "bkt", "both"]}
 
 
 def test_every_command_and_parameter_says_what_it_is_in_plain_text() -> None:

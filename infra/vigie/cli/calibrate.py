@@ -12,6 +12,7 @@ import typer
 
 from vigie.core.cli_options import FORMAT_HELP, OutputFormat, check_output, emit_rows, renamed, take_renamed
 from vigie.core.settings import VigieSettings, load_settings
+from vigie.stream.cli import MasteryModel
 
 if TYPE_CHECKING:  # the stream and warehouse parts are imported when the command runs (fast ``--help``)
     from vigie.stream.mastery.calibrate import AnswerLog
@@ -51,7 +52,9 @@ def calibrate_command(
     skill_column: str = typer.Option("skill", help="CSV column of the skill."),
     correct_column: str = typer.Option("correct", help="CSV column of correctness (1/0, true/false)."),
     order_column: str = typer.Option("order", help="CSV column giving the order (number or ISO time)."),
-    model: str = typer.Option("learner", help="learner (the stream's default) or bkt (per-skill EM)."),
+    model: MasteryModel = typer.Option(
+        MasteryModel.learner, help="learner (the stream's default) or bkt (per-skill EM)."
+    ),
     half_life_days: float | None = typer.Option(
         None, min=0.01, help="BKT: forgetting half-life; learner: evidence half-life (default 30 days on timestamps)."
     ),
@@ -88,13 +91,9 @@ def calibrate_command(
     else:
         answers = warehouse_answers(settings)
     version = version or int(time.time())
-    if model == "learner":
+    if model is MasteryModel.learner:
         _calibrate_learner(settings, answers, version, half_life_days, dry_run, fmt, out)
         return
-    if model != "bkt":
-        from vigie.core.errors import ConfigurationError
-
-        raise ConfigurationError(f"--model must be learner or bkt, not {model!r}")
     fits = calibrate(
         answers, version=version, half_life_days=half_life_days, min_answers=min_answers, min_pupils=min_pupils
     )

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import json
 import logging
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from vigie.core.cli_options import REPORT_FORMAT_HELP, ReportFormat, renamed, take_renamed
+
+
+class MasteryModel(StrEnum):
+    """``--model`` of ``calibrate``: the model fitted and published."""
+
+    learner = "learner"
+    bkt = "bkt"
+
+
+class EvaluatedModels(StrEnum):
+    """``--model`` of ``evaluate mastery``: one model, or both side by side."""
+
+    learner = "learner"
+    bkt = "bkt"
+    both = "both"
+
 
 app = typer.Typer(help="faust processors: mastery and dropout signals.", no_args_is_help=True)
 log = logging.getLogger(__name__)
@@ -40,7 +57,7 @@ def evaluate_mastery_command(
     ),
     test_fraction: float = typer.Option(0.2, min=0.01, max=0.99, help="Share of test pupils when drawn."),
     seed: int = typer.Option(42, help="Seed of the pupil draw."),
-    model: str = typer.Option("both", help="learner, bkt, or both (side by side)."),
+    model: EvaluatedModels = typer.Option(EvaluatedModels.both, help="learner, bkt, or both (side by side)."),
     min_answers: int = typer.Option(200, min=1, help="BKT calibration: fewer answers keep the defaults."),
     min_pupils: int = typer.Option(20, min=1, help="BKT calibration: fewer pupils keep the defaults."),
     per_skill: bool = typer.Option(False, "--per-skill", help="Also print every skill's scores."),
@@ -52,12 +69,9 @@ def evaluate_mastery_command(
     Both models run through the stream's own state update. The JSON's top-level scores are the
     first model's (the learner's with `--model both`); `models` holds each model's report.
     """
-    from vigie.core.errors import ConfigurationError
     from vigie.stream.mastery.evaluate import MODELS, Columns, evaluate, read_answer_log, split_by_pupil
 
-    names = MODELS if model == "both" else (model,)
-    if any(name not in MODELS for name in names):
-        raise ConfigurationError(f"--model must be learner, bkt or both, not {model!r}")
+    names = MODELS if model is EvaluatedModels.both else (model.value,)
     columns = Columns(student_column, skill_column, correct_column, order_column, split_column, item_column)
     answers, is_test = read_answer_log(answers_path, columns)
     if is_test is None:
