@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -90,7 +91,6 @@ def emit_rows(
     fmt: OutputFormat,
     out: Path | None = None,
     *,
-    title: str | None = None,
     width: int | None = None,
 ) -> None:
     """Rows in the asked format: a rich table, a JSON array of objects, CSV or Parquet; to stdout or ``out``."""
@@ -109,7 +109,7 @@ def emit_rows(
         from rich.console import Console
         from rich.table import Table
 
-        view = Table(*columns, title=title)
+        view = Table(*columns)
         for record in records:
             view.add_row(*("" if v is None else str(v) for v in record.values()))
         Console(width=width).print(view)
@@ -127,8 +127,6 @@ def _json_text(records: list[dict[str, Any]]) -> str:
 
 
 def _csv_text(columns: Sequence[str], records: list[dict[str, Any]]) -> str:
-    import io
-
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
