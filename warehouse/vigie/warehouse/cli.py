@@ -42,7 +42,7 @@ def migrate_command() -> None:
 
 @warehouse.command("retention")
 def retention_command(
-    days: int | None = typer.Option(None, help="New retention in days; default: settings.warehouse.retention_days."),
+    days: int | None = typer.Option(None, help="New retention in days (default VIGIE_WAREHOUSE__RETENTION_DAYS, 730)."),
     show: bool = typer.Option(False, "--show", help="Only print each table's current retention."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=f"With --show: {FORMAT_HELP}"),
     out: Path | None = typer.Option(None, help="With --show: file to write instead of stdout."),

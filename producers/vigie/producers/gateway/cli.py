@@ -160,7 +160,7 @@ def revoke(key: str = typer.Argument(..., help="The credential's key (vk_…).")
 @platforms.command("rule")
 def rule(
     slug: str = typer.Argument(..., help=SLUG_HELP),
-    match: str = typer.Option(..., help="activity | parent | h5p-content | moodle-cmid | prefix"),
+    match: str = typer.Option(..., help="How it matches: activity | parent | h5p-content | moodle-cmid | prefix."),
     value: str = typer.Option(..., help="The IRI, content id, cmid or IRI prefix."),
     skill: str = typer.Option(..., help="Skill code of the taxonomy (`vigie skills`)."),
     level: str | None = typer.Option(None, help="Level the content is meant for (informative)."),
@@ -192,7 +192,7 @@ def rule(
 def verb(
     slug: str = typer.Argument(..., help=SLUG_HELP),
     iri: str = typer.Argument(..., help="The verb's IRI."),
-    role: str = typer.Argument(..., help="answer | session_start | session_end | abandon | none"),
+    role: str = typer.Argument(..., help="The verb's role: answer | session_start | session_end | abandon | none."),
 ) -> None:
     """Give a verb a role for this platform (over the defaults: answered = answer, completed = session end…)."""
     from vigie.producers.gateway.config import VerbRole

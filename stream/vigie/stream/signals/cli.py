@@ -50,10 +50,10 @@ def fit_school_model(seeds: list[int], make_config: Any, partitions: int, batch_
 def evaluate_signals(
     academies: str = typer.Option("lyon,creteil", help="Comma-separated academy codes."),
     students: int = typer.Option(20, help="Pupils per class."),
-    start: str = typer.Option("2025-09-01", help="First simulated day (ISO date)."),
+    start: str = typer.Option("2025-09-01", help="First simulated day, YYYY-MM-DD."),
     days: int = typer.Option(150, help="Simulated calendar days."),
     seed: int = typer.Option(7, help="Seed of the simulated history that is scored."),
-    dropout_share: float = typer.Option(0.15, help="Share of pupils who disengage and drop out."),
+    dropout_share: float = typer.Option(0.15, help="Share of pupils who disengage and stop."),
     partitions: int = typer.Option(6, help="Partitions the events are spread over (per-partition watermarks)."),
     batch_size: int = typer.Option(500, help="Events per batch, as the worker's take_events."),
     window: int = typer.Option(10, help="A flag counts for a drop-out from this many school days before it."),
