@@ -109,6 +109,29 @@ def access_sql_command(
     typer.echo(render(statements), nl=False)
 
 
+@warehouse.command("schools")
+def schools_command(
+    directory: Path = typer.Argument(
+        ..., help="CSV in the layout of the national school directory's export (';' separated).", exists=True
+    ),
+) -> None:
+    """Load the school directory (UAI → name, commune): the report shows names, not codes (v_school_directory)."""
+    from vigie.core.settings import load_settings
+    from vigie.warehouse.client import connect
+    from vigie.warehouse.migrations import migrate
+    from vigie.warehouse.schools import load, read_directory
+
+    schools = read_directory(directory)  # a bad file is refused before the warehouse is opened
+    settings = load_settings()
+    client = connect(settings)
+    migrate(client, settings.warehouse)
+    written = load(client, settings.warehouse.database, schools)
+    known = sum(1 for s in schools if s.academy)
+    typer.echo(
+        f"{written} school(s) loaded into {settings.warehouse.database}.school_directory ({known} with a known academy)"
+    )
+
+
 def sql_command(
     query: str = typer.Argument(..., help='A reading query, e.g. "SELECT * FROM vigie.v_academy_at_risk".'),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=FORMAT_HELP),
