@@ -45,7 +45,7 @@ def start_worker(
     """
     if module:
         return start_process(settings, [sys.executable, "-m", module], log_path)
-    return start_vigie(settings, ["stream", "worker", "--loglevel", loglevel], log_path)
+    return start_vigie(settings, ["stream", "worker", "--log-level", loglevel], log_path)
 
 
 def start_vigie(settings: VigieSettings, arguments: list[str], log_path: Path) -> subprocess.Popen[bytes]:
