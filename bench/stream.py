@@ -247,7 +247,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0, help="answers/s of the latency phase (0: skip)")
     parser.add_argument("--latency-s", type=float, default=10.0)
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of worker 0 (throughput)")
-    parser.add_argument("--batch-within", type=float, default=None, help="VIGIE_STREAM__BATCH_WITHIN_S of workers")
+    parser.add_argument("--batch-size", type=int, default=None, help="VIGIE_STREAM__BATCH_SIZE of workers")
     args = parser.parse_args()
     started_on = results.machine()
 
@@ -263,7 +263,7 @@ def main() -> None:
     broker.start(timeout_s=120)
     workers = []
     try:
-        stream = {"app_id": "bench"} | ({"batch_within_s": args.batch_within} if args.batch_within else {})
+        stream = {"app_id": "bench"} | ({"batch_size": args.batch_size} if args.batch_size else {})
         settings = VigieSettings(
             state_dir=tmp,
             kafka={

@@ -106,10 +106,11 @@ def test_sql_report_erase_and_status_work_while_the_sink_runs(own_state: VigieSe
                 analyst.command(write)
         assert _count(env, elsewhere, f"SELECT count() FROM {db}.answers") == 10
 
-        report = _vigie(env, elsewhere, "report", "--academy", "lyon", "--out", "report.html", "--days", "1000")
+        report = _vigie(env, elsewhere, "report", "--academy", "lyon", "--out", "report", "--days", "1000")
         assert report.returncode == 0, report.stderr
-        html = (elsewhere / "report.html").read_text(encoding="utf-8")
-        assert "<html" in html and "lyon" in html.lower()
+        assert report.stdout == "" and "report written to" in report.stderr, "the data is the pages; a message"
+        html = (elsewhere / "report" / "lyon" / "index.html").read_text(encoding="utf-8")
+        assert "<html" in html and "Académie de Lyon" in html and (elsewhere / "report" / "index.html").is_file()
 
         erased = _vigie(env, elsewhere, "erase", "--student", ERASED)
         assert erased.returncode == 0, erased.stderr
@@ -131,7 +132,7 @@ def test_sql_report_erase_and_status_work_while_the_sink_runs(own_state: VigieSe
         assert found["groups"]["sink"]["lag"] == 0
 
         # Nothing was created in the folders the commands ran from: the state folder comes from settings.
-        assert sorted(p.name for p in elsewhere.iterdir()) == ["count.csv", "report.html"]
+        assert sorted(p.name for p in elsewhere.iterdir()) == ["count.csv", "report"]
         assert list(sink_folder.iterdir()) == []
     finally:
         sink.send_signal(signal.SIGTERM)

@@ -24,7 +24,7 @@ def build_command(
 
     written = grafana.write_all(levels.all_dashboards(), out) + provisioning.write(provisioning_dir)
     written.append(operations.write(out))
-    typer.echo(f"{len(written)} file(s) written" + "".join(f"\n  {p}" for p in written))
+    typer.echo(f"{len(written)} file(s) written" + "".join(f"\n  {p}" for p in written), err=True)
 
 
 @dashboards.command("push")
@@ -43,11 +43,13 @@ def push_command() -> None:
 
 
 def report_command(
-    academy: str = typer.Option(..., help="Academy code, e.g. lyon."),
-    out: Path = typer.Option(Path("report.html"), help="Where to write the HTML page."),
+    academy: list[str] | None = typer.Option(
+        None, help="Academy code, e.g. lyon (repeat for several); default: every academy with enough pupils."
+    ),
+    out: Path = typer.Option(Path("report"), help="Folder of the pages (index.html is the national page)."),
     days: int = typer.Option(30, min=1, help="Period: the last N days."),
 ) -> None:
-    """Write an academy's self-contained HTML report (the dashboards' queries, as inline SVG charts)."""
+    """Write the offline HTML report: national, academy, school and class pages, linked, self-contained."""
     import difflib
     from datetime import UTC, datetime, timedelta
 
@@ -57,23 +59,33 @@ def report_command(
     from vigie.dashboards.report import write_report
     from vigie.warehouse.client import connect
 
-    if academy not in ACADEMIES:
-        nearest = difflib.get_close_matches(academy, ACADEMIES, n=3)
-        hint = f"; did you mean {', '.join(nearest)}?" if nearest else f"; one of {', '.join(sorted(ACADEMIES))}"
-        raise UsageError(f"--academy {academy!r} is not an academy code{hint}")
+    for code in academy or []:
+        if code not in ACADEMIES:
+            nearest = difflib.get_close_matches(code, ACADEMIES, n=3)
+            hint = f"; did you mean {', '.join(nearest)}?" if nearest else f"; one of {', '.join(sorted(ACADEMIES))}"
+            raise UsageError(f"--academy {code!r} is not an academy code{hint}")
+    if out.suffix.lower() in (".html", ".htm"):
+        raise UsageError(f"--out {out} names a file: the report is a folder, one page per level (e.g. --out report)")
     settings = load_settings()
     now = datetime.now(UTC)
     client = connect(settings)
     since = now - timedelta(days=days)
+    scope = " AND academy IN {a:Array(String)}" if academy else ""
     answers = client.query(
-        f"SELECT count() FROM {settings.warehouse.database}.answers"
-        " WHERE academy = {a:String} AND occurred_at >= {t:DateTime64(3)}",
-        parameters={"a": academy, "t": since},
+        f"SELECT count() FROM {settings.warehouse.database}.answers WHERE occurred_at >= {{t:DateTime64(3)}}{scope}",
+        parameters={"a": list(academy or []), "t": since},
     ).result_rows[0][0]
     if not answers:
-        raise PermanentError(f"no answer of academy {academy} in the last {days} days: no report written")
-    path = write_report(settings, client, academy, out, since, now)
-    typer.echo(f"report written to {path}")
+        whose = f"of academy {', '.join(academy)} " if academy else ""
+        raise PermanentError(f"no answer {whose}in the last {days} days: no report written")
+    chosen = list(academy) if academy else None
+    report = write_report(settings, client, out, academies=chosen, time_from=since, time_to=now)
+    counts = ", ".join(
+        f"{len(report.of_level(level))} {name}"
+        for level, name in (("national", "national"), ("academy", "academy"), ("school", "school"), ("class", "class"))
+    )
+    # The data is the pages: the message goes to stderr and stdout stays empty.
+    typer.echo(f"report written to {out / 'index.html'} ({len(report.pages)} pages: {counts})", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,8 @@ from vigie.dashboards.model import DashboardSpec, LinkSpec, Matrix, PanelSpec, V
 SUBJECT = "$__conditionalAll(subject IN ($subject), $subject)"
 LEVEL = "$__conditionalAll(level IN ($level), $level)"
 SCHOOLS = "$__conditionalAll(school_uai IN ($school), $school)"
+#: A school's name and commune from the school directory (``v_school_directory``), its UAI when unknown.
+SCHOOL_NAME = "if(directory.name = '', school_uai, concat(directory.name, ' (', directory.commune, ')'))"
 #: Below this estimated mastery a skill is a need (groupes de besoins, class level).
 NEED_BELOW = 0.6
 
@@ -154,8 +156,8 @@ def academy() -> DashboardSpec:
         PanelSpec(
             "Écoles par activité",
             "table",
-            f"""SELECT school_uai, risk.group_size AS group_size, activity.n_answers AS answers,
-       round(activity.rate, 3) AS success_rate, round(risk.share, 3) AS at_risk_share
+            f"""SELECT school_uai, {SCHOOL_NAME} AS school_name, risk.group_size AS group_size,
+       activity.n_answers AS answers, round(activity.rate, 3) AS success_rate, round(risk.share, 3) AS at_risk_share
 FROM (
     SELECT school_uai, sum(pupils) AS group_size, sum(pupils_at_risk) / sum(pupils) AS share
     FROM $database.v_school_at_risk WHERE {scope} GROUP BY school_uai
@@ -166,8 +168,9 @@ LEFT JOIN (
     WHERE {scope} AND $__dateFilter(day) AND {SUBJECT}
     GROUP BY school_uai
 ) AS activity USING (school_uai)
+LEFT JOIN $database.v_school_directory AS directory USING (school_uai)
 ORDER BY group_size DESC, school_uai""",
-            ("school_uai", "group_size", "answers", "success_rate", "at_risk_share"),
+            ("school_uai", "school_name", "group_size", "answers", "success_rate", "at_risk_share"),
             height=10,
             links=(LinkSpec("Voir l'école", SCHOOL_UID),),
         ),

@@ -148,8 +148,9 @@ def _write_report(settings: VigieSettings, client, academy: str, sent) -> Path |
 
     time_from = datetime.combine(sent.first_day, day_time.min, tzinfo=UTC)
     time_to = datetime.combine(sent.last_day, day_time.max, tzinfo=UTC)
-    out = (settings.state_dir / "report.html").resolve()
-    return write_report(settings, client, academy, out, time_from=time_from, time_to=time_to)
+    out = (settings.state_dir / "report").resolve()
+    write_report(settings, client, out, academies=[academy], time_from=time_from, time_to=time_to)
+    return out / "index.html"
 
 
 def _where(settings: VigieSettings) -> str:

@@ -1,4 +1,4 @@
-"""Run an analyst's query on the configured warehouse: a rich table on screen, or CSV/Parquet files.
+"""Run an analyst's query on the configured warehouse: a rich table on screen, JSON, CSV or Parquet.
 
 Two locks, so that the analyst path cannot be talked into writing. The text is checked first
 (``vigie.warehouse.sqlguard``: one reading statement, no host-touching function, no INTO OUTFILE, no
@@ -14,6 +14,8 @@ read-only for good, which is what it should be; an in-process caller that still 
 
 from __future__ import annotations
 
+import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +25,7 @@ from clickhouse_connect.driver.client import Client
 
 from vigie.warehouse.sqlguard import check_reading, refused_functions
 
-Format = Literal["table", "csv", "parquet"]
+Format = Literal["table", "json", "csv", "parquet"]
 
 
 def read_only_settings(client: Client) -> dict[str, Any]:
@@ -62,17 +64,35 @@ def _plain(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, names=table.column_names)
 
 
-def write(table: pa.Table, fmt: Format, out: Path) -> None:
-    if fmt == "csv":
+def write(table: pa.Table, fmt: Format | str, out: Path | None) -> None:
+    """The whole result as JSON (an array of objects), CSV or Parquet, into ``out`` or onto stdout.
+
+    Parquet is binary: it needs a file. JSON and CSV go to stdout when ``out`` is None (data on stdout).
+    """
+    if fmt == "json":
+        from vigie.core.cli_options import json_value
+
+        text = json.dumps(table.to_pylist(), ensure_ascii=False, default=json_value) + "\n"
+        if out is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            out.write_text(text, encoding="utf-8")
+    elif fmt == "csv":
         import pyarrow.csv as csv
 
-        csv.write_csv(table, out)
-    elif fmt == "parquet":
+        if out is None:
+            sys.stdout.flush()
+            csv.write_csv(table, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            csv.write_csv(table, out)
+    elif fmt == "parquet" and out is not None:
         import pyarrow.parquet as pq
 
         pq.write_table(table, out)
     else:
-        raise ValueError(f"cannot write format {fmt!r} to a file")
+        raise ValueError(f"cannot write format {fmt!r} {'to a file' if out else 'to stdout'}")
 
 
 def render(table: pa.Table, max_rows: int = 200):
