@@ -34,8 +34,9 @@ def fit_school_model(seeds: list[int], make_config: Any, partitions: int, batch_
     """Fit the school risk model on simulated histories (the shipped ``risk_model.json`` comes from here)."""
     from vigie.core.settings import load_settings
     from vigie.producers.simulator import Simulation
+    from vigie.stream.signals.risk_alerts import fit_school
     from vigie.stream.signals.risk_fit import FitOptions
-    from vigie.stream.signals.risk_training import feature_log, fit_on_history
+    from vigie.stream.signals.risk_training import feature_log
 
     privacy = load_settings().privacy
     logs = []
@@ -44,7 +45,7 @@ def fit_school_model(seeds: list[int], make_config: Any, partitions: int, batch_
         logs.append(
             (feature_log(simulation.events(), partitions=partitions, batch_size=batch_size), simulation.truth.pupils)
         )
-    return fit_on_history(logs, f"simulator seeds {','.join(map(str, seeds))}", FitOptions(targets=SCHOOL_TARGETS))
+    return fit_school(logs, f"simulator seeds {','.join(map(str, seeds))}", FitOptions(targets=SCHOOL_TARGETS))[0]
 
 
 def evaluate_signals(
