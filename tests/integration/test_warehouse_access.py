@@ -98,6 +98,23 @@ def test_sql_writes_csv_and_parquet_and_refuses_writes(settings, warehouse, tmp_
     assert warehouse.query(f"SELECT count() FROM {db}.answers").result_rows == [(3,)]
 
 
+def test_sql_exports_aggregate_states_and_datetimes_readably(settings, warehouse, tmp_path) -> None:
+    """The docs' export of ``agg_activity_daily`` crashed on its binary aggregate-state column, and a
+    DateTime came out as Unix seconds."""
+    db = settings.warehouse.database
+    store(warehouse, db, [factories.answer(student_id=factories.student(i)) for i in range(3)])
+    result = run_query(warehouse, f"SELECT * FROM {db}.agg_activity_daily", engine_readonly=False)
+    assert result.num_rows >= 1
+    write(result, "csv", tmp_path / "agg.csv")
+    assert pacsv.read_csv(tmp_path / "agg.csv").num_rows == result.num_rows
+    stamp = run_query(
+        warehouse, "SELECT toDateTime('2025-10-06 08:30:00', 'UTC') AS at, 7::UInt32 AS n", engine_readonly=False
+    )
+    write(stamp, "json", tmp_path / "t.json")
+    [row] = json.loads((tmp_path / "t.json").read_text())
+    assert row["at"].startswith("2025-10-06") and "08:30:00" in row["at"] and row["n"] == 7
+
+
 def test_cli_sql_and_access_sql(settings, warehouse, tmp_path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
