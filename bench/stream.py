@@ -1,7 +1,7 @@
 """Stream worker figures through a real broker: answers per second per worker, and answer -> mastery latency.
 
     .venv/bin/python -m bench.stream [--answers 50000] [--partitions 4] [--workers 1] [--pupils 2000]
-                                     [--rate 500] [--latency-s 10]
+                                     [--rate 2000] [--latency-s 60]
 
 Starts its own Kafka broker (free loopback ports, temp folder; jars from ``VIGIE_TEST_KAFKA_LIBS`` or
 var/kafka/libs), creates the topics and pre-loads N synthetic ``AnswerSubmitted`` (valid, many pupils,
@@ -244,8 +244,8 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pupils", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=500.0, help="answers/s of the latency phase (0: skip)")
-    parser.add_argument("--latency-s", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=2000.0, help="answers/s of the latency phase (0: skip)")
+    parser.add_argument("--latency-s", type=float, default=60.0)
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of worker 0 (throughput)")
     parser.add_argument("--batch-size", type=int, default=None, help="VIGIE_STREAM__BATCH_SIZE of workers")
     args = parser.parse_args()
