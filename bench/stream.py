@@ -141,6 +141,9 @@ def throughput(bootstrap: str, mastery_topic: str, answers: int, workers, timeou
         "worker_cpu_s": round(cpu, 2),
         "worker_cpu_share": round(cpu / span / len(workers), 2) if span > 0 else None,
         "answers_per_s": round((count - (first_count or 0)) / span) if span > 0 else None,
+        # What a worker would do with a whole core: on a shared machine the wall-clock rate is a floor.
+        "answers_per_cpu_s": round((count - (first_count or 0)) / cpu) if cpu > 0 else None,
+        "cpu_us_per_answer": round(1e6 * cpu / (count - (first_count or 0)), 1) if count > (first_count or 0) else None,
     }
 
 
@@ -335,6 +338,8 @@ def main() -> None:
             "stream_answers_per_s": per_worker,
             "stream_to_raw_ratio": round(per_worker / raw["raw_consume_per_s"], 4),
             "stream_to_decode_ratio": round(per_worker / raw["decode_only_per_s"], 4),
+            "stream_answers_per_cpu_s": figures.get("answers_per_cpu_s"),
+            "stream_cpu_us_per_answer": figures.get("cpu_us_per_answer"),
         }
         print(json.dumps({"ratios": ratios}), flush=True)
         figures_out = raw | ratios | {"stream_partitions": args.partitions, "stream_workers": args.workers}
