@@ -193,7 +193,21 @@ def latency(bootstrap: str, prefix: str, factory: AnswerFactory, rate: float, se
         "latency_ms_p99": percentile(lags, 0.99),
         "latency_ms_max": max(lags),
         "latency_ms_mean": round(statistics.fmean(lags), 1),
+        # The median latency of each second of the phase: a backlog grows, a periodic stall saws.
+        "latency_ms_p50_by_second": _by_second(
+            [(answer_ts[k], update_ts[k] - answer_ts[k]) for k in sent if k in update_ts and k in answer_ts]
+        ),
     }
+
+
+def _by_second(stamped: list[tuple[int, int]]) -> list[float]:
+    if not stamped:
+        return []
+    start = min(t for t, _ in stamped)
+    buckets: dict[int, list[int]] = {}
+    for t, lag in stamped:
+        buckets.setdefault((t - start) // 1000, []).append(lag)
+    return [percentile(buckets[b], 0.50) for b in sorted(buckets)]
 
 
 async def _drain(bootstrap: str, topic: str, records: int, work: str) -> float:

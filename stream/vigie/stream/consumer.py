@@ -69,11 +69,28 @@ class Delivery:
             yield from records
 
 
+#: How long the broker may hold a fetch that has nothing yet (faust hard-codes 1.5 s). Measured: with 1.5 s,
+#: answers at 300/s waited in bursts of 1.5 s (p50 1.2 s); with this, p50 137 ms, p99 285 ms on a loaded machine.
+FETCH_MAX_WAIT_MS = 100
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """faust's consumer thread, with the broker's fetch wait bounded (``FETCH_MAX_WAIT_MS``)."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
+
+
 class BatchConsumer(faust_aiokafka.Consumer):
     """faust's aiokafka consumer, with the source topics delivered fetch by fetch (see the module's doc)."""
 
     #: Topic names whose records go to ``deliveries`` (set by the stream app before the worker starts).
     source_topics: frozenset[str] = frozenset()
+
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
