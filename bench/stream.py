@@ -265,6 +265,7 @@ def main() -> None:
     parser.add_argument("--latency-s", type=float, default=60.0)
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of worker 0 (throughput)")
     parser.add_argument("--batch-size", type=int, default=None, help="VIGIE_STREAM__BATCH_SIZE of workers")
+    parser.add_argument("--model", choices=["learner", "bkt"], default="learner", help="the workers' mastery model")
     args = parser.parse_args()
     started_on = results.machine()
 
@@ -280,7 +281,9 @@ def main() -> None:
     broker.start(timeout_s=120)
     workers = []
     try:
-        stream = {"app_id": "bench"} | ({"batch_size": args.batch_size} if args.batch_size else {})
+        stream = {"app_id": "bench", "mastery_model": args.model} | (
+            {"batch_size": args.batch_size} if args.batch_size else {}
+        )
         settings = VigieSettings(
             state_dir=tmp,
             kafka={
