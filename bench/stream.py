@@ -1,7 +1,7 @@
 """Stream worker figures through a real broker: answers per second per worker, and answer -> mastery latency.
 
     .venv/bin/python -m bench.stream [--answers 50000] [--partitions 4] [--workers 1] [--pupils 2000]
-                                     [--rate 500] [--latency-s 10]
+                                     [--rate 2000] [--latency-s 60]
 
 Starts its own Kafka broker (free loopback ports, temp folder; jars from ``VIGIE_TEST_KAFKA_LIBS`` or
 var/kafka/libs), creates the topics and pre-loads N synthetic ``AnswerSubmitted`` (valid, many pupils,
@@ -141,6 +141,9 @@ def throughput(bootstrap: str, mastery_topic: str, answers: int, workers, timeou
         "worker_cpu_s": round(cpu, 2),
         "worker_cpu_share": round(cpu / span / len(workers), 2) if span > 0 else None,
         "answers_per_s": round((count - (first_count or 0)) / span) if span > 0 else None,
+        # What a worker would do with a whole core: on a shared machine the wall-clock rate is a floor.
+        "answers_per_cpu_s": round((count - (first_count or 0)) / cpu) if cpu > 0 else None,
+        "cpu_us_per_answer": round(1e6 * cpu / (count - (first_count or 0)), 1) if count > (first_count or 0) else None,
     }
 
 
@@ -190,7 +193,21 @@ def latency(bootstrap: str, prefix: str, factory: AnswerFactory, rate: float, se
         "latency_ms_p99": percentile(lags, 0.99),
         "latency_ms_max": max(lags),
         "latency_ms_mean": round(statistics.fmean(lags), 1),
+        # The median latency of each second of the phase: a backlog grows, a periodic stall saws.
+        "latency_ms_p50_by_second": _by_second(
+            [(answer_ts[k], update_ts[k] - answer_ts[k]) for k in sent if k in update_ts and k in answer_ts]
+        ),
     }
+
+
+def _by_second(stamped: list[tuple[int, int]]) -> list[float]:
+    if not stamped:
+        return []
+    start = min(t for t, _ in stamped)
+    buckets: dict[int, list[int]] = {}
+    for t, lag in stamped:
+        buckets.setdefault((t - start) // 1000, []).append(lag)
+    return [percentile(buckets[b], 0.50) for b in sorted(buckets)]
 
 
 async def _drain(bootstrap: str, topic: str, records: int, work: str) -> float:
@@ -244,10 +261,11 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pupils", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=500.0, help="answers/s of the latency phase (0: skip)")
-    parser.add_argument("--latency-s", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=2000.0, help="answers/s of the latency phase (0: skip)")
+    parser.add_argument("--latency-s", type=float, default=60.0)
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of worker 0 (throughput)")
-    parser.add_argument("--batch-within", type=float, default=None, help="VIGIE_STREAM__BATCH_WITHIN_S of workers")
+    parser.add_argument("--batch-size", type=int, default=None, help="VIGIE_STREAM__BATCH_SIZE of workers")
+    parser.add_argument("--model", choices=["learner", "bkt"], default="learner", help="the workers' mastery model")
     args = parser.parse_args()
     started_on = results.machine()
 
@@ -263,7 +281,9 @@ def main() -> None:
     broker.start(timeout_s=120)
     workers = []
     try:
-        stream = {"app_id": "bench"} | ({"batch_within_s": args.batch_within} if args.batch_within else {})
+        stream = {"app_id": "bench", "mastery_model": args.model} | (
+            {"batch_size": args.batch_size} if args.batch_size else {}
+        )
         settings = VigieSettings(
             state_dir=tmp,
             kafka={
@@ -335,6 +355,8 @@ def main() -> None:
             "stream_answers_per_s": per_worker,
             "stream_to_raw_ratio": round(per_worker / raw["raw_consume_per_s"], 4),
             "stream_to_decode_ratio": round(per_worker / raw["decode_only_per_s"], 4),
+            "stream_answers_per_cpu_s": figures.get("answers_per_cpu_s"),
+            "stream_cpu_us_per_answer": figures.get("cpu_us_per_answer"),
         }
         print(json.dumps({"ratios": ratios}), flush=True)
         figures_out = raw | ratios | {"stream_partitions": args.partitions, "stream_workers": args.workers}

@@ -16,6 +16,6 @@ fi
 if [ ! -f "$ANSWERS" ]; then
   .venv/bin/python -m bench.mastery --csv "$ANSWERS" >/dev/null
 fi
-echo "vigie:  $(.venv/bin/vigie evaluate mastery --answers "$ANSWERS" --split-column split --json \
+echo "vigie:  $(.venv/bin/vigie evaluate mastery --answers "$ANSWERS" --split-column split --format json \
   | .venv/bin/python -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({k: d[k] for k in ("auc","rmse","log_loss","n_train","n_test")}))')"
 echo "pyBKT:  $("$VENV/bin/python" bench/pybkt/compare.py --answers "$ANSWERS" --split-column split)"

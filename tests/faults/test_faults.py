@@ -87,7 +87,6 @@ def test_poison_inputs_duplicates_and_offline_answers_end_processed_or_dead_lett
     assert raw_left == 0, "no raw identifier in a dead letter"
 
 
-@pytest.mark.known_loss
 def test_worker_sigkill_mid_stream_then_restart(settings, warehouse, tmp_path):
     ensure_topics(settings.kafka)
     events = answers(pupils=10, per_skill=5, seed=12)
@@ -119,7 +118,6 @@ def test_worker_sigkill_mid_stream_then_restart(settings, warehouse, tmp_path):
     account.assert_exact(dead_letters=0)
 
 
-@pytest.mark.known_loss
 def test_one_of_two_workers_killed_the_other_takes_over(settings, warehouse, tmp_path):
     ensure_topics(settings.kafka)
     events = answers(pupils=12, per_skill=4, seed=13)
@@ -245,7 +243,6 @@ def test_warehouse_unavailable_then_back(settings, warehouse, tmp_path):
     account.assert_exact(dead_letters=0)
 
 
-@pytest.mark.known_loss
 def test_broker_stopped_and_restarted_while_producers_publish(settings, warehouse, tmp_path, kafka_bootstrap):
     """Its own broker (the session's serves the other tests): stopped for a few seconds mid-stream."""
     from tests.conftest import REPO

@@ -30,7 +30,7 @@ def test_calibrate_fits_the_stored_answers_and_publishes_parameters(settings, wa
     warehouse.insert(f"{settings.warehouse.database}.{ANSWERS.name}", rows, column_names=list(ANSWERS.columns))
     result = CliRunner().invoke(
         app,
-        ["calibrate", "--model", "bkt", "--min-answers", "30", "--min-pupils", "5", "--version", "42"],
+        ["calibrate", "--model", "bkt", "--min-answers", "30", "--min-pupils", "5", "--params-version", "42"],
         env=settings_env(settings),
     )
     assert result.exit_code == 0, result.output
@@ -61,7 +61,7 @@ def test_calibrate_fits_the_learner_model_and_publishes_it_in_parts(settings, wa
     answers = [e for e in sim.events() if e.kind == "answer"]
     rows = [answer_row(a) for a in answers]
     warehouse.insert(f"{settings.warehouse.database}.{ANSWERS.name}", rows, column_names=list(ANSWERS.columns))
-    result = CliRunner().invoke(app, ["calibrate", "--version", "43"], env=settings_env(settings))
+    result = CliRunner().invoke(app, ["calibrate", "--params-version", "43"], env=settings_env(settings))
     assert result.exit_code == 0, result.output
 
     consumer = KafkaConsumer(

@@ -174,7 +174,6 @@ def _new_parameters(model: str) -> list:
     return learner_contract(fitted, 1000, datetime.now(UTC))
 
 
-@pytest.mark.known_loss
 @pytest.mark.parametrize("model", ["learner", "bkt"])
 def test_new_parameters_reach_running_workers_without_restart(settings, tmp_path, model) -> None:
     settings = settings.model_copy(update={"stream": settings.stream.model_copy(update={"mastery_model": model})})
@@ -230,7 +229,6 @@ def _group_members(settings) -> list:
         admin.close()
 
 
-@pytest.mark.known_loss
 def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_result(settings, tmp_path) -> None:
     ensure_topics(settings.kafka)
     log = tmp_path / "worker.log"
@@ -255,7 +253,6 @@ def test_sigkill_mid_stream_then_restart_gives_the_uninterrupted_result(settings
     mastery.close()
 
 
-@pytest.mark.known_loss
 def test_two_workers_give_the_same_result_as_one(settings, tmp_path) -> None:
     ensure_topics(settings.kafka)
     events = _answers(pupils=12, per_skill=4, seed=5)

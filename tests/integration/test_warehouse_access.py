@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 
 import pyarrow.csv as pacsv
@@ -95,6 +98,23 @@ def test_sql_writes_csv_and_parquet_and_refuses_writes(settings, warehouse, tmp_
     assert warehouse.query(f"SELECT count() FROM {db}.answers").result_rows == [(3,)]
 
 
+def test_sql_exports_aggregate_states_and_datetimes_readably(settings, warehouse, tmp_path) -> None:
+    """The docs' export of ``agg_activity_daily`` crashed on its binary aggregate-state column, and a
+    DateTime came out as Unix seconds."""
+    db = settings.warehouse.database
+    store(warehouse, db, [factories.answer(student_id=factories.student(i)) for i in range(3)])
+    result = run_query(warehouse, f"SELECT * FROM {db}.agg_activity_daily", engine_readonly=False)
+    assert result.num_rows >= 1
+    write(result, "csv", tmp_path / "agg.csv")
+    assert pacsv.read_csv(tmp_path / "agg.csv").num_rows == result.num_rows
+    stamp = run_query(
+        warehouse, "SELECT toDateTime('2025-10-06 08:30:00', 'UTC') AS at, 7::UInt32 AS n", engine_readonly=False
+    )
+    write(stamp, "json", tmp_path / "t.json")
+    [row] = json.loads((tmp_path / "t.json").read_text())
+    assert row["at"].startswith("2025-10-06") and "08:30:00" in row["at"] and row["n"] == 7
+
+
 def test_cli_sql_and_access_sql(settings, warehouse, tmp_path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
@@ -110,16 +130,31 @@ def test_cli_sql_and_access_sql(settings, warehouse, tmp_path, monkeypatch) -> N
     result = runner.invoke(app, ["sql", f"SELECT * FROM {db}.answers", "--format", "parquet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert pq.read_table(out).num_rows == 2
+    assert result.stdout == "" and "2 row(s) written to" in result.stderr, "data in the file, the message on stderr"
     shown = runner.invoke(app, ["sql", f"SELECT count() AS answers FROM {db}.answers"])
     assert shown.exit_code == 0 and "answers" in shown.output and "2" in shown.output
+    query = f"SELECT student_id, occurred_at, correct FROM {db}.answers ORDER BY student_id"
+    as_json = runner.invoke(app, ["sql", query, "--format", "json"])  # data on stdout, nothing else
+    assert as_json.exit_code == 0, as_json.output
+    rows = json.loads(as_json.stdout)
+    assert [sorted(r) for r in rows] == [["correct", "occurred_at", "student_id"]] * 2
+    as_csv = runner.invoke(app, ["sql", query, "--format", "csv"])
+    assert as_csv.exit_code == 0, as_csv.output
+    assert [r["student_id"] for r in csv.DictReader(io.StringIO(as_csv.stdout))] == [r["student_id"] for r in rows]
     printed = runner.invoke(app, ["warehouse", "access-sql", "--academy", "lyon", "--password-env", "LYON_PASSWORD"])
     assert printed.exit_code == 0, printed.output
     assert f"GRANT SELECT ON {db}.v_school_at_risk TO vigie_lyon_aggregates;" in printed.output
     for bad in (
         ["sql", "SELECT 1", "--format", "xlsx"],
-        ["warehouse", "access-sql", "--academy", "lyon", "--password-env", "LYON_PASSWORD", "--level", "admin"],
-        ["sql", "SELECT 1", "--format", "csv"],
+        ["warehouse", "access-sql", "--academy", "lyon", "--password-env", "LYON_PASSWORD", "--access", "admin"],
+        ["sql", "SELECT 1", "--format", "parquet"],  # binary: only into a file
+        ["sql", "SELECT 1", "--out", str(tmp_path / "x.csv")],  # a table is for the screen, not silently lost
     ):
         refused = runner.invoke(app, bad)
         assert refused.exit_code == 2, (bad, refused.output)  # a usage error, not a configuration error
+    former = runner.invoke(
+        app, ["warehouse", "access-sql", "--academy", "lyon", "--password-env", "LYON_PASSWORD", "--level", "analyst"]
+    )
+    assert former.exit_code == 0 and "--level is deprecated" in former.stderr and "use --access" in former.stderr
+    assert "vigie_lyon_analyst" in former.stdout
     assert "s3cret" not in printed.output

@@ -108,6 +108,7 @@ def test_sql_report_erase_and_status_work_while_the_sink_runs(own_state: VigieSe
 
         report = _vigie(env, elsewhere, "report", "--academy", "lyon", "--out", "report", "--days", "1000")
         assert report.returncode == 0, report.stderr
+        assert report.stdout == "" and "report written to" in report.stderr, "the data is the pages; a message"
         html = (elsewhere / "report" / "lyon" / "index.html").read_text(encoding="utf-8")
         assert "<html" in html and "Académie de Lyon" in html and (elsewhere / "report" / "index.html").is_file()
 

@@ -70,6 +70,28 @@ def test_retention_changes_every_existing_table(settings, warehouse) -> None:
     assert set_retention(warehouse, db, 90) == []  # idempotent
 
 
+def test_retention_show_prints_data_in_the_asked_format(settings, warehouse, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from vigie.cli import app
+
+    db = settings.warehouse.database
+    set_retention(warehouse, db, 120)
+    monkeypatch.setenv("VIGIE_STATE_DIR", str(settings.state_dir))  # the engine this process already opened
+    monkeypatch.setenv("VIGIE_WAREHOUSE__DATABASE", db)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["warehouse", "retention", "--show", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    rows = json.loads(shown.stdout)
+    assert {r["table"] for r in rows} == {t.table for t in retention(warehouse, db)}
+    assert {r["retention_days"] for r in rows} == {120}
+    refused = runner.invoke(app, ["warehouse", "retention", "--days", "30", "--format", "json"])
+    assert refused.exit_code == 2 and "--show" in refused.output
+    assert {t.days for t in retention(warehouse, db)} == {120}, "a refused command changes nothing"
+
+
 def test_replayed_old_mastery_updates_do_not_overwrite_newer_state(settings, warehouse) -> None:
     db = settings.warehouse.database
     new = factories_warehouse.mastery_updated(

@@ -149,6 +149,7 @@ def test_build_command_writes_the_json_and_provisioning(tmp_path: Path) -> None:
         app, ["dashboards", "build", "--out", str(tmp_path / "g"), "--provisioning", str(tmp_path / "p")]
     )
     assert result.exit_code == 0, result.output
+    assert result.stdout == "" and "file(s) written" in result.stderr, "the data is the files; the list a message"
     expected = [f"{s.uid}.json" for s in SPECS] + ["vigie-operations.json"]  # + the Prometheus one
     assert sorted(p.name for p in (tmp_path / "g").iterdir()) == sorted(expected)
     assert (tmp_path / "p" / "datasources" / "vigie.yaml").is_file()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import numpy as np
@@ -105,7 +107,7 @@ def test_calibrate_dry_run_fits_the_log(tmp_path) -> None:
     answers = tmp_path / "log.csv"
     _write_log(answers, pupils=200)
     result = CliRunner().invoke(
-        app, ["calibrate", "--csv", str(answers), "--model", "bkt", "--dry-run", "--min-pupils", "50"]
+        app, ["calibrate", "--answers", str(answers), "--model", "bkt", "--dry-run", "--min-pupils", "50"]
     )
     assert result.exit_code == 0, result.output
     assert "2 skills calibrated of 2" in result.output
@@ -114,11 +116,40 @@ def test_calibrate_dry_run_fits_the_log(tmp_path) -> None:
 def test_calibrate_dry_run_fits_the_learner_model_by_default(tmp_path) -> None:
     answers = tmp_path / "log.csv"
     _write_log(answers, pupils=100)
-    result = CliRunner().invoke(app, ["calibrate", "--csv", str(answers), "--dry-run", "--version", "9"])
+    result = CliRunner().invoke(app, ["calibrate", "--answers", str(answers), "--dry-run", "--params-version", "9"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "learner model v9" in text and "2 skills" in text
     assert "3 learner model records (dry run" in text, "2 skills, no domain (flat codes), global"
+    assert result.stdout == "", "calibrate's learner fit prints messages only (stderr)"
+
+
+def test_calibrate_prints_the_fitted_parameters_as_data(tmp_path) -> None:
+    answers = tmp_path / "log.csv"
+    _write_log(answers, pupils=100)
+    runner = CliRunner()
+    bkt = runner.invoke(app, ["calibrate", "--answers", str(answers), "--model", "bkt", "--dry-run",
+                              "--min-pupils", "50", "--format", "json"])  # fmt: skip
+    assert bkt.exit_code == 0, bkt.output
+    rows = json.loads(bkt.stdout)
+    assert len(rows) == 2 and all(r["fitted"] is True and 0 < r["p_init"] < 1 for r in rows)
+    assert "2 skills calibrated of 2" in bkt.stderr
+    learner = runner.invoke(app, ["calibrate", "--answers", str(answers), "--dry-run", "--format", "csv"])
+    assert learner.exit_code == 0, learner.output
+    records = list(csv.DictReader(io.StringIO(learner.stdout)))
+    assert [r["scope"] for r in records] == ["skill", "skill", "global"]
+    refused = runner.invoke(app, ["calibrate", "--answers", str(answers), "--format", "parquet"])
+    assert refused.exit_code == 2 and "--out" in refused.output, "refused before fitting or publishing"
+
+
+def test_calibrate_still_takes_its_former_option_names_with_a_warning(tmp_path) -> None:
+    answers = tmp_path / "log.csv"
+    _write_log(answers, pupils=100)
+    result = CliRunner().invoke(app, ["calibrate", "--csv", str(answers), "--dry-run", "--version", "9"])
+    assert result.exit_code == 0, result.output
+    assert "learner model v9" in " ".join(result.stderr.split())
+    assert "--csv is deprecated" in result.stderr and "use --answers" in result.stderr
+    assert "--version is deprecated" in result.stderr and "use --params-version" in result.stderr
 
 
 def test_the_feed_applies_records_tombstones_and_skips_invalid_ones() -> None:

@@ -138,7 +138,8 @@ def test_a_state_of_the_previous_format_is_still_read() -> None:
     old = b'{"v":1,"s":{"C3-MA-NOM-01":[0.4,2,10.0]},"r":[["a","C3-MA-NOM-01",0.3,0.4,2,0]]}'
     state = PupilMastery.decode(old)
     assert state.skills["C3-MA-NOM-01"].attempts == 2 and state.learner is None
-    assert state.recent["a"].model == "bkt" and state.recent["a"].confidence is None
+    seen = state.seen("a")
+    assert seen is not None and seen.model == "bkt" and seen.confidence is None
 
 
 def test_outputs_do_not_depend_on_batching() -> None:

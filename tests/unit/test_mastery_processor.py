@@ -129,3 +129,14 @@ def test_the_book_keeps_the_newest_version() -> None:
     book.put("S", BktParams(0.5, 0.2, 0.1, 0.1, version=7))
     book.put("S", BktParams(0.4, 0.2, 0.1, 0.1, version=3))
     assert book.get("S").version == 7 and book.get("other") is DEFAULT_PARAMS
+
+
+@settings(max_examples=30, deadline=None)
+@given(plan=plans, model=st.sampled_from(["bkt", "learner"]))
+def test_emissions_built_without_validation_are_valid_events_of_the_contract(plan, model) -> None:
+    """``mastery_updated`` skips validation for speed: every emission must still pass it, field for field."""
+    processor = MasteryProcessor({}, ParameterBook(), threshold=0.95, model=model)
+    for emission in processor.process(_answers(plan)):
+        event = emission.event
+        assert MasteryUpdated.model_validate(event.model_dump()) == event
+        assert MasteryUpdated.model_validate_json(event.model_dump_json()) == event

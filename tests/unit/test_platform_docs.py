@@ -33,5 +33,5 @@ def test_vigie_skills_lists_the_taxonomy() -> None:
     result = CliRunner().invoke(app, ["skills", "--level", "CM1", "--subject", "mathematiques"])
     assert result.exit_code == 0, result.output
     assert "C3-MA-NOM-01" in result.stdout and "C2-MA-NOM-01" not in result.stdout
-    assert result.stdout.rstrip().endswith("32 skills")
+    assert result.stderr.rstrip().endswith("32 skills"), "the count is a message: stderr"
     assert CliRunner().invoke(app, ["skills", "--level", "CM9"]).exit_code != 0

@@ -37,10 +37,10 @@ def test_vigie_schema_prints_the_union_and_each_model() -> None:
     assert union.exit_code == 0, union.output
     assert json.loads(union.stdout) == learning_event_schema()
     for kind in MODELS:
-        one = runner.invoke(app, ["schema", "--model", kind])
+        one = runner.invoke(app, ["schema", "--kind", kind])
         assert one.exit_code == 0, one.output
         assert json.loads(one.stdout)["properties"]["kind"]["const"] == kind
-    assert runner.invoke(app, ["schema", "--model", "teleport"]).exit_code != 0
+    assert runner.invoke(app, ["schema", "--kind", "teleport"]).exit_code != 0
 
 
 def test_contract_events_are_valid_under_the_schema() -> None:

@@ -29,6 +29,8 @@ DEV = Pseudonymizer(PRIVACY.key_for("lyon"))
 
 @dataclass
 class _Message:
+    """What the pipeline reads of a Kafka record (aiokafka's ``ConsumerRecord`` has these fields)."""
+
     key: bytes | None
     value: bytes | None
     topic: str = "t.learning-events.v1"
@@ -36,13 +38,8 @@ class _Message:
     offset: int = 0
 
 
-@dataclass
-class _Event:
-    message: _Message
-
-
-def _batch(*messages: _Message) -> list[_Event]:
-    return [_Event(_Message(m.key, m.value, offset=i)) for i, m in enumerate(messages)]
+def _batch(*messages: _Message) -> list[_Message]:
+    return [_Message(m.key, m.value, offset=i) for i, m in enumerate(messages)]
 
 
 def _keyed(event) -> _Message:

@@ -84,8 +84,7 @@ class StreamSettings(BaseModel):
         "learner", description="learner: P(next item right), sharing strength across skills; bkt: per-skill BKT."
     )
     mastery_threshold: float = Field(0.95, gt=0, lt=1, description="BKT: P(known) at which a skill is mastered.")
-    batch_size: int = Field(1000, ge=1)
-    batch_within_s: float = Field(0.05, gt=0)
+    batch_size: int = Field(1000, ge=1, description="Most records of one fetch, processed as one batch.")
     web_enabled: bool = False
     web_port: int = 6066
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus /metrics on loopback; 0: off.")

@@ -24,7 +24,7 @@ def build_command(
 
     written = grafana.write_all(levels.all_dashboards(), out) + provisioning.write(provisioning_dir)
     written.append(operations.write(out))
-    typer.echo(f"{len(written)} file(s) written" + "".join(f"\n  {p}" for p in written))
+    typer.echo(f"{len(written)} file(s) written" + "".join(f"\n  {p}" for p in written), err=True)
 
 
 @dashboards.command("push")
@@ -84,7 +84,8 @@ def report_command(
         f"{len(report.of_level(level))} {name}"
         for level, name in (("national", "national"), ("academy", "academy"), ("school", "school"), ("class", "class"))
     )
-    typer.echo(f"report written to {out / 'index.html'} ({len(report.pages)} pages: {counts})")
+    # The data is the pages: the message goes to stderr and stdout stays empty.
+    typer.echo(f"report written to {out / 'index.html'} ({len(report.pages)} pages: {counts})", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from vigie.core.cli_options import FORMAT_HELP, OutputFormat, check_output, emit_rows, renamed, take_renamed
 from vigie.core.settings import VigieSettings, load_settings
+from vigie.stream.cli import MasteryModel
 
 if TYPE_CHECKING:  # the stream and warehouse parts are imported when the command runs (fast ``--help``)
     from vigie.stream.mastery.calibrate import AnswerLog
@@ -39,21 +41,33 @@ def warehouse_answers(settings: VigieSettings) -> AnswerLog:
 
 
 def calibrate_command(
-    csv_path: Path | None = typer.Option(
-        None, "--csv", exists=True, dir_okay=False, help="Answer log CSV; default: the warehouse's answers table."
+    answers_path: Path | None = typer.Option(
+        None,
+        "--answers",
+        exists=True,
+        dir_okay=False,
+        help="Answer log CSV (.csv or .csv.gz); default: the warehouse's answers table.",
     ),
     student_column: str = typer.Option("student", help="CSV column of the pupil."),
     skill_column: str = typer.Option("skill", help="CSV column of the skill."),
     correct_column: str = typer.Option("correct", help="CSV column of correctness (1/0, true/false)."),
     order_column: str = typer.Option("order", help="CSV column giving the order (number or ISO time)."),
-    model: str = typer.Option("learner", help="learner (the stream's default) or bkt (per-skill EM)."),
+    model: MasteryModel = typer.Option(
+        MasteryModel.learner, help="learner (the stream's default) or bkt (per-skill EM)."
+    ),
     half_life_days: float | None = typer.Option(
         None, min=0.01, help="BKT: forgetting half-life; learner: evidence half-life (default 30 days on timestamps)."
     ),
     min_answers: int = typer.Option(200, min=1, help="Fewer answers: the skill keeps the defaults."),
     min_pupils: int = typer.Option(20, min=1, help="Fewer pupils: the skill keeps the defaults."),
-    version: int | None = typer.Option(None, min=1, help="params_version (default: the current Unix time)."),
+    params_version: int | None = typer.Option(
+        None, min=1, help="Version of the published parameters (default: the current Unix time)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the parameters, publish nothing."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=f"The fitted parameters: {FORMAT_HELP}"),
+    out: Path | None = typer.Option(None, help="File to write the parameters to instead of stdout."),
+    old_csv: Path | None = typer.Option(None, "--csv", exists=True, dir_okay=False, hidden=True),
+    old_version: int | None = renamed("--version", "--params-version"),
 ) -> None:
     """Fit the mastery model (learner by default, or per-skill BKT by EM) and publish it to the skill-parameters topic.
 
@@ -63,42 +77,34 @@ def calibrate_command(
     from datetime import UTC, datetime
 
     from rich.console import Console
-    from rich.table import Table
 
     from vigie.stream.mastery.calibrate import calibrate
     from vigie.stream.mastery.evaluate import Columns, read_answer_log
     from vigie.stream.mastery.params import publish, to_contract
 
+    check_output(fmt, out)  # before the fit: a wrong pair of options costs nothing
+    csv_path = take_renamed(old_csv, answers_path, "--csv", "--answers")
+    version = take_renamed(old_version, params_version, "--version", "--params-version")
     settings = load_settings()
     if csv_path is not None:
         answers, _ = read_answer_log(csv_path, Columns(student_column, skill_column, correct_column, order_column))
     else:
         answers = warehouse_answers(settings)
     version = version or int(time.time())
-    if model == "learner":
-        _calibrate_learner(settings, answers, version, half_life_days, dry_run)
+    if model is MasteryModel.learner:
+        _calibrate_learner(settings, answers, version, half_life_days, dry_run, fmt, out)
         return
-    if model != "bkt":
-        from vigie.core.errors import ConfigurationError
-
-        raise ConfigurationError(f"--model must be learner or bkt, not {model!r}")
     fits = calibrate(
         answers, version=version, half_life_days=half_life_days, min_answers=min_answers, min_pupils=min_pupils
     )
-    table = Table("skill", "answers", "pupils", "p_init", "p_learn", "p_guess", "p_slip", "fitted")
+    on_screen = fmt is OutputFormat.table
+    rows = []
     for fit in fits.values():
         p = fit.params
-        table.add_row(
-            fit.skill,
-            str(fit.n_answers),
-            str(fit.n_pupils),
-            f"{p.p_init:.3f}",
-            f"{p.p_learn:.3f}",
-            f"{p.p_guess:.3f}",
-            f"{p.p_slip:.3f}",
-            "yes" if fit.calibrated else "defaults",
-        )
-    Console().print(table)  # data on stdout, messages on stderr
+        fitted = ("yes" if fit.calibrated else "defaults") if on_screen else fit.calibrated
+        probabilities = (round(p.p_init, 4), round(p.p_learn, 4), round(p.p_guess, 4), round(p.p_slip, 4))
+        rows.append((fit.skill, fit.n_answers, fit.n_pupils, *probabilities, fitted))
+    emit_rows(("skill", "answers", "pupils", "p_init", "p_learn", "p_guess", "p_slip", "fitted"), rows, fmt, out)
     console = Console(stderr=True)
     fitted_at = datetime.now(UTC)
     calibrated = [to_contract(f.skill, f.params, f.n_answers, fitted_at) for f in fits.values() if f.calibrated]
@@ -113,7 +119,13 @@ def calibrate_command(
 
 
 def _calibrate_learner(
-    settings: VigieSettings, answers: AnswerLog, version: int, half_life_days: float | None, dry_run: bool
+    settings: VigieSettings,
+    answers: AnswerLog,
+    version: int,
+    half_life_days: float | None,
+    dry_run: bool,
+    fmt: OutputFormat,
+    out: Path | None,
 ) -> None:
     from datetime import UTC, datetime
 
@@ -131,6 +143,10 @@ def _calibrate_learner(
     console.print(f"learner model v{version}: {fitted.n_answers} answers, {fitted.n_skills} skills, "
                   f"{fitted.n_domains} domains; global weights {describe(fitted.model)}")  # fmt: skip
     parts = to_contract(fitted.model, fitted.n_answers, datetime.now(UTC))
+    if fmt is not OutputFormat.table or out is not None:  # the records as published (the table is the summary)
+        columns = ("scope", "key", "prior", "weights", "n_answers")
+        records = [part.model_dump(mode="json") for part in parts]
+        emit_rows(columns, [tuple(r[c] for c in columns) for r in records], fmt, out)
     if dry_run:
         console.print(f"{len(parts)} learner model records (dry run: nothing published)")
         return

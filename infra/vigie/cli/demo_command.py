@@ -9,7 +9,7 @@ def demo_command(
     academies: str = typer.Option("lyon,creteil", help="Comma-separated academy codes."),
     students: int = typer.Option(12, help="Pupils per class."),
     days: int = typer.Option(42, help="Calendar days of simulated activity, ending on the last school day."),
-    keep_kafka: bool = typer.Option(False, help="Leave the broker running afterwards."),
+    keep_kafka: bool = typer.Option(False, "--keep-kafka", help="Leave the broker running afterwards."),
 ) -> None:
     """Run the whole pipeline on a simulated cohort and print what was sent, processed and stored."""
     from vigie.cli.demo import run_demo

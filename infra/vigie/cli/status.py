@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import typer
 
+from vigie.core.cli_options import REPORT_FORMAT_HELP, ReportFormat
 from vigie.core.settings import VigieSettings, load_settings
-
-
-class StatusFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 @dataclass
@@ -136,11 +131,11 @@ def _warehouse(settings: VigieSettings, problems: list[str]) -> dict[str, Any]:
 
 
 def status_command(
-    fmt: StatusFormat = typer.Option(StatusFormat.table, "--format", help="table (on screen) or json."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=REPORT_FORMAT_HELP),
 ) -> None:
     """Broker, sink, stream and warehouse at a glance: rows, last insert, consumer lag; exit 1 if one is down."""
     status = gather(load_settings())
-    if fmt is StatusFormat.json:
+    if fmt is ReportFormat.json:
         typer.echo(json.dumps(asdict(status), default=str))
     else:
         _print(status)

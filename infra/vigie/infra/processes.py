@@ -26,7 +26,7 @@ def settings_env(settings: VigieSettings) -> dict[str, str]:
             "VIGIE_KAFKA__PARTITIONS": str(settings.kafka.partitions),
             "VIGIE_WAREHOUSE__DATABASE": settings.warehouse.database,
             "VIGIE_STREAM__APP_ID": settings.stream.app_id,
-            "VIGIE_STREAM__BATCH_WITHIN_S": str(settings.stream.batch_within_s),
+            "VIGIE_STREAM__BATCH_SIZE": str(settings.stream.batch_size),
             "VIGIE_STREAM__MASTERY_THRESHOLD": str(settings.stream.mastery_threshold),
             "VIGIE_STREAM__METRICS_PORT": str(settings.stream.metrics_port),
             "VIGIE_SINK__METRICS_PORT": str(settings.sink.metrics_port),
@@ -45,7 +45,7 @@ def start_worker(
     """
     if module:
         return start_process(settings, [sys.executable, "-m", module], log_path)
-    return start_vigie(settings, ["stream", "worker", "--loglevel", loglevel], log_path)
+    return start_vigie(settings, ["stream", "worker", "--log-level", loglevel], log_path)
 
 
 def start_vigie(settings: VigieSettings, arguments: list[str], log_path: Path) -> subprocess.Popen[bytes]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.progress import Progress
 
+from vigie.core.cli_options import FORMAT_HELP, OutputFormat, emit_rows, renamed, take_renamed
 from vigie.core.settings import load_settings
 
 
@@ -27,7 +29,6 @@ def simulate(
     import time
     from collections import Counter
 
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -47,7 +48,7 @@ def simulate(
         dropout_share=dropout_share,
     )
     sim = Simulation(config, settings.privacy)
-    console = Console()
+    console = Console(stderr=True)  # progress and counts are messages: stdout stays free
     console.print(
         f"simulating {config.pupils_count} pupils of {', '.join(config.academies)} "
         f"from {sim.start} to {sim.end} (seed {seed})"
@@ -116,32 +117,33 @@ def _parse_day(text: str | None):
 
 
 def schema(
-    model: str | None = typer.Option(
-        None, help="One model by kind (answer, session_started, ..., dead_letter); default: the learning-events union."
+    kind: str | None = typer.Option(
+        None, help="One event kind (answer, session_started, ..., dead_letter); default: the learning-events union."
     ),
-    out: Path | None = typer.Option(None, help="Write to this file instead of printing."),
+    out: Path | None = typer.Option(None, help="Write to this file instead of stdout."),
+    old_model: str | None = renamed("--model", "--kind"),
 ) -> None:
     """Print the JSON Schema of the learning events platforms send (or of one contract model)."""
     from vigie.producers.schema import MODELS, learning_event_schema, model_schema, render
 
-    if model is not None and model not in MODELS:
-        raise typer.BadParameter(f"unknown model {model!r}; one of {', '.join(MODELS)}", param_hint="--model")
-    text = render(learning_event_schema() if model is None else model_schema(model))
+    kind = take_renamed(old_model, kind, "--model", "--kind")
+    if kind is not None and kind not in MODELS:
+        raise typer.BadParameter(f"unknown kind {kind!r}; one of {', '.join(MODELS)}", param_hint="--kind")
+    text = render(learning_event_schema() if kind is None else model_schema(kind))
     if out is None:
         typer.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
-        typer.echo(f"schema written to {out}")
+        typer.echo(f"schema written to {out}", err=True)
 
 
 def skills(
     level: str | None = typer.Option(None, help="Only the skills of this level's cycle (CP ... 2nde)."),
     subject: str | None = typer.Option(None, help="francais or mathematiques."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, help="File to write instead of stdout (required for parquet)."),
 ) -> None:
-    """List the skill taxonomy: the codes platforms put in ``skill_code``, with their French labels."""
-    from rich.console import Console
-    from rich.table import Table
-
+    """List the skill taxonomy: the codes platforms put in `skill_code`, with their French labels."""
     from vigie.core.contract.referential import CYCLE_OF_LEVEL, SUBJECTS
     from vigie.core.contract.taxonomy import skills as all_skills
 
@@ -149,14 +151,13 @@ def skills(
         raise typer.BadParameter(f"unknown level {level!r}; one of {', '.join(CYCLE_OF_LEVEL)}", param_hint="--level")
     if subject is not None and subject not in SUBJECTS:
         raise typer.BadParameter(f"unknown subject {subject!r}; one of {', '.join(SUBJECTS)}", param_hint="--subject")
-    table = Table("code", "cycle", "subject", "domain", "label")
-    shown = 0
-    for skill in all_skills().values():
-        if (level is None or skill.cycle == CYCLE_OF_LEVEL[level]) and subject in (None, skill.subject):
-            table.add_row(skill.code, skill.cycle, skill.subject, skill.domain, skill.label)
-            shown += 1
-    Console(width=200).print(table)
-    typer.echo(f"{shown} skills")
+    rows = [
+        (skill.code, skill.cycle, skill.subject, skill.domain, skill.label)
+        for skill in all_skills().values()
+        if (level is None or skill.cycle == CYCLE_OF_LEVEL[level]) and subject in (None, skill.subject)
+    ]
+    emit_rows(("code", "cycle", "subject", "domain", "label"), rows, fmt, out, width=200)
+    typer.echo(f"{len(rows)} skills", err=True)
 
 
 xapi = typer.Typer(help="Ingest xAPI statements (JSON lines) as learning events.", no_args_is_help=True)
@@ -187,7 +188,7 @@ def xapi_ingest(
             publisher.publish_dead_letter(letter)
 
     try:
-        with path.open("rb") as lines, Progress(transient=True) as progress:
+        with path.open("rb") as lines, Progress(console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task(f"ingesting {path.name}", total=path.stat().st_size)
             report = ingest_lines(
                 lines,

@@ -12,6 +12,7 @@ from faust.types import TopicT
 
 from vigie.core.settings import VigieSettings
 from vigie.core.topics import ALL_TOPICS, LEARNING_EVENTS, TopicSpec, partitions_of
+from vigie.stream.consumer import use_batch_consumer
 from vigie.stream.emit import Emitter, Outbox
 from vigie.stream.processor import PupilProcessor
 
@@ -46,7 +47,7 @@ REBALANCE_TIMEOUT_S = 20.0
 def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.App:
     stream = settings.stream
     settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates its datadir, not the parents
-    return faust.App(
+    app = faust.App(
         app_id or f"{settings.kafka.topic_prefix}-{stream.app_id}",
         broker=f"kafka://{settings.kafka.bootstrap_servers}",
         store="memory://",
@@ -58,7 +59,11 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
         web_enabled=stream.web_enabled,
         web_port=stream.web_port,
         consumer_auto_offset_reset="earliest",
-        broker_commit_every=1000,
+        # Commits every second (and when partitions are given up); a count-driven commit every 1000 acks
+        # was a broker round trip every few milliseconds at full speed.
+        broker_commit_every=50_000,
+        # One fetch is one pipeline batch (``vigie.stream.consumer``).
+        broker_max_poll_records=stream.batch_size,
         broker_commit_interval=1.0,
         # Failover: a killed worker's partitions move once the broker misses its heartbeats for
         # SESSION_TIMEOUT_S (faust's default, 60 s, plus a 60 s rebalance wait kept a restarted or
@@ -74,6 +79,8 @@ def faust_app(settings: VigieSettings, *, app_id: str | None = None) -> faust.Ap
         # a crashed agent left inside a live worker would lose nothing but stall silently.
         agent_supervisor="mode.CrashingSupervisor",
     )
+    use_batch_consumer(app, frozenset({LEARNING_EVENTS.name(settings.kafka.topic_prefix)}))
+    return app
 
 
 def stream_topics(app: faust.App, settings: VigieSettings) -> dict[TopicSpec, TopicT]:

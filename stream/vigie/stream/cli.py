@@ -4,21 +4,43 @@ from __future__ import annotations
 
 import json
 import logging
+from enum import StrEnum
 from pathlib import Path
 
 import typer
+
+from vigie.core.cli_options import REPORT_FORMAT_HELP, ReportFormat, renamed, take_renamed
+
+
+class MasteryModel(StrEnum):
+    """``--model`` of ``calibrate``: the model fitted and published."""
+
+    learner = "learner"
+    bkt = "bkt"
+
+
+class EvaluatedModels(StrEnum):
+    """``--model`` of ``evaluate mastery``: one model, or both side by side."""
+
+    learner = "learner"
+    bkt = "bkt"
+    both = "both"
+
 
 app = typer.Typer(help="faust processors: mastery and dropout signals.", no_args_is_help=True)
 log = logging.getLogger(__name__)
 
 
 @app.command("worker")
-def worker(loglevel: str = typer.Option("warning", help="faust's log level.")) -> None:
+def worker(
+    log_level: str = typer.Option("warning", "--log-level", help="faust's log level (Vigie's: vigie --log-level)."),
+    old_loglevel: str | None = renamed("--loglevel", "--log-level"),
+) -> None:
     """Run a stream worker (scale out by starting more: they share the partitions)."""
     from vigie.core.settings import load_settings
     from vigie.stream.worker import run_worker
 
-    run_worker(load_settings(), loglevel=loglevel)
+    run_worker(load_settings(), loglevel=take_renamed(old_loglevel, log_level, "--loglevel", "--log-level"))
 
 
 def evaluate_mastery_command(
@@ -35,37 +57,35 @@ def evaluate_mastery_command(
     ),
     test_fraction: float = typer.Option(0.2, min=0.01, max=0.99, help="Share of test pupils when drawn."),
     seed: int = typer.Option(42, help="Seed of the pupil draw."),
-    model: str = typer.Option("both", help="learner, bkt, or both (side by side)."),
+    model: EvaluatedModels = typer.Option(EvaluatedModels.both, help="learner, bkt, or both (side by side)."),
     min_answers: int = typer.Option(200, min=1, help="BKT calibration: fewer answers keep the defaults."),
     min_pupils: int = typer.Option(20, min=1, help="BKT calibration: fewer pupils keep the defaults."),
     per_skill: bool = typer.Option(False, "--per-skill", help="Also print every skill's scores."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=REPORT_FORMAT_HELP),
+    as_json: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json (kept for scripts)."),
 ) -> None:
     """Next-answer AUC, RMSE, log-loss and calibration of mastery on an answer log (fit on train, replay test).
 
     Both models run through the stream's own state update. The JSON's top-level scores are the
-    first model's (the learner's with ``--model both``); ``models`` holds each model's report.
+    first model's (the learner's with `--model both`); `models` holds each model's report.
     """
-    from vigie.core.errors import ConfigurationError
     from vigie.stream.mastery.evaluate import MODELS, Columns, evaluate, read_answer_log, split_by_pupil
 
-    names = MODELS if model == "both" else (model,)
-    if any(name not in MODELS for name in names):
-        raise ConfigurationError(f"--model must be learner, bkt or both, not {model!r}")
+    names = MODELS if model is EvaluatedModels.both else (model.value,)
     columns = Columns(student_column, skill_column, correct_column, order_column, split_column, item_column)
     answers, is_test = read_answer_log(answers_path, columns)
     if is_test is None:
         is_test = split_by_pupil(answers, test_fraction, seed)
     results = {name: evaluate(answers, is_test, model=name, min_answers=min_answers, min_pupils=min_pupils)
                for name in names}  # fmt: skip
-    if as_json:
+    if as_json or fmt is ReportFormat.json:
         first = results[names[0]].as_json()
         typer.echo(json.dumps(first | {"models": {name: r.as_json() for name, r in results.items()}}))
         return
     from rich.console import Console
     from rich.table import Table
 
-    def fmt(value: float) -> str:
+    def cell(value: float) -> str:
         return "-" if value != value else f"{value:.4f}"
 
     console = Console()
@@ -75,13 +95,13 @@ def evaluate_mastery_command(
         leading = results[names[0]]
         for skill in sorted(leading.per_skill):
             scores = [results[n].per_skill[skill] for n in names]
-            table.add_row(skill, str(scores[0].n), *(fmt(s.auc) for s in scores), *(fmt(s.ece) for s in scores))
+            table.add_row(skill, str(scores[0].n), *(cell(s.auc) for s in scores), *(cell(s.ece) for s in scores))
         console.print(table)
     table = Table("model", "answers", "AUC", "RMSE", "log-loss", "ECE", "skills fitted",
                   title="Next-answer prediction (test pupils)")  # fmt: skip
     for name, result in results.items():
         o = result.overall
-        table.add_row(name, str(o.n), fmt(o.auc), fmt(o.rmse), fmt(o.log_loss), fmt(o.ece),
+        table.add_row(name, str(o.n), cell(o.auc), cell(o.rmse), cell(o.log_loss), cell(o.ece),
                       f"{result.n_skills_fitted}/{result.n_skills}")  # fmt: skip
     console.print(table)
     reliability = Table("predicted", *(f"{n}: answers / mean p / observed" for n in names),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vigie.core.errors import InvalidEventError
@@ -80,27 +80,25 @@ def _contract_fields() -> frozenset[str]:
 
 
 def batch_done(
-    app: Any, batch: Sequence[Any], records: Sequence[tuple[str, bytes, bytes | None]], started: float
+    consumer: Any,
+    partitions: Mapping[Any, Sequence[Any]],
+    records: Sequence[tuple[str, bytes, bytes | None]],
+    started: float,
 ) -> None:
     """After a batch is acknowledged: counts in and out, its latency, and the lag of its partitions."""
-    if not _enabled or not batch:
+    if not _enabled or not partitions:
         return
     BATCH_SECONDS.observe(time.perf_counter() - started)
-    BATCH_EVENTS.observe(len(batch))
-    last: dict[Any, int] = {}
-    for topic, n in Counter(event.message.topic for event in batch).items():
-        EVENTS_IN.labels(topic).inc(n)
-    for event in batch:
-        message = event.message
-        last[message.tp] = max(last.get(message.tp, -1), message.offset)
+    BATCH_EVENTS.observe(sum(len(batch) for batch in partitions.values()))
+    for tp, batch in partitions.items():
+        EVENTS_IN.labels(tp.topic).inc(len(batch))
     for topic, n in Counter(record[0] for record in records).items():
         EVENTS_OUT.labels(topic).inc(n)
     LAST_BATCH.set(time.time())
-    consumer = getattr(app, "consumer", None)
-    for tp, offset in last.items():
+    for tp, batch in partitions.items():
         try:
-            highwater = consumer.highwater(tp) if consumer is not None else None
+            highwater = consumer.highwater(tp)
         except Exception:  # no fetch yet for this partition
             highwater = None
-        if highwater is not None:
-            LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - offset - 1))
+        if highwater is not None and batch:
+            LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - batch[-1].offset - 1))

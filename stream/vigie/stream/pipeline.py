@@ -1,9 +1,10 @@
-"""The pipeline agent: the stream's entrance, then every per-pupil processor, then the outputs.
+"""The pipeline: the stream's entrance, then every per-pupil processor, then the outputs.
 
-Events are taken in batches (``take_events`` with a ``within`` bound) so that state is read and
-written once per pupil per batch, not once per answer. The batch's emissions, dead letters and table
-changelog records are produced together (``vigie.stream.emit``), and acknowledged before the next
-batch is taken (at least once).
+Each fetch of the learning events arrives whole (``vigie.stream.consumer``: raw records, by partition,
+none skipped), so state is read and written once per pupil per batch, not once per answer. The batch's
+emissions, dead letters and table changelog records are produced together (``vigie.stream.emit``); its
+offsets are acknowledged once they are (at least once), and only for partitions still assigned to this
+worker: the records of a partition given up meanwhile are left to its next owner.
 
 Nothing a producer sends can stop the stream. Every message ends as a processed event or a dead letter:
 
@@ -27,9 +28,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
-
-from faust.types import EventT
+from typing import Any, NoReturn, cast
 
 from vigie.core.contract.codec import decode_learning_event, encode
 from vigie.core.contract.events import LearningEvent
@@ -37,6 +36,7 @@ from vigie.core.errors import InvalidEventError, VigieError
 from vigie.core.topics import DEAD_LETTERS, LEARNING_EVENTS
 from vigie.stream import metrics
 from vigie.stream.app import StreamApp
+from vigie.stream.consumer import BatchConsumer, Delivery
 from vigie.stream.deadletters import DeadLetterWriter
 from vigie.stream.emit import Outbox
 from vigie.stream.processor import PupilProcessor
@@ -56,15 +56,15 @@ class ProcessingError(VigieError):
     """A valid event that made a processor raise on every attempt (its dead letter's error)."""
 
 
-Accepted = tuple[LearningEvent, Any]  # (event, its faust message)
+Accepted = tuple[LearningEvent, Any]  # (event, its Kafka record)
 
 
-def split_valid(batch: Sequence[EventT], letters: DeadLetterWriter) -> tuple[list[Accepted], list[tuple[bytes, bytes]]]:
-    """Decode a batch: valid events (with their message) in order, and (key, dead-letter bytes) for the rest."""
+def split_valid(batch: Sequence[Any], letters: DeadLetterWriter) -> tuple[list[Accepted], list[tuple[bytes, bytes]]]:
+    """Decode a batch of Kafka records: valid events (with their record) in order, and (key, dead-letter
+    bytes) for the rest."""
     valid: list[Accepted] = []
     rejected: list[tuple[bytes, bytes]] = []
-    for event in batch:
-        message = event.message
+    for message in batch:
         try:
             decoded = decode_learning_event(message.value)
             pupil = decoded.student_id.encode()
@@ -149,15 +149,13 @@ def processing_error(failed: list[tuple[str, Exception]]) -> ProcessingError:
     return ProcessingError(f"{reasons} ({PROCESS_ATTEMPTS} attempts)")
 
 
-def die_without_ack(batch: Sequence[EventT], error: Exception) -> NoReturn:
+def die_without_ack(batch: Sequence[Any], error: Exception) -> NoReturn:
     """End the process at once, so that nothing acknowledges or commits the failed batch.
 
-    faust's ``take_events`` acks a batch's events when its generator closes, even when the body raised:
-    a failed batch would be committed and its answers lost. Exiting here keeps at-least-once — the
-    worker's supervisor restarts it and the batch is delivered again. A processor bug that always fails
-    on the same event therefore crash-loops visibly instead of losing data.
+    Exiting keeps at-least-once — the worker's supervisor restarts it and the batch is delivered again —
+    and leaves no half-written state behind in this process.
     """
-    first, last = batch[0].message, batch[-1].message
+    first, last = batch[0], batch[-1]
     log.critical(
         "batch failed, exiting without commit (%s[%s]@%s .. %s[%s]@%s): %r",
         first.topic,
@@ -174,26 +172,48 @@ def die_without_ack(batch: Sequence[EventT], error: Exception) -> NoReturn:
 
 
 def register_pipeline(app: StreamApp) -> None:
-    settings = app.settings.stream
     source = app.topic(LEARNING_EVENTS)
     dlq, names, outbox = app.names[DEAD_LETTERS], app.names, app.outbox
     letters = DeadLetterWriter(app.settings.privacy)
 
+    # The agent subscribes the worker to the learning events (faust's group, assignment and co-partitioned
+    # tables follow it); their records reach it through the consumer's deliveries, not through its stream.
     @app.app.agent(source, name="pipeline")
-    async def pipeline(stream):
+    async def pipeline(stream: Any) -> None:
         await wait_for_output_metadata(app)
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-            started = time.perf_counter()
-            try:
-                valid, rejected = split_valid(batch, letters)
-                for key, value in rejected:
-                    outbox.add(dlq, key, value)
-                failures = run_processors(app.processors, valid, outbox, names)
-                for index, failed in sorted(failures.items()):
-                    outbox.add(dlq, *reject(valid[index][1], processing_error(failed), letters))
-                # The batch's offsets are acked when the next batch is taken: its output is acknowledged by then.
-                records = outbox.drain()
-                await app.emitter.send_and_wait(records, outbox.state_topics)
-                metrics.batch_done(app.app, batch, records, started)
-            except Exception as error:  # a shutdown's cancellation is not caught: its sends are already queued
-                die_without_ack(batch, error)
+        consumer = cast(BatchConsumer, app.app.consumer)
+        while True:
+            delivery = await consumer.deliveries.get()
+            await process_delivery(app, consumer, delivery, dlq, names, outbox, letters)
+
+
+async def process_delivery(
+    app: StreamApp,
+    consumer: BatchConsumer,
+    delivery: Delivery,
+    dlq: str,
+    names: dict[Any, str],
+    outbox: Any,
+    letters: DeadLetterWriter,
+) -> None:
+    """Process one fetch and acknowledge it (or end the worker without acknowledging it)."""
+    assigned = consumer.assignment()
+    partitions = {tp: records for tp, records in delivery.partitions.items() if tp in assigned}
+    batch = [record for records in partitions.values() for record in records]
+    if not batch:  # every partition of the fetch was given up meanwhile: their next owner reads them
+        consumer.release(delivery)
+        return
+    started = time.perf_counter()
+    try:
+        valid, rejected = split_valid(batch, letters)
+        for key, value in rejected:
+            outbox.add(dlq, key, value)
+        failures = run_processors(app.processors, valid, outbox, names)
+        for index, failed in sorted(failures.items()):
+            outbox.add(dlq, *reject(valid[index][1], processing_error(failed), letters))
+        records = outbox.drain()
+        await app.emitter.send_and_wait(records, outbox.state_topics)
+    except Exception as error:  # a shutdown's cancellation is not caught: its sends are already queued
+        die_without_ack(batch, error)
+    consumer.acknowledge(delivery, partitions)
+    metrics.batch_done(consumer, partitions, records, started)

@@ -10,22 +10,16 @@ from pathlib import Path
 
 import typer
 
+from vigie.core.cli_options import FORMAT_HELP, OutputFormat, check_output, renamed, take_renamed
+
 warehouse = typer.Typer(help="The ClickHouse history.", no_args_is_help=True)
 
 
 class AccessChoice(StrEnum):
-    """``--level`` of ``access-sql`` (typed: anything else is a usage error, listed in ``--help``)."""
+    """``--access`` of ``access-sql`` (typed: anything else is a usage error, listed in ``--help``)."""
 
     aggregates = "aggregates"
     analyst = "analyst"
-
-
-class OutputFormat(StrEnum):
-    """``--format`` of ``vigie sql``."""
-
-    table = "table"
-    csv = "csv"
-    parquet = "parquet"
 
 
 @warehouse.command("migrate")
@@ -48,22 +42,28 @@ def migrate_command() -> None:
 
 @warehouse.command("retention")
 def retention_command(
-    days: int | None = typer.Option(None, help="New retention in days; default: settings.warehouse.retention_days."),
+    days: int | None = typer.Option(None, help="New retention in days (default VIGIE_WAREHOUSE__RETENTION_DAYS, 730)."),
     show: bool = typer.Option(False, "--show", help="Only print each table's current retention."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=f"With --show: {FORMAT_HELP}"),
+    out: Path | None = typer.Option(None, help="With --show: file to write instead of stdout."),
 ) -> None:
     """Change the TTL of every existing table (ALTER TABLE ... MODIFY TTL), or show it."""
+    from vigie.core.cli_options import emit_rows
     from vigie.core.settings import load_settings
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.retention import retention, set_retention
 
+    if not show and (fmt is not OutputFormat.table or out is not None):
+        raise typer.BadParameter("--format and --out print the current retention: add --show")
+    check_output(fmt, out)
     settings = load_settings()
     client = connect(settings)
     migrate(client, settings.warehouse)
     db = settings.warehouse.database
     if show:
-        for table in retention(client, db):
-            typer.echo(f"{table.table:32} {table.days if table.days is not None else 'none'} days")
+        rows = [(t.table, t.days) for t in retention(client, db)]
+        emit_rows(("table", "retention_days"), rows, fmt, out)
         return
     target = days if days is not None else settings.warehouse.retention_days
     changed = set_retention(client, db, target)
@@ -77,10 +77,11 @@ def retention_command(
 def access_sql_command(
     academy: str = typer.Option(..., help="Academy code, e.g. lyon."),
     password_env: str = typer.Option(..., help="Name of the environment variable holding the user's password."),
-    level: AccessChoice = typer.Option(
+    access: AccessChoice = typer.Option(
         AccessChoice.aggregates, help="aggregates: the k-anonymous views only; analyst: every table."
     ),
     admin_user: str = typer.Option("default", help="The server user the sink writes with (keeps every row)."),
+    old_level: AccessChoice | None = renamed("--level", "--access"),
 ) -> None:
     """Print the SQL creating a read-only user for one academy (role, row policies, SELECT grants)."""
     from vigie.core.errors import ConfigurationError
@@ -89,6 +90,7 @@ def access_sql_command(
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
 
+    access = take_renamed(old_level, access, "--level", "--access")
     password = os.environ.get(password_env)
     if not password:
         raise ConfigurationError(f"set the password in the environment variable {password_env}")
@@ -101,7 +103,7 @@ def access_sql_command(
         db,
         academy,
         password,
-        level=level.value,
+        level=access.value,
         admin_user=admin_user or None,
     )
     typer.echo(render(statements), nl=False)
@@ -132,10 +134,10 @@ def schools_command(
 
 def sql_command(
     query: str = typer.Argument(..., help='A reading query, e.g. "SELECT * FROM vigie.v_academy_at_risk".'),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table (on screen), csv or parquet."),
-    out: Path | None = typer.Option(None, help="File to write (required for csv and parquet)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, help="File to write instead of stdout (required for parquet)."),
 ) -> None:
-    """Run a query on the configured warehouse: a table on screen, or a CSV/Parquet file."""
+    """Run a query on the configured warehouse: a table on screen, JSON or CSV on stdout, or a file."""
     from rich.console import Console
 
     from vigie.core.settings import load_settings
@@ -143,19 +145,19 @@ def sql_command(
     from vigie.warehouse.query import render, run_query, write
     from vigie.warehouse.sqlguard import check_reading
 
-    if fmt is not OutputFormat.table and out is None:
-        raise typer.BadParameter(f"--format {fmt.value} needs --out FILE", param_hint="--out")
+    check_output(fmt, out)
     check_reading(query)  # refused before the engine is even opened (run_query checks again with its list)
     settings = load_settings()
     # Embedded (here or through the process that owns it): a second handle of the engine whose session is
     # readonly = 1 for good, so the caller's own handle can still write. A server: the query's own setting.
     client = connect(settings, read_only=True)
     result = run_query(client, query, engine_readonly=settings.clickhouse_url is not None)
-    if fmt is OutputFormat.table or out is None:
+    if fmt is OutputFormat.table:
         Console().print(render(result))
         return
-    write(result, "csv" if fmt is OutputFormat.csv else "parquet", out)
-    typer.echo(f"{result.num_rows} row(s) written to {out}")
+    write(result, fmt.value, out)
+    if out is not None:  # the data went to the file: the message goes to stderr, stdout stays empty
+        typer.echo(f"{result.num_rows} row(s) written to {out}", err=True)
 
 
 def sink_command(
@@ -163,7 +165,7 @@ def sink_command(
 ) -> None:
     """Consume Vigie's topics into ClickHouse, in batches, until interrupted (SIGINT or SIGTERM).
 
-    With the embedded warehouse, the sink also serves it to the other commands (``vigie sql``, ``report``...)
+    With the embedded warehouse, the sink also serves it to the other commands (`vigie sql`, `report`...)
     while it runs.
     """
     from vigie.core.settings import load_settings

@@ -8,6 +8,7 @@ platform and the platform's own event id, so a retried send is the same event ev
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
@@ -22,6 +23,7 @@ CONTRACT_VERSION: Literal[1] = 1
 EVENT_ID_NAMESPACE = uuid.UUID("6f0b5a52-4a8e-5d2c-9f3e-7a1c0de9e5a1")
 #: How far in the future an event time may be before it is rejected (clock skew of platforms).
 MAX_CLOCK_SKEW = timedelta(minutes=10)
+_MAX_CLOCK_SKEW_S = MAX_CLOCK_SKEW.total_seconds()
 
 Pseudonym = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$", description="Keyed-HMAC pseudonym (hex).")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
@@ -59,7 +61,7 @@ class _LearningEvent(_Event):
     @classmethod
     def _utc_and_not_in_future(cls, value: datetime) -> datetime:
         value = value.astimezone(UTC)
-        if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+        if value.timestamp() > time.time() + _MAX_CLOCK_SKEW_S:  # as datetime.now(UTC), at a third of the cost
             raise ValueError(f"event time {value.isoformat()} is in the future")
         return value
 

@@ -3,6 +3,7 @@ their statements become events). Configuration lives in the gateway's SQLite fil
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
@@ -10,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vigie.core.cli_options import FORMAT_HELP, REPORT_FORMAT_HELP, OutputFormat, ReportFormat, emit_rows
 from vigie.core.errors import UsageError
 from vigie.core.settings import load_settings
 
@@ -38,6 +40,10 @@ def gateway(
         err=True,
     )
     serve(settings, workers)
+
+
+#: The help of every platform argument (the slug is given when the platform is added).
+SLUG_HELP = "The platform's slug (see `vigie platforms list`)."
 
 
 def _store() -> GatewayStore:
@@ -73,45 +79,68 @@ def add(
 
 
 @platforms.command("list")
-def list_platforms() -> None:
+def list_platforms(
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, help="File to write instead of stdout (required for parquet)."),
+) -> None:
     """The platforms, their academies and what their statements became."""
     store = _store()
-    table = Table("platform", "academies", "rules", "roster", "statements (status: count)")
+    on_screen = fmt is OutputFormat.table  # text cells; the other formats keep lists and counts typed
+    rows = []
     for p in store.platforms():
-        counts = ", ".join(f"{k}: {v}" for k, v in sorted(store.counts(p.slug).items())) or "-"
-        table.add_row(
-            p.slug, ", ".join(p.academies), str(len(store.rules(p.slug))), str(store.roster_size(p.slug)), counts
+        counts = store.counts(p.slug)
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "-"
+        academies = ", ".join(p.academies) if on_screen else list(p.academies)
+        rows.append(
+            (p.slug, academies, len(store.rules(p.slug)), store.roster_size(p.slug), statuses if on_screen else counts)
         )
-    Console(width=160).print(table)
+    emit_rows(("platform", "academies", "rules", "roster", "statements"), rows, fmt, out, width=160)
 
 
 @platforms.command("show")
-def show(slug: str = typer.Argument(...)) -> None:
+def show(
+    slug: str = typer.Argument(..., help=SLUG_HELP),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=REPORT_FORMAT_HELP),
+) -> None:
     """One platform: settings, credentials (keys only), rules, roster size, unmapped reasons."""
     store = _store()
     platform = store.require_platform(slug)
+    credentials = [{"key": key, "kind": kind, "created_at": created} for key, kind, created in store.credentials(slug)]
+    rules = [rule.model_dump(mode="json") for rule in store.rules(slug)]
+    unmapped = dict(store.unmapped_reasons(slug))
+    if fmt is ReportFormat.json:
+        found = {
+            "platform": platform.model_dump(mode="json"),
+            "roster": store.roster_size(slug),
+            "statements": store.counts(slug),
+            "credentials": credentials,
+            "rules": rules,
+            "unmapped_reasons": unmapped,
+        }
+        typer.echo(json.dumps(found, ensure_ascii=False))
+        return
     console = Console(width=200)
     console.print(platform.model_dump())
     console.print(f"roster: {store.roster_size(slug)} pupils; statements: {store.counts(slug)}")
-    for key, kind, created in store.credentials(slug):
-        console.print(f"credential {key} ({kind}, created {created})")
-    rules = Table("match", "value", "skill", "level")
-    for rule in store.rules(slug):
-        rules.add_row(rule.match, rule.value, rule.skill_code, rule.level or "")
-    console.print(rules)
-    for reason, count in store.unmapped_reasons(slug):
+    for credential in credentials:
+        console.print(f"credential {credential['key']} ({credential['kind']}, created {credential['created_at']})")
+    table = Table("match", "value", "skill", "level")
+    for rule in rules:
+        table.add_row(rule["match"], rule["value"], rule["skill_code"], rule["level"] or "")
+    console.print(table)
+    for reason, count in unmapped.items():
         console.print(f"unmapped {count}: {reason}")
 
 
 @platforms.command("remove")
-def remove(slug: str = typer.Argument(...)) -> None:
+def remove(slug: str = typer.Argument(..., help=SLUG_HELP)) -> None:
     """Delete a platform with its credentials, rules and roster (kept statements stay)."""
     typer.echo(f"platform {slug} removed" if _store().remove_platform(slug) else f"no platform {slug}")
 
 
 @platforms.command("credential")
 def credential(
-    slug: str = typer.Argument(...),
+    slug: str = typer.Argument(..., help=SLUG_HELP),
     bearer: bool = typer.Option(False, "--bearer", help="A bearer token instead of a Basic key/secret."),
 ) -> None:
     """Create a credential; the secret is printed once and only its digest is stored."""
@@ -130,8 +159,8 @@ def revoke(key: str = typer.Argument(..., help="The credential's key (vk_…).")
 
 @platforms.command("rule")
 def rule(
-    slug: str = typer.Argument(...),
-    match: str = typer.Option(..., help="activity | parent | h5p-content | moodle-cmid | prefix"),
+    slug: str = typer.Argument(..., help=SLUG_HELP),
+    match: str = typer.Option(..., help="How it matches: activity | parent | h5p-content | moodle-cmid | prefix."),
     value: str = typer.Option(..., help="The IRI, content id, cmid or IRI prefix."),
     skill: str = typer.Option(..., help="Skill code of the taxonomy (`vigie skills`)."),
     level: str | None = typer.Option(None, help="Level the content is meant for (informative)."),
@@ -161,9 +190,9 @@ def rule(
 
 @platforms.command("verb")
 def verb(
-    slug: str = typer.Argument(...),
+    slug: str = typer.Argument(..., help=SLUG_HELP),
     iri: str = typer.Argument(..., help="The verb's IRI."),
-    role: str = typer.Argument(..., help="answer | session_start | session_end | abandon | none"),
+    role: str = typer.Argument(..., help="The verb's role: answer | session_start | session_end | abandon | none."),
 ) -> None:
     """Give a verb a role for this platform (over the defaults: answered = answer, completed = session end…)."""
     from vigie.producers.gateway.config import VerbRole
@@ -178,7 +207,7 @@ def verb(
 
 @platforms.command("roster")
 def roster(
-    slug: str = typer.Argument(...),
+    slug: str = typer.Argument(..., help=SLUG_HELP),
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV: learner,uai,class,level[,academy]."),
     academy: str | None = typer.Option(None, help="Academy of every row (when the CSV has no academy column)."),
 ) -> None:
@@ -200,7 +229,7 @@ def roster(
 
 
 @platforms.command("replay")
-def replay(slug: str = typer.Argument(...)) -> None:
+def replay(slug: str = typer.Argument(..., help=SLUG_HELP)) -> None:
     """Map again the statements kept unmapped (after adding rules or a roster) and publish their events."""
     from vigie.producers.gateway.server import build_service
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -44,6 +44,23 @@ class Outcome(NamedTuple):
     model: str = "bkt"
 
 
+#: An outcome as the state stores it: [answer_id, skill, p_before, p_after, attempts, params_version,
+#: confidence, model]. The window keeps these lists as they are encoded and decoded (orjson does the work
+#: in C), and makes an ``Outcome`` only for a duplicate: building 64 tuples per read and 64 lists per
+#: write was most of the state's cost.
+StoredOutcome = list[Any]
+
+
+def _stored(outcome: Outcome) -> StoredOutcome:
+    o = outcome
+    return [o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version, o.confidence, o.model]
+
+
+def _outcome(r: StoredOutcome) -> Outcome:
+    # p_correct is not kept: a duplicate is re-emitted, never predicted again.
+    return Outcome(r[0], r[1], r[2], r[3], math.nan, r[4], r[5], False, *r[6:8])
+
+
 class PupilMastery:
     """Mutable while a batch is applied, then encoded once (one table write per pupil per batch)."""
 
@@ -52,18 +69,23 @@ class PupilMastery:
     def __init__(
         self,
         skills: dict[str, SkillEstimate] | None = None,
-        recent: OrderedDict[str, Outcome] | None = None,
+        recent: OrderedDict[str, StoredOutcome] | None = None,
         window: int = DEDUP_WINDOW,
         learner: LearnerState | None = None,
     ) -> None:
         self.skills: dict[str, SkillEstimate] = skills if skills is not None else {}
-        self.recent: OrderedDict[str, Outcome] = recent if recent is not None else OrderedDict()
+        self.recent: OrderedDict[str, StoredOutcome] = recent if recent is not None else OrderedDict()
         self.window = window
         #: The learner model's state; only created when that model is used (BKT-only state stays small).
         self.learner = learner
 
+    def seen(self, answer_id: str) -> Outcome | None:
+        """The outcome of ``answer_id`` if it is in the window (as first applied, ``duplicate`` False)."""
+        stored = self.recent.get(answer_id)
+        return None if stored is None else _outcome(stored)
+
     def _remember(self, outcome: Outcome) -> Outcome:
-        self.recent[outcome.answer_id] = outcome
+        self.recent[outcome.answer_id] = _stored(outcome)
         while len(self.recent) > self.window:
             self.recent.popitem(last=False)
         return outcome
@@ -74,7 +96,7 @@ class PupilMastery:
         """Apply one answer to the learner model's state (idempotent by ``answer_id`` within the window)."""
         seen = self.recent.get(answer_id)
         if seen is not None:
-            return seen._replace(duplicate=True)
+            return _outcome(seen)._replace(duplicate=True)
         if self.learner is None:
             self.learner = LearnerState()
         result = learner.step(self.learner, skill, correct, at, model, item)
@@ -86,7 +108,7 @@ class PupilMastery:
         """Apply one answer (idempotent by ``answer_id`` within the window)."""
         seen = self.recent.get(answer_id)
         if seen is not None:
-            return seen._replace(duplicate=True)
+            return _outcome(seen)._replace(duplicate=True)
         result = step(self.skills.get(skill), correct, at, params)
         self.skills[skill] = result.estimate
         outcome = Outcome(
@@ -104,11 +126,7 @@ class PupilMastery:
         doc = {
             "v": STATE_FORMAT,
             "s": {k: [e.p_known, e.attempts, e.last_at] for k, e in self.skills.items()},
-            # p_correct is not kept: a duplicate is re-emitted, never predicted again.
-            "r": [
-                [o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version, o.confidence, o.model]
-                for o in self.recent.values()
-            ],
+            "r": list(self.recent.values()),
         }
         if self.learner is not None:
             doc["l"] = self.learner.to_json()
@@ -123,8 +141,6 @@ class PupilMastery:
         if doc.get("v") not in READABLE_FORMATS:
             raise ValueError(f"unknown mastery state format {doc.get('v')!r}")
         skills = {k: SkillEstimate(float(p), int(n), float(t)) for k, (p, n, t) in doc["s"].items()}
-        recent = OrderedDict(
-            (r[0], Outcome(r[0], r[1], r[2], r[3], math.nan, r[4], r[5], False, *r[6:8])) for r in doc["r"]
-        )
+        recent = OrderedDict((r[0], r if len(r) == 8 else [*r, None, "bkt"][:8]) for r in doc["r"])
         learner_doc = doc.get("l")
         return cls(skills, recent, window, LearnerState.from_json(learner_doc) if learner_doc is not None else None)

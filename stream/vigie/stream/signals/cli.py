@@ -10,6 +10,8 @@ from typing import Any
 
 import typer
 
+from vigie.core.cli_options import REPORT_FORMAT_HELP, ReportFormat, renamed, take_renamed
+
 #: Seeds of the simulated histories the shipped model is fitted on (7 and 11, the evaluation's, stay apart).
 TRAIN_SEEDS = "101,102,104"
 SCHOOL_TARGETS = (0.15, 0.25, 0.4)  # precision of low, medium, high pupil-day alerts
@@ -32,8 +34,9 @@ def fit_school_model(seeds: list[int], make_config: Any, partitions: int, batch_
     """Fit the school risk model on simulated histories (the shipped ``risk_model.json`` comes from here)."""
     from vigie.core.settings import load_settings
     from vigie.producers.simulator import Simulation
+    from vigie.stream.signals.risk_alerts import fit_school
     from vigie.stream.signals.risk_fit import FitOptions
-    from vigie.stream.signals.risk_training import feature_log, fit_on_history
+    from vigie.stream.signals.risk_training import feature_log
 
     privacy = load_settings().privacy
     logs = []
@@ -42,20 +45,20 @@ def fit_school_model(seeds: list[int], make_config: Any, partitions: int, batch_
         logs.append(
             (feature_log(simulation.events(), partitions=partitions, batch_size=batch_size), simulation.truth.pupils)
         )
-    return fit_on_history(logs, f"simulator seeds {','.join(map(str, seeds))}", FitOptions(targets=SCHOOL_TARGETS))
+    return fit_school(logs, f"simulator seeds {','.join(map(str, seeds))}", FitOptions(targets=SCHOOL_TARGETS))[0]
 
 
 def evaluate_signals(
     academies: str = typer.Option("lyon,creteil", help="Comma-separated academy codes."),
-    students_per_class: int = typer.Option(20, help="Pupils per class."),
-    start: str = typer.Option("2025-09-01", help="First simulated day (ISO date)."),
+    students: int = typer.Option(20, help="Pupils per class."),
+    start: str = typer.Option("2025-09-01", help="First simulated day, YYYY-MM-DD."),
     days: int = typer.Option(150, help="Simulated calendar days."),
-    seed: int = typer.Option(7),
-    dropout_share: float = typer.Option(0.15, help="Share of pupils who disengage and drop out."),
+    seed: int = typer.Option(7, help="Seed of the simulated history that is scored."),
+    dropout_share: float = typer.Option(0.15, help="Share of pupils who disengage and stop."),
     partitions: int = typer.Option(6, help="Partitions the events are spread over (per-partition watermarks)."),
     batch_size: int = typer.Option(500, help="Events per batch, as the worker's take_events."),
     window: int = typer.Option(10, help="A flag counts for a drop-out from this many school days before it."),
-    refit: bool = typer.Option(False, help="Fit the risk model on --train-seeds instead of the shipped one."),
+    refit: bool = typer.Option(False, "--refit", help="Fit the risk model on --train-seeds, not the shipped one."),
     train_seeds: str = typer.Option(TRAIN_SEEDS, help="Simulated histories the model is fitted on (--refit)."),
     save_model: Path | None = typer.Option(None, help="With --refit: write the fitted model there (JSON)."),
     activity: Path | None = typer.Option(None, help="Real log: activity CSV (student,day,events,correct,score)."),
@@ -66,15 +69,19 @@ def evaluate_signals(
     train_truth: Path | None = typer.Option(None, help="Real log to fit on: truth CSV."),
     horizon_days: int = typer.Option(60, help="Real log: a positive withdraws within this many days."),
     baseline_days: int = typer.Option(7, help="Real log: the baseline flags this many days without activity."),
-    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", help=REPORT_FORMAT_HELP),
+    as_json: bool = typer.Option(False, "--json", hidden=True, help="Same as --format json (kept for scripts)."),
+    old_students: int | None = renamed("--students-per-class", "--students"),
 ) -> None:
     """Score the dropout risk against known drop-outs: the simulator by default, a real log with --activity.
 
-    Definitions: ``vigie.stream.signals.evaluation`` (simulator), ``vigie.stream.signals.real_evaluation``
+    Definitions: `vigie.stream.signals.evaluation` (simulator), `vigie.stream.signals.real_evaluation`
     (real logs); docs/signals.md.
     """
     from vigie.core.errors import UsageError
 
+    students = take_renamed(old_students, students, "--students-per-class", "--students")
+    as_json = as_json or fmt is ReportFormat.json
     if (activity is None) != (truth is None) or (train_activity is None) != (train_truth is None):
         raise UsageError("give --activity with --truth, and --train-activity with --train-truth")
     if activity is not None and truth is not None:
@@ -82,7 +89,7 @@ def evaluate_signals(
         return
     _simulator(
         academies,
-        students_per_class,
+        students,
         start,
         days,
         seed,

@@ -249,7 +249,7 @@ class SignalEngine:
         elif isinstance(event, SessionEnded) and state.open_session in (None, event.session_id):
             left = event.outcome != "completed" and event.answers_count == 0 and state.open_answers == 0
             state.close_session(left, rules)
-            risk.session(t, left)
+            risk.session(t, left, early=left or event.outcome != "completed")
             self._precursors(pupil, state, at, out)
 
     def _precursors(self, pupil: str, state: PupilSignals, at: datetime, out: list[SignalChanged]) -> None:
@@ -373,7 +373,10 @@ class SignalEngine:
     ) -> None:
         scored = model.score(x)
         open_signal = state.signals.get(RISK_SIGNAL)
-        severity = model.severity(scored.risk, open_signal.severity if open_signal else None)  # type: ignore[arg-type]
+        recent = [*state.risk_recent, scored.risk]
+        keep = model.policy.raise_days - 1
+        state.risk_recent = recent[-keep:] if keep > 0 else []
+        severity = model.decide(recent, open_signal.severity if open_signal else None)  # type: ignore[arg-type]
         finding = None
         if severity is not None:
             cut = model.severities[severity]

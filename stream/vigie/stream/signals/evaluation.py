@@ -10,8 +10,9 @@ Definitions (pupil level, over the whole simulated period):
 - A pupil is *flagged by Vigie* on the day the calibrated dropout risk signal (``dropout_risk``; not
   the rule indicators, not wheel-spinning, a learning difficulty) first reaches severity ``medium`` or
   ``high`` (status raised or changed). ``rules_flags`` scores the former rule signals the same way.
-- Daily alerts (``risk_training.daily_alerts``): per school day, the pupils whose risk is at or above
-  the medium threshold; alert precision, recall at a lead of 5 school days, median lead, AUC.
+- Daily alerts (``risk_training.daily_alerts``): per school day, the pupils on the list (an open
+  ``dropout_risk`` of medium or more under the model's alert policy, ``risk_policy``); alert precision,
+  recall at a lead of 5 school days, median lead, AUC.
 - The *baseline* flags a pupil once 7 calendar days pass without activity (an answer or a session
   start): last active on day ``L`` with nothing on ``L+1 .. L+7`` → flagged on day ``L+8``.
 - A *positive* is a pupil who disengages and has a drop-out date. For a positive, only flags from
@@ -270,7 +271,7 @@ def evaluate(
         vigie=score(vigie_flags(changes), truth, window),
         baseline=score(baseline_flags(active, end), truth, window),
         rules=score(vigie_flags(changes, DROPOUT_SIGNALS), truth, window),
-        daily=daily_alerts(engine.risk_log, truth, engine.risk_model.severities.get("medium", 1.01))
+        daily=daily_alerts(engine.risk_log, truth, engine.risk_model)
         if engine.risk_model is not None and truth
         else None,
         classes=[

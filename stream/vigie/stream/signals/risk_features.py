@@ -52,6 +52,10 @@ FEATURES: tuple[str, ...] = (
     "rapid_share",  # recent share of answers much faster than the item's usual time
     "abandon_share",  # recent share of sessions left without an answer
     "mastered_recent",  # skills newly mastered, recent (decayed count)
+    "ended_early_share",  # recent share of sessions cut short (abandoned, timed out, left without an answer)
+    "answers_ratio",  # recent answers per active day against the pupil's own longer-term figure
+    "attendance_trend",  # recent presence against the class, over the pupil's own presence since arrival
+    "silence_with_signs",  # log(1 + silence) x signs seen before it (rapid answers, cut sessions, falling success)
 )
 
 
@@ -86,6 +90,8 @@ class RiskState:
     mastered_f: float = 0.0
     class_at_last: float = 0.0
     class_at_first: float = 0.0
+    # appended after the first version's fields: a stored state of that version still loads
+    early_f: float = 0.0  # sessions cut short, recent (decayed)
 
     @classmethod
     def from_list(cls, values: list[float] | None) -> RiskState:
@@ -111,6 +117,7 @@ class RiskState:
         self.aband_f *= df
         self.sess_f *= df
         self.mastered_f *= df
+        self.early_f *= df
         self.act_s *= ds
         self.ok_s *= ds
         self.n_s *= ds
@@ -150,10 +157,13 @@ class RiskState:
         self.timed_f += 1
         self.rapid_f += rapid
 
-    def session(self, t: float, abandoned: bool) -> None:
+    def session(self, t: float, abandoned: bool, early: bool | None = None) -> None:
+        """A session over: ``abandoned`` if left without an answer, ``early`` if cut short at all
+        (abandoned or timed out, answers or not; default: ``abandoned``)."""
         self.advance(t)
         self.sess_f += 1
         self.aband_f += abandoned
+        self.early_f += abandoned if early is None else early
 
     def mastered(self, t: float) -> None:
         self.advance(t)
@@ -171,6 +181,13 @@ class RiskState:
         score = self.sc_s / self.scn_s if self.scn_s > 1e-9 else 0.5
         recent_score = self.sc_f / self.scn_f if self.scn_f > 0.3 else score
         missed = max(0.0, class_cum - self.class_at_last)
+        relative_days = self.days / (max(0.0, class_cum - self.class_at_first) + 1.0)
+        relative_recent = self.act_f / (class_recent + 0.3)
+        rapid = self.rapid_f / self.timed_f if self.timed_f > 0.5 else 0.0
+        early = self.early_f / self.sess_f if self.sess_f > 0.5 else 0.0
+        per_day_recent = self.n_f / self.act_f if self.act_f > 0.3 else 0.0
+        per_day = self.n_s / self.act_s if self.act_s > 0.3 else 0.0
+        signs = rapid + early + max(0.0, success - recent)
         return [
             math.log1p(since),
             min(10.0, since / max(1.0, self.gap)),
@@ -185,12 +202,16 @@ class RiskState:
             score,
             score - recent_score,
             math.log1p(missed),
-            self.days / (max(0.0, class_cum - self.class_at_first) + 1.0),
-            self.act_f / (class_recent + 0.3),
+            relative_days,
+            relative_recent,
             math.log1p(max(0.0, remaining)),
-            self.rapid_f / self.timed_f if self.timed_f > 0.5 else 0.0,
+            rapid,
             self.aband_f / self.sess_f if self.sess_f > 0.5 else 0.0,
             self.mastered_f,
+            early,
+            (per_day_recent + 1.0) / (per_day + 1.0),
+            relative_recent / max(0.2, relative_days),
+            math.log1p(since) * signs,
         ]
 
 

@@ -80,7 +80,22 @@ def fit(
     options: FitOptions | None = None,
     scored: NDArray[np.bool_] | None = None,
 ) -> RiskModel:
-    """Fit, calibrate and set the severities of a risk model on feature rows ``x`` and labels ``y``.
+    """Fit, calibrate and set the severities of a risk model (``fit_with_oof`` without the out-of-fold risks)."""
+    return fit_with_oof(x, y, groups, horizon=horizon, fitted_on=fitted_on, options=options, scored=scored)[0]
+
+
+def fit_with_oof(
+    x: NDArray[np.float64],
+    y: NDArray[np.int64],
+    groups: NDArray[np.str_],
+    *,
+    horizon: int,
+    fitted_on: str,
+    options: FitOptions | None = None,
+    scored: NDArray[np.bool_] | None = None,
+) -> tuple[RiskModel, NDArray[np.float64]]:
+    """Fit, calibrate and set the severities of a risk model on feature rows ``x`` and labels ``y``; also
+    return each row's calibrated out-of-fold risk (its group never fitted it), to choose alert policies on.
 
     ``scored`` marks the rows the severities (and the positive rate) are judged on: the pupils still
     there, when ``x`` also holds rows of pupils already gone (fitted on, not predicted)."""
@@ -129,4 +144,4 @@ def fit(
         fitted_on=fitted_on,
     )
     log.info("risk model fitted on %d rows (%.3f positive), severities %s", len(y), rate, fitted.severities)
-    return fitted
+    return fitted, calibrated

@@ -23,8 +23,11 @@ from typing import Any
 from vigie.core.contract.events import Severity
 from vigie.core.errors import ConfigurationError
 from vigie.stream.signals.risk_features import FEATURES
+from vigie.stream.signals.risk_policy import SEVERITY_ORDER, AlertPolicy, decide
 
-SEVERITY_ORDER: tuple[Severity, ...] = ("low", "medium", "high")
+__all__ = ["SEVERITY_ORDER", "RiskModel", "RiskScore", "default_model"]
+
+DEFAULT_POLICY = AlertPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class RiskModel:
     horizon: int  # time units (school days, or days of a real log)
     positive_rate: float
     fitted_on: str
+    policy: AlertPolicy = DEFAULT_POLICY  # how the signal is raised and cleared (risk_policy)
 
     # -- scoring --------------------------------------------------------------------------------
     def score(self, x: list[float]) -> RiskScore:
@@ -72,16 +76,17 @@ class RiskModel:
         x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
         return y0 if x1 == x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
 
-    def severity(self, risk: float, current: Severity | None = None, hysteresis: float = 0.8) -> Severity | None:
-        """The severity of a risk; an open signal keeps its level until the risk falls below ``hysteresis``
-        times that level's threshold (no flapping around a threshold)."""
-        found: Severity | None = None
-        held = SEVERITY_ORDER.index(current) if current is not None else -1
-        for i, name in enumerate(SEVERITY_ORDER):
-            cut = self.severities.get(name)
-            if cut is not None and (risk >= cut or (i <= held and risk >= hysteresis * cut)):
-                found = name
-        return found
+    def severity(
+        self, risk: float, current: Severity | None = None, hysteresis: float | None = None
+    ) -> Severity | None:
+        """The severity of a risk on its own (no persistence): an open signal keeps its level until the risk
+        falls below ``hysteresis`` (default: the policy's) times that level's threshold."""
+        policy = AlertPolicy(1, self.policy.hysteresis if hysteresis is None else hysteresis)
+        return decide(self.severities, (risk,), current, policy)
+
+    def decide(self, recent: list[float], current: Severity | None) -> Severity | None:
+        """The severity under the model's alert policy, from the last daily risks (newest last)."""
+        return decide(self.severities, recent, current, self.policy)
 
     # -- storage --------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -97,6 +102,7 @@ class RiskModel:
             "horizon": self.horizon,
             "positive_rate": self.positive_rate,
             "fitted_on": self.fitted_on,
+            "policy": self.policy.as_json(),
         }
 
     @classmethod
@@ -118,6 +124,7 @@ class RiskModel:
             horizon=int(data["horizon"]),
             positive_rate=float(data["positive_rate"]),
             fitted_on=str(data["fitted_on"]),
+            policy=AlertPolicy.from_json(data.get("policy")),
         )
 
     def save(self, path: Path) -> None:

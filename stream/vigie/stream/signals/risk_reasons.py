@@ -110,6 +110,28 @@ DESCRIBE: dict[str, _Describe] = {
         round(t, 2),
         f"Peu de compétences nouvellement maîtrisées ces dernières semaines ({_dec(v)}, typique : {_dec(t)}).",
     ),
+    "ended_early_share": lambda v, t: (
+        round(v, 3),
+        round(t, 3),
+        f"{_pct(v)} des séances récentes interrompues avant la fin (typique : {_pct(t)}).",
+    ),
+    "answers_ratio": lambda v, t: (
+        round(v, 2),
+        round(t, 2),
+        f"Répond à {_pct(v)} de son nombre habituel de questions par jour de travail (typique : {_pct(t)}).",
+    ),
+    "attendance_trend": lambda v, t: (
+        round(v, 2),
+        round(t, 2),
+        f"Présence récente aux séances de la classe à {_pct(min(v, 9.99))} de sa présence habituelle "
+        f"(typique : {_pct(t)}).",
+    ),
+    "silence_with_signs": lambda v, t: (
+        round(v, 2),
+        round(t, 2),
+        f"Silence après des séances déjà en difficulté (réponses trop rapides, séances interrompues, "
+        f"réussite en baisse) : indice {_dec(v)} (typique : {_dec(t)}).",
+    ),
 }
 assert set(DESCRIBE) == set(FEATURES)
 

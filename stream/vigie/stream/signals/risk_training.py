@@ -1,4 +1,5 @@
-"""The dropout risk on school-day histories: labels, fitting, and what a teacher lives day by day.
+"""The dropout risk on school-day histories: labels, feature logs, and what a teacher lives day by day (the
+fitting of the school model is ``risk_alerts.fit_school``).
 
 Label (what the warehouse's history gives, see docs/signals.md): at the end of school day ``d`` a
 pupil is a *positive* if their last day of activity before a long silence (``disengagement``) falls
@@ -27,8 +28,8 @@ import numpy as np
 from vigie.core.contract.events import LearningEvent
 from vigie.core.contract.referential import Zone
 from vigie.stream.signals.risk_features import school_time
-from vigie.stream.signals.risk_fit import FitOptions, fit
 from vigie.stream.signals.risk_model import RiskModel
+from vigie.stream.signals.risk_policy import open_at_least
 
 HORIZON = 20  # school days
 LEAD = 5  # school days: a warning this early lets a teacher act
@@ -64,22 +65,6 @@ def label(truth: Disengagement | None, day: date, horizon: int = HORIZON, *, gon
     return int(ahead <= horizon)
 
 
-def labelled(
-    log: Iterable[tuple[str, date, list[float]]], truth: Mapping[str, Disengagement], horizon: int = HORIZON
-) -> tuple[list[list[float]], list[int], list[str], list[bool]]:
-    """Rows to fit on: features, label, pupil, and whether the row is scored (the pupil is still there)."""
-    x, y, pupils, scored = [], [], [], []
-    for pupil, day, features in log:
-        known = truth.get(pupil)
-        value = label(known, day, horizon, gone=True)
-        if value is not None:
-            x.append(features)
-            y.append(value)
-            pupils.append(pupil)
-            scored.append(label(known, day, horizon) is not None)
-    return x, y, pupils, scored
-
-
 def feature_log(
     events: Iterable[LearningEvent], *, partitions: int = 6, batch_size: int = 500
 ) -> list[tuple[str, date, list[float]]]:
@@ -98,31 +83,6 @@ def feature_log(
     engine.process(batch)
     engine.tick()
     return engine.feature_log
-
-
-def fit_on_history(
-    logs: Sequence[tuple[list[tuple[str, date, list[float]]], Mapping[str, Disengagement]]],
-    fitted_on: str,
-    options: FitOptions | None = None,
-    horizon: int = HORIZON,
-) -> RiskModel:
-    """Fit a model on several (feature log, truth) histories; pupils are the calibration's groups."""
-    xs, ys, groups, scored = [], [], [], []
-    for n, (log, truth) in enumerate(logs):
-        x, y, pupils, kept = labelled(log, truth, horizon)
-        xs += x
-        ys += y
-        groups += [f"{n}:{p}" for p in pupils]
-        scored += kept
-    return fit(
-        np.asarray(xs),
-        np.asarray(ys),
-        np.asarray(groups),
-        horizon=horizon,
-        fitted_on=fitted_on,
-        options=options,
-        scored=np.asarray(scored),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +132,20 @@ def reliability(risk: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
 
 
 def daily_alerts(
-    risk_log: Iterable[tuple[str, date, float]], truth: Mapping[str, Disengagement], cut: float, horizon: int = HORIZON
+    risk_log: Sequence[tuple[str, date, float]],
+    truth: Mapping[str, Disengagement],
+    model: RiskModel,
+    horizon: int = HORIZON,
 ) -> DailyAlerts:
+    """Per school day, the pupils on the list (an open signal of medium or more under the model's alert
+    policy, as the worker keeps it), and how often they were right."""
     from sklearn.metrics import roc_auc_score
 
-    risks, ys, days = [], [], set()
+    listed = open_at_least([(pupil, value) for pupil, _, value in risk_log], model.severities, model.policy)
+    risks, ys, listed_rows, days = [], [], [], set()
     flagged: dict[date, int] = defaultdict(int)
     first_flag: dict[str, date] = {}
-    for pupil, day, value in risk_log:
+    for (pupil, day, value), on_list in zip(risk_log, listed, strict=True):
         known = truth.get(pupil)
         y = label(known, day, horizon)
         if y is None:
@@ -187,12 +153,13 @@ def daily_alerts(
         days.add(day)
         risks.append(value)
         ys.append(y)
-        if value >= cut:
+        listed_rows.append(on_list)
+        if on_list:
             flagged[day] += 1
             if y == 1 and (pupil not in first_flag or day < first_flag[pupil]):
                 first_flag[pupil] = day
     r, t = np.asarray(risks), np.asarray(ys)
-    alerts = r >= cut
+    alerts = np.asarray(listed_rows, dtype=bool)
     leads = []
     for pupil, day in first_flag.items():
         known = truth[pupil]

@@ -49,6 +49,7 @@ class PupilSignals:
     signals: dict[str, OpenSignal] = field(default_factory=dict)
     risk: list[float] = field(default_factory=list)  # the dropout risk's features (RiskState.to_list)
     risk_day: str | None = None  # last day boundary at which the risk was evaluated
+    risk_recent: list[float] = field(default_factory=list)  # the last daily risks (the alert policy's persistence)
     _id_index: set[str] | None = field(default=None, repr=False, compare=False)  # not stored: rebuilt on use
     _risk: RiskState | None = field(default=None, repr=False, compare=False)  # stored as ``risk``
 
@@ -63,6 +64,7 @@ class PupilSignals:
         value.update(
             ids=list(self.ids),
             active_days=list(self.active_days),
+            risk_recent=list(self.risk_recent),
             risk=self._risk.to_list() if self._risk is not None else list(self.risk),
             skills={k: list(v) for k, v in self.skills.items()},
             signals={k: asdict(v) for k, v in self.signals.items()},
