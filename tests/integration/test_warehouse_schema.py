@@ -53,8 +53,8 @@ def test_every_table_has_a_ttl_and_starts_its_sort_key_with_academy(settings, wa
     for name, engine_full, sorting_key in stored:
         if name in ("schema_migrations", "schema_views"):  # bookkeeping of migrations: must never expire
             continue
-        if name == "seen_event_ids":  # ids only, no pupil data; key-value engine, TTL in seconds
-            assert f"EmbeddedRocksDB({settings.warehouse.retention_days * 86_400})" in engine_full
+        if name == "event_ids":  # ids only, no pupil data: sorted by (table, id) for the lookup
+            assert f"toIntervalDay({settings.warehouse.retention_days})" in engine_full
             continue
         assert f"toIntervalDay({settings.warehouse.retention_days})" in engine_full, name
         if not name.startswith("skill_parameters"):  # national parameters: no academy, no pupil data

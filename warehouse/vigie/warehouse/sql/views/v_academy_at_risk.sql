@@ -6,8 +6,8 @@ SELECT population.academy AS academy, population.level AS level,
        pupils_at_risk / pupils AS at_risk_share
 FROM
 (
-    SELECT academy, level, uniqExactMerge(pupils_state) AS pupils
-    FROM ${database}.agg_pupils_daily
+    SELECT academy, level, uniqExact(student_id) AS pupils
+    FROM ${database}.pupils_active
     GROUP BY academy, level
 ) AS population
 LEFT JOIN

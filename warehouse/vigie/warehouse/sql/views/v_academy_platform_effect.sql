@@ -1,6 +1,9 @@
 -- Mastery progress by main platform and intensity of use, per academy: each pupil's mean gain over
 -- their skills (latest p_after minus first p_before), grouped by the platform they answered most on
 -- and by how many days they were active. Group sizes in `pupils`; a correlation, not a causal effect.
+-- Reads the per-pupil state of migration 0021 (agg_pupil_platform, agg_pupil_progress), not the raw history:
+-- the estimates are packed (16 low bits = p × 65535), see the migration. Read with FINAL: merged rows are
+-- read as stored (one per pupil and platform, one per pupil), not re-aggregated map by map.
 CREATE OR REPLACE VIEW ${database}.v_academy_platform_effect AS
 SELECT academy, platform, usage_band, level,
        count() AS pupils,
@@ -16,29 +19,18 @@ FROM
            progress.gain AS gain, progress.p_now AS p_now
     FROM
     (
-        SELECT academy, student_id, any(level) AS level, argMax(platform, platform_answers) AS platform,
-               length(arrayDistinct(arrayFlatten(groupArray(days)))) AS active_days
-        FROM
-        (
-            SELECT academy, student_id, level, platform, count() AS platform_answers,
-                   groupUniqArray(toDate(occurred_at, 'Europe/Paris')) AS days
-            FROM ${database}.answers
-            GROUP BY academy, student_id, level, platform
-        )
+        SELECT academy, student_id, any(level) AS level, argMax(platform, answers) AS platform,
+               groupBitmapMerge(days_state) AS active_days
+        FROM ${database}.agg_pupil_platform FINAL
         GROUP BY academy, student_id
     ) AS usage
     INNER JOIN
     (
-        SELECT academy, student_id, avg(p_last - p_first) AS gain, avg(p_last) AS p_now
-        FROM
-        (
-            SELECT academy, student_id, skill_code,
-                   argMin(p_before, (occurred_at, attempts)) AS p_first,
-                   argMax(p_after, (occurred_at, attempts)) AS p_last
-            FROM ${database}.mastery_updates
-            GROUP BY academy, student_id, skill_code
-        )
-        GROUP BY academy, student_id
+        SELECT academy, student_id,
+               arrayAvg(arrayMap((f, l) -> (toInt64(bitAnd(l, 65535)) - toInt64(bitAnd(f, 65535))) / 65535,
+                                 first_state.2, latest_state.2)) AS gain,
+               arrayAvg(arrayMap(l -> bitAnd(l, 65535) / 65535, latest_state.2)) AS p_now
+        FROM ${database}.agg_pupil_progress FINAL
     ) AS progress ON usage.academy = progress.academy AND usage.student_id = progress.student_id
 )
 GROUP BY academy, platform, usage_band, level

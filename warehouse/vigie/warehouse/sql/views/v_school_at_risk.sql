@@ -7,8 +7,8 @@ SELECT population.academy AS academy, population.school_uai AS school_uai, popul
        pupils_at_risk / pupils AS at_risk_share
 FROM
 (
-    SELECT academy, school_uai, level, uniqExactMerge(pupils_state) AS pupils
-    FROM ${database}.agg_pupils_daily
+    SELECT academy, school_uai, level, uniqExact(student_id) AS pupils
+    FROM ${database}.pupils_active
     GROUP BY academy, school_uai, level
 ) AS population
 LEFT JOIN
