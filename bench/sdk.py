@@ -22,6 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench import results
 from vigie.core.settings import KafkaSettings, PrivacySettings
 from vigie.core.topics import ensure_topics
 from vigie.infra.broker import KafkaBroker
@@ -76,6 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
+    started_on = results.machine()
     builder = EventBuilder("bench", PrivacySettings(default_key="bench-key-0123456789abcdef"))
     began = time.perf_counter()
     events = _answers(builder, args.events)
@@ -123,6 +125,12 @@ def main() -> None:
         f"  p50 {cut[49] * 1000:.1f} ms, p99 {cut[98] * 1000:.1f} ms"
     )
     print(f"  delivered {delivered:,}, failed {failed}; record CRC32C in {_crc_implementation()}")
+    figures = {
+        "producer_events_per_s": round(args.events / built_fire_s),
+        "producer_fire_and_forget_per_s": round(args.events / fire_s),
+        "producer_sync_p99_ms": round(cut[98] * 1000, 1),
+    }
+    print(f"  recorded in {results.record('sdk', figures, started_on)}")
 
 
 def _crc_implementation() -> str:
