@@ -41,96 +41,79 @@ def _exp(v: float) -> float:
     return math.expm1(v)
 
 
+def _shown(digits: int, sentence: Callable[[float, float], str]) -> _Describe:
+    """A feature shown as it is, rounded to ``digits``."""
+    return lambda v, t: (round(v, digits), round(t, digits), sentence(v, t))
+
+
+def _counted(digits: int | None, sentence: Callable[[float, float], str]) -> _Describe:
+    """A feature stored as log1p of a count (days, sessions): shown as the count, rounded to ``digits``."""
+    return lambda v, t: (round(_exp(v), digits), round(_exp(t), digits), sentence(_exp(v), _exp(t)))
+
+
 #: feature -> (pupil's value, typical value) -> (shown value, shown typical value, sentence)
 DESCRIBE: dict[str, _Describe] = {
-    "log_since": lambda v, t: (
-        round(_exp(v), 1),
-        round(_exp(t), 1),
-        f"Aucune activité depuis {_days(_exp(v))} (élève typique : {_days(_exp(t))}).",
+    "log_since": _counted(1, lambda v, t: f"Aucune activité depuis {_days(v)} (élève typique : {_days(t)})."),
+    "since_over_gap": _shown(2, lambda v, t: f"Silence de {_dec(v)} fois son rythme habituel."),
+    "log_gap": _counted(1, lambda v, t: f"Travaille d'habitude tous les {_days(v)} (typique : {_days(t)})."),
+    "log_days": _counted(None, lambda v, t: f"{round(v)} jours d'activité en tout (typique : {round(t)})."),
+    "log_history": _counted(None, lambda v, t: f"Arrivé il y a {_days(v)} seulement."),
+    "activity_fast": _shown(
+        2, lambda v, t: f"Activité des deux dernières semaines faible ({_dec(v)} jours pondérés, typique : {_dec(t)})."
     ),
-    "since_over_gap": lambda v, t: (round(v, 2), round(t, 2), f"Silence de {_dec(v)} fois son rythme habituel."),
-    "log_gap": lambda v, t: (
-        round(_exp(v), 1),
-        round(_exp(t), 1),
-        f"Travaille d'habitude tous les {_days(_exp(v))} (typique : {_days(_exp(t))}).",
+    "activity_slow": _shown(
+        2, lambda v, t: f"Activité du dernier mois faible ({_dec(v)} jours pondérés, typique : {_dec(t)})."
     ),
-    "log_days": lambda v, t: (
-        round(_exp(v)),
-        round(_exp(t)),
-        f"{round(_exp(v))} jours d'activité en tout (typique : {round(_exp(t))}).",
+    "activity_ratio": _shown(2, lambda v, t: f"Rythme récent à {_pct(v)} de son rythme du mois (typique : {_pct(t)})."),
+    "success": _shown(3, lambda v, t: f"Réussite de {_pct(v)} (typique : {_pct(t)})."),
+    "success_drop": _shown(3, lambda v, t: f"Réussite récente en baisse de {round(100 * v)} points."),
+    "score": _shown(3, lambda v, t: f"Score moyen de {_pct(v)} (typique : {_pct(t)})."),
+    "score_drop": _shown(3, lambda v, t: f"Score récent en baisse de {round(100 * v)} points."),
+    "log_class_missed": _counted(
+        1, lambda v, t: f"La classe a travaillé l'équivalent de {_dec(v)} séances depuis sa dernière activité."
     ),
-    "log_history": lambda v, t: (round(_exp(v)), round(_exp(t)), f"Arrivé il y a {_days(_exp(v))} seulement."),
-    "activity_fast": lambda v, t: (
-        round(v, 2),
-        round(t, 2),
-        f"Activité des deux dernières semaines faible ({_dec(v)} jours pondérés, typique : {_dec(t)}).",
+    "class_relative_days": _shown(
+        2, lambda v, t: f"Présent {_pct(min(v, 9.99))} des jours où sa classe travaille (typique : {_pct(t)})."
     ),
-    "activity_slow": lambda v, t: (
-        round(v, 2),
-        round(t, 2),
-        f"Activité du dernier mois faible ({_dec(v)} jours pondérés, typique : {_dec(t)}).",
+    "class_relative_recent": _shown(
+        2,
+        lambda v, t: (
+            f"Ces deux dernières semaines, présent {_pct(min(v, 9.99))} des séances de sa classe (typique : {_pct(t)})."
+        ),
     ),
-    "activity_ratio": lambda v, t: (
-        round(v, 2),
-        round(t, 2),
-        f"Rythme récent à {_pct(v)} de son rythme du mois (typique : {_pct(t)}).",
+    "log_remaining": _counted(None, lambda v, t: f"{_days(v)} avant la fin de la période."),
+    "rapid_share": _shown(
+        3, lambda v, t: f"{_pct(v)} de réponses récentes données bien plus vite que le temps habituel."
     ),
-    "success": lambda v, t: (round(v, 3), round(t, 3), f"Réussite de {_pct(v)} (typique : {_pct(t)})."),
-    "success_drop": lambda v, t: (round(v, 3), round(t, 3), f"Réussite récente en baisse de {round(100 * v)} points."),
-    "score": lambda v, t: (round(v, 3), round(t, 3), f"Score moyen de {_pct(v)} (typique : {_pct(t)})."),
-    "score_drop": lambda v, t: (round(v, 3), round(t, 3), f"Score récent en baisse de {round(100 * v)} points."),
-    "log_class_missed": lambda v, t: (
-        round(_exp(v), 1),
-        round(_exp(t), 1),
-        f"La classe a travaillé l'équivalent de {_dec(_exp(v))} séances depuis sa dernière activité.",
+    "abandon_share": _shown(3, lambda v, t: f"{_pct(v)} des séances récentes quittées sans aucune réponse."),
+    "mastered_recent": _shown(
+        2,
+        lambda v, t: (
+            f"Peu de compétences nouvellement maîtrisées ces dernières semaines ({_dec(v)}, typique : {_dec(t)})."
+        ),
     ),
-    "class_relative_days": lambda v, t: (
-        round(v, 2),
-        round(t, 2),
-        f"Présent {_pct(min(v, 9.99))} des jours où sa classe travaille (typique : {_pct(t)}).",
+    "ended_early_share": _shown(
+        3, lambda v, t: f"{_pct(v)} des séances récentes interrompues avant la fin (typique : {_pct(t)})."
     ),
-    "class_relative_recent": lambda v, t: (
-        round(v, 2),
-        round(t, 2),
-        f"Ces deux dernières semaines, présent {_pct(min(v, 9.99))} des séances de sa classe (typique : {_pct(t)}).",
+    "answers_ratio": _shown(
+        2,
+        lambda v, t: (
+            f"Répond à {_pct(v)} de son nombre habituel de questions par jour de travail (typique : {_pct(t)})."
+        ),
     ),
-    "log_remaining": lambda v, t: (round(_exp(v)), round(_exp(t)), f"{_days(_exp(v))} avant la fin de la période."),
-    "rapid_share": lambda v, t: (
-        round(v, 3),
-        round(t, 3),
-        f"{_pct(v)} de réponses récentes données bien plus vite que le temps habituel.",
+    "attendance_trend": _shown(
+        2,
+        lambda v, t: (
+            f"Présence récente aux séances de la classe à {_pct(min(v, 9.99))} de sa présence habituelle "
+            f"(typique : {_pct(t)})."
+        ),
     ),
-    "abandon_share": lambda v, t: (
-        round(v, 3),
-        round(t, 3),
-        f"{_pct(v)} des séances récentes quittées sans aucune réponse.",
-    ),
-    "mastered_recent": lambda v, t: (
-        round(v, 2),
-        round(t, 2),
-        f"Peu de compétences nouvellement maîtrisées ces dernières semaines ({_dec(v)}, typique : {_dec(t)}).",
-    ),
-    "ended_early_share": lambda v, t: (
-        round(v, 3),
-        round(t, 3),
-        f"{_pct(v)} des séances récentes interrompues avant la fin (typique : {_pct(t)}).",
-    ),
-    "answers_ratio": lambda v, t: (
-        round(v, 2),
-        round(t, 2),
-        f"Répond à {_pct(v)} de son nombre habituel de questions par jour de travail (typique : {_pct(t)}).",
-    ),
-    "attendance_trend": lambda v, t: (
-        round(v, 2),
-        round(t, 2),
-        f"Présence récente aux séances de la classe à {_pct(min(v, 9.99))} de sa présence habituelle "
-        f"(typique : {_pct(t)}).",
-    ),
-    "silence_with_signs": lambda v, t: (
-        round(v, 2),
-        round(t, 2),
-        f"Silence après des séances déjà en difficulté (réponses trop rapides, séances interrompues, "
-        f"réussite en baisse) : indice {_dec(v)} (typique : {_dec(t)}).",
+    "silence_with_signs": _shown(
+        2,
+        lambda v, t: (
+            "Silence après des séances déjà en difficulté (réponses trop rapides, séances interrompues, "
+            f"réussite en baisse) : indice {_dec(v)} (typique : {_dec(t)})."
+        ),
     ),
 }
 assert set(DESCRIBE) == set(FEATURES)
