@@ -173,7 +173,6 @@ def die_without_ack(batch: Sequence[Any], error: Exception) -> NoReturn:
 
 def register_pipeline(app: StreamApp) -> None:
     source = app.topic(LEARNING_EVENTS)
-    dlq, names, outbox = app.names[DEAD_LETTERS], app.names, app.outbox
     letters = DeadLetterWriter(app.settings.privacy)
 
     # The agent subscribes the worker to the learning events (faust's group, assignment and co-partitioned
@@ -184,19 +183,15 @@ def register_pipeline(app: StreamApp) -> None:
         consumer = cast(BatchConsumer, app.app.consumer)
         while True:
             delivery = await consumer.deliveries.get()
-            await process_delivery(app, consumer, delivery, dlq, names, outbox, letters)
+            await process_delivery(app, consumer, delivery, letters)
 
 
 async def process_delivery(
-    app: StreamApp,
-    consumer: BatchConsumer,
-    delivery: Delivery,
-    dlq: str,
-    names: dict[Any, str],
-    outbox: Any,
-    letters: DeadLetterWriter,
+    app: StreamApp, consumer: BatchConsumer, delivery: Delivery, letters: DeadLetterWriter
 ) -> None:
     """Process one fetch and acknowledge it (or end the worker without acknowledging it)."""
+    names, outbox = app.names, app.outbox
+    dlq = names[DEAD_LETTERS]
     assigned = consumer.assignment()
     partitions = {tp: records for tp, records in delivery.partitions.items() if tp in assigned}
     batch = [record for records in partitions.values() for record in records]
