@@ -37,30 +37,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from vigie.core.contract.calendar import school_days_between
 from vigie.core.contract.events import AnswerSubmitted, LearningEvent, SessionStarted, Severity, SignalChanged
-from vigie.core.contract.referential import Zone
 from vigie.stream.signals.engine import SignalEngine
 from vigie.stream.signals.risk_model import RiskModel
-from vigie.stream.signals.risk_training import DailyAlerts, daily_alerts
+from vigie.stream.signals.risk_training import DailyAlerts, Disengagement, daily_alerts
 from vigie.stream.signals.rules import DROPOUT_SIGNALS, RANK, RISK_SIGNAL, SignalRules, counts_as_at_risk
 
 BASELINE_DAYS = 7
 
 
-class DisengagementTruth(Protocol):
-    """What the evaluation needs to know of a pupil (the simulator's ``PupilTruth`` is one)."""
-
-    @property
-    def disengages(self) -> bool: ...
-
-    @property
-    def dropout_date(self) -> date | None: ...
-
-    @property
-    def zone(self) -> Zone: ...
+#: What the evaluation needs to know of a pupil: the same as the labels (the simulator's ``PupilTruth`` is one).
+DisengagementTruth = Disengagement
 
 
 @dataclass(frozen=True, slots=True)
