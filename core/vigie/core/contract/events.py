@@ -150,6 +150,14 @@ class MasteryUpdated(_Event):
     confidence: float | None = Field(
         None, ge=0.0, le=1.0, description="Evidence behind p_after (learner model): below 0.5 it is thin."
     )
+    previous_p_after: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="p_after of this pupil and skill's previous update (None for the first): group figures can "
+        "then be kept as running sums (+ p_after - previous_p_after) without reading per-pupil rows.",
+    )
+    previous_mastered: bool | None = Field(None, description="mastered of that previous update (None for the first).")
 
 
 Severity = Literal["low", "medium", "high"]
