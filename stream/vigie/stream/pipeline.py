@@ -141,7 +141,8 @@ def run_processors(
 
 def _emit(processor: PupilProcessor, events: list[LearningEvent], outbox: Outbox, names: dict[Any, str]) -> None:
     for emission in processor.process(events):
-        outbox.add(names[emission.topic], emission.key.encode(), encode(emission.event))
+        value = emission.event
+        outbox.add(names[emission.topic], emission.key.encode(), value if isinstance(value, bytes) else encode(value))
 
 
 def processing_error(failed: list[tuple[str, Exception]]) -> ProcessingError:

@@ -19,11 +19,15 @@ from vigie.core.topics import TopicSpec
 
 @dataclass(frozen=True, slots=True)
 class Emission:
-    """One output event for a topic, keyed (pupil-keyed topics: the pupil pseudonym)."""
+    """One output event for a topic, keyed (pupil-keyed topics: the pupil pseudonym).
+
+    ``event`` is a contract model, or its JSON bytes already encoded by a processor that builds them
+    faster than ``model_dump_json`` (such a processor tests that its bytes decode to the same model).
+    """
 
     topic: TopicSpec
     key: str
-    event: BaseModel
+    event: BaseModel | bytes
 
 
 class PupilProcessor(Protocol):
