@@ -141,8 +141,7 @@ def run_processors(
 
 def _emit(processor: PupilProcessor, events: list[LearningEvent], outbox: Outbox, names: dict[Any, str]) -> None:
     for emission in processor.process(events):
-        value = emission.event
-        outbox.add(names[emission.topic], emission.key.encode(), value if isinstance(value, bytes) else encode(value))
+        outbox.add(names[emission.topic], emission.key.encode(), emission.value())
 
 
 def processing_error(failed: list[tuple[str, Exception]]) -> ProcessingError:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from vigie.core.contract.codec import encode
 from vigie.core.contract.events import LearningEvent
 from vigie.core.topics import TopicSpec
 
@@ -28,6 +29,10 @@ class Emission:
     topic: TopicSpec
     key: str
     event: BaseModel | bytes
+
+    def value(self) -> bytes:
+        """The bytes to produce."""
+        return self.event if isinstance(self.event, bytes) else encode(self.event)
 
 
 class PupilProcessor(Protocol):

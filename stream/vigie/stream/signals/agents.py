@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from vigie.core.contract.codec import encode
 from vigie.core.contract.events import LearningEvent, SignalChanged
 from vigie.core.topics import LEARNING_EVENTS, SIGNALS
 from vigie.stream.app import StreamApp
@@ -69,7 +68,7 @@ def register_signals(stream_app: StreamApp) -> SignalsProcessor:
         changes = emissions(processor.engine.tick(actives))
         # The tick's signals, then its table writes (in the outbox): see Emitter.send_and_wait.
         records = stream_app.outbox.drain()
-        records += [(signals_topic, emission.key.encode(), encode(emission.event)) for emission in changes]
+        records += [(signals_topic, emission.key.encode(), emission.value()) for emission in changes]
         await stream_app.emitter.send_and_wait(records, stream_app.outbox.state_topics)
 
     return processor
