@@ -3,8 +3,9 @@
 ``python -m bench.sink [--rows 200000] [--history 1000000] [--batch 20000]``
 
 For each table (answers, session events, mastery updates, signals), ``--rows`` valid contract events are
-encoded once, then fed to ``vigie.warehouse.sink.Sink`` exactly as its poll loop does (``_accept``: decode,
-route, key check, buffer; ``_flush`` every ``--batch`` rows: duplicate lookup in ``event_ids``, insert,
+encoded once, then fed to ``vigie.warehouse.sink.Sink`` exactly as its poll loop does (``_accept_batch`` per
+poll of ``--poll`` records: decode, route, key check, buffer; ``_flush`` every ``--batch`` rows: duplicate
+lookup in ``event_ids``, insert,
 materialized views, commit), on an embedded warehouse already holding ``--history`` answers (bulk-generated
 in the engine, so the lookup runs against a real index). Kafka's fetch is not in the figure: bench.stream
 measures what the consumer alone reaches. A second pass redelivers the same messages: every row must be
@@ -23,6 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -164,13 +166,24 @@ MAKERS: dict[str, tuple[TopicSpec, Callable[[random.Random, list[dict[str, str]]
 }
 
 
-def run_sink(sink: Any, topic: str, messages: list[tuple[bytes, bytes]], batch: int) -> float:
-    """Seconds to take every message through the sink: accept each, flush every ``batch`` rows."""
+@dataclass(frozen=True)
+class _Record:
+    """What the sink reads of a Kafka record."""
+
+    offset: int
+    value: bytes
+    key: bytes
+
+
+def run_sink(sink: Any, topic: str, messages: list[tuple[bytes, bytes]], batch: int, poll: int = 5000) -> float:
+    """Seconds to take every message through the sink: accept each poll's records, flush every ``batch``
+    rows (as the poll loop: a flush once the buffered rows reach the batch size)."""
     consumer = _NoCommit()
+    records = [_Record(offset, value, key) for offset, (value, key) in enumerate(messages)]
     started = time.perf_counter()
-    for offset, (value, key) in enumerate(messages):
-        sink._accept(topic, 0, offset, value, key)
-        if (offset + 1) % batch == 0:
+    for start in range(0, len(records), poll):
+        sink._accept_batch(topic, 0, records[start : start + poll])
+        if sum(len(b.rows) for b in sink.buffers.values()) >= batch:
             sink._flush(consumer)
     if sink.buffers:
         sink._flush(consumer)
@@ -188,6 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=200_000, help="events per table")
     parser.add_argument("--history", type=int, default=1_000_000, help="answers already stored (bulk-generated)")
     parser.add_argument("--batch", type=int, default=20_000, help="rows per flush (the sink's batch_rows)")
+    parser.add_argument("--poll", type=int, default=5000, help="records per poll (the sink's max_poll_records)")
     parser.add_argument("--tables", default=",".join(MAKERS), help="comma-separated subset")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
@@ -212,9 +226,9 @@ def main(argv: list[str] | None = None) -> None:
             encoding = time.perf_counter() - t0
             topic = spec.name(settings.kafka.topic_prefix)
             sink = Sink(settings, client)
-            first = run_sink(sink, topic, messages, args.batch)
+            first = run_sink(sink, topic, messages, args.batch, args.poll)
             again = Sink(settings, client)
-            second = run_sink(again, topic, messages, args.batch)
+            second = run_sink(again, topic, messages, args.batch, args.poll)
             stored = sink.stats.inserted.get(name, 0)
             skipped = again.stats.duplicates_skipped
             ok = stored == args.rows and skipped == args.rows and not again.stats.inserted.get(name)
