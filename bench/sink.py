@@ -175,11 +175,14 @@ class _Record:
     key: bytes
 
 
-def run_sink(sink: Any, topic: str, messages: list[tuple[bytes, bytes]], batch: int, poll: int = 5000) -> float:
-    """Seconds to take every message through the sink: accept each poll's records, flush every ``batch``
+def records_of(messages: list[tuple[bytes, bytes]]) -> list[_Record]:
+    return [_Record(offset, value, key) for offset, (value, key) in enumerate(messages)]
+
+
+def run_sink(sink: Any, topic: str, records: list[_Record], batch: int, poll: int = 5000) -> float:
+    """Seconds to take every record through the sink: accept each poll's records, flush every ``batch``
     rows (as the poll loop: a flush once the buffered rows reach the batch size)."""
     consumer = _NoCommit()
-    records = [_Record(offset, value, key) for offset, (value, key) in enumerate(messages)]
     started = time.perf_counter()
     for start in range(0, len(records), poll):
         sink._accept_batch(topic, 0, records[start : start + poll])
@@ -222,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in args.tables.split(","):
             spec, make = MAKERS[name]
             t0 = time.perf_counter()
-            messages = make(rng, pupils, args.rows)
+            messages = records_of(make(rng, pupils, args.rows))
             encoding = time.perf_counter() - t0
             topic = spec.name(settings.kafka.topic_prefix)
             sink = Sink(settings, client)

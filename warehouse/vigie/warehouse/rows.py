@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any
 
+import msgspec
 from pydantic import TypeAdapter, ValidationError
 
 from vigie.core.contract.codec import (
@@ -450,15 +451,30 @@ def _session_answers(group: Columns) -> Sequence[Any]:
     return group.columns["answers_count"] if group.model is SessionEnded else [0] * len(group.positions)
 
 
+_REASON_PARTS = ("code", "text", "value", "threshold")
+
+
+def _reason_columns(group: Columns) -> dict[str, list[list[Any]]]:
+    """The four ``reasons.*`` columns in one pass over the reasons (kept on the group: asked four times)."""
+    cached = group.derived.get("reasons")
+    if cached is None:
+        columns: tuple[list[Any], ...] = ([], [], [], [])
+        for reasons in group.columns["reasons"]:
+            parts = list(zip(*map(msgspec.structs.astuple, reasons), strict=True)) if reasons else [()] * 4
+            for column, part in zip(columns, parts, strict=True):
+                column.append(list(part))
+        cached = group.derived["reasons"] = dict(zip(_REASON_PARTS, columns, strict=True))
+    return cached
+
+
 def _reasons(part: str) -> Callable[[Columns], Sequence[Any]]:
-    get = attrgetter(part)
-    return lambda group: [[get(r) for r in reasons] for reasons in group.columns["reasons"]]
+    return lambda group: _reason_columns(group)[part]
 
 
 #: How a table's derived columns are computed from a batch's columns (the batch twin of ``Table.derived``).
 COLUMN_DERIVED: dict[str, dict[str, Callable[[Columns], Sequence[Any]]]] = {
     SESSION_EVENTS.name: {"outcome": _session_outcome, "answers_count": _session_answers},
-    SIGNALS_TABLE.name: {f"reasons.{p}": _reasons(p) for p in ("code", "text", "value", "threshold")},
+    SIGNALS_TABLE.name: {f"reasons.{p}": _reasons(p) for p in _REASON_PARTS},
 }
 
 

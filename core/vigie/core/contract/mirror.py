@@ -26,7 +26,7 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, get_args, get_origin
 
@@ -228,11 +228,14 @@ def _translate(annotation: Any, metadata: list[Any]) -> tuple[Any, list[ColumnCh
 @dataclass
 class Columns:
     """Decoded events of one model: ``columns[name]`` holds each event's value of field ``name``, in the
-    order of ``positions`` (the events' indices in the batch given to the decoder)."""
+    order of ``positions`` (the events' indices in the batch given to the decoder). A nested model's values
+    (a signal's reasons) are its mirror Structs: same field names, same values."""
 
     model: type[BaseModel]
     positions: list[int]
     columns: dict[str, list[Any]]
+    #: Room for a consumer's columns computed from these (the sink's derived columns).
+    derived: dict[str, Any] = field(default_factory=dict)
 
 
 class BatchMirror:
