@@ -1,7 +1,7 @@
 """How disengagement unfolds before a real withdrawal (OULAD), to judge the simulator's drop-out precursor.
 
-    python -m bench.precursors --activity ../shared/data/oulad_dev_activity.csv.gz \
-        --truth ../shared/data/oulad_dev_truth.csv.gz [--json]
+    python -m bench.precursors [--activity ../shared/data/oulad_dev_activity.csv.gz]
+        [--truth ../shared/data/oulad_dev_truth.csv.gz] [--json]
 
 Reported per presentation (the three of the dev files, so that no single log decides). The log holds
 assessment submissions only, so time is measured in *assessment slots* of the course: the weeks where at
@@ -35,6 +35,7 @@ from typing import Any
 
 from vigie.stream.signals.real_logs import ActiveDay, Enrolment, read_activity, read_truth
 
+DATA = Path("../shared/data")  # default place of the OULAD dev files, from the repository's folder
 SLOT_SHARE = 0.3  # a week is an assessment week when this share of the course's non-withdrawers submit
 WINDOW = 28  # days: windows before the registered withdrawal
 SCORE_DROP = 1.0  # a weak score: this many peer SDs below the student's own earlier mean z
@@ -95,12 +96,12 @@ def _course(members: list[Enrolment], by_student: dict[str, list[ActiveDay]]) ->
         raw[e.student] = [(hit[i], statistics.fmean(per[i]) if per[i] else None) for i in range(len(slots))]
     marks: dict[str, list[tuple[bool, float | None]]] = {s: [] for s in raw}
     for i in range(len(slots)):
-        peer = [raw[s][i][1] for s in stayers if raw[s][i][1] is not None]
+        peer = [v for s in stayers if (v := raw[s][i][1]) is not None]
         mean = statistics.fmean(peer) if len(peer) >= 5 else None
         sd = statistics.pstdev(peer) if len(peer) >= 5 else 0.0
         for s, row in raw.items():
             done, score = row[i]
-            z = (score - mean) / sd if score is not None and mean is not None and sd > 0 else None
+            z = None if score is None or mean is None or sd <= 0 else (score - mean) / sd
             marks[s].append((done, z))
     return Course(
         slots,
@@ -176,18 +177,20 @@ def _presentation(items: list[tuple[list[Enrolment], Course]]) -> dict[str, Any]
     stayer_has_spell: list[bool] = []
     stayer_has_silence: list[bool] = []
     withdrawers = stayers = 0
-    before_drop: dict[int, dict[str, list[bool]]] = {k: {"w": [], "s": []} for k in range(1, 5)}
+    # per 28-day window before the withdrawal: did the withdrawer submit; share of the course's stayers who did
+    drop_w: dict[int, list[bool]] = {k: [] for k in range(1, 5)}
+    drop_s: dict[int, list[float]] = {k: [] for k in range(1, 5)}
     for members, course in items:
         stay_days = [course.days_of[e.student] for e in members if not e.dropped_out and e.student in course.days_of]
         for e in members:
             if not e.dropped_out or e.dropout_day is None or e.student not in course.days_of:
                 continue
-            for k in before_drop:
+            for k in drop_w:
                 lo, hi = e.dropout_day - WINDOW * k, e.dropout_day - WINDOW * (k - 1)
                 if lo < e.start_day:
                     continue
-                before_drop[k]["w"].append(any(lo <= d < hi for d in course.days_of[e.student]))
-                before_drop[k]["s"].append(_share([any(lo <= d < hi for d in days) for days in stay_days]) or 0.0)
+                drop_w[k].append(any(lo <= d < hi for d in course.days_of[e.student]))
+                drop_s[k].append(_share([any(lo <= d < hi for d in days) for days in stay_days]) or 0.0)
         for e in members:
             if e.student not in course.marks:
                 continue
@@ -266,16 +269,14 @@ def _presentation(items: list[tuple[list[Enrolment], Course]]) -> dict[str, Any]
     windows = [
         {
             "days_before_withdrawal": f"[{-WINDOW * k}, {-WINDOW * (k - 1)})",
-            "withdrawers_submitted": _share(v["w"]),
-            "same_course_stayers_submitted": _mean(v["s"]) if v["s"] else None,
+            "withdrawers_submitted": _share(drop_w[k]),
+            "same_course_stayers_submitted": _mean(drop_s[k]),
         }
-        for k, v in sorted(before_drop.items())
+        for k in sorted(drop_w)
     ]
     slot_counts = {str(k): sum(1 for v in decline_slots if v == k) for k in range(3)}
     slot_counts["3+"] = sum(1 for v in decline_slots if v >= 3)
-    spacing = [
-        b.start_day - a.start_day for _, c in items for a, b in zip(c.slots, c.slots[1:], strict=False)
-    ]
+    spacing = [b.start_day - a.start_day for _, c in items for a, b in zip(c.slots, c.slots[1:], strict=False)]
     return {
         "courses": len(items),
         "withdrawers_with_activity": withdrawers,
@@ -307,33 +308,50 @@ def _presentation(items: list[tuple[list[Enrolment], Course]]) -> dict[str, Any]
 def _print(result: dict[str, Any]) -> None:
     for name, r in result.items():
         d, b, g = r["decline"], r["bad_spells_of_stayers"], r["gap_last_submission_to_withdrawal_days"]
-        print(f"== presentation {name}: {r['courses']} courses, {r['withdrawers_with_activity']} withdrawers and "
-              f"{r['stayers_with_activity']} non-withdrawers with a submission; slots every "
-              f"{r['slot_spacing_days']['median']} days (median)")
-        print(f"gap last submission -> withdrawal (days): p25 {g['p25']}, median {g['median']}, p75 {g['p75']}, "
-              f"p90 {g['p90']}")
+        print(
+            f"== presentation {name}: {r['courses']} courses, {r['withdrawers_with_activity']} withdrawers and "
+            f"{r['stayers_with_activity']} non-withdrawers with a submission; slots every "
+            f"{r['slot_spacing_days']['median']} days (median)"
+        )
+        print(
+            f"gap last submission -> withdrawal (days): p25 {g['p25']}, median {g['median']}, p75 {g['p75']}, "
+            f"p90 {g['p90']}"
+        )
         print("days before the withdrawal | withdrawers who submitted | stayers of the same course, same days")
         for row in r["before_withdrawal"]:
-            print(f"  {row['days_before_withdrawal']} | {row['withdrawers_submitted']} | "
-                  f"{row['same_course_stayers_submitted']}")
+            print(
+                f"  {row['days_before_withdrawal']} | {row['withdrawers_submitted']} | "
+                f"{row['same_course_stayers_submitted']}"
+            )
         print(f"withdrawers with >= 3 submitted slots: {r['withdrawers_with_3_submitted_slots']}")
         print("slots before the last submitted | withdrawers submitted | their z | comparable stayers submitted | z")
         for row in r["profile"]:
-            print(f"  {row['slots_before_last']} | {row['withdrawers_submitted']} | {row['withdrawers_mean_z']} | "
-                  f"{row['comparable_stayers_submitted']} | {row['comparable_stayers_mean_z']}")
-        print(f"decline ({d['withdrawers']} withdrawers with >= 3 slots): weak slots ending at the last submitted "
-              f"{d['weak_slots_before_stop']}; no visible decline {d['no_visible_decline']}; when visible, the last "
-              f"ordinary submission was {d['decline_days_when_visible']} days before the last one, with a missed slot in {d['visible_decline_with_a_missed_slot']}")
-        print(f"bad spells of non-withdrawers: {b['stayers_with_a_spell']} have one (with a missed slot: "
-              f"{b['stayers_with_a_missed_slot_then_back']}); length slots {b['spell_slots']}, days {b['spell_days']}")
+            print(
+                f"  {row['slots_before_last']} | {row['withdrawers_submitted']} | {row['withdrawers_mean_z']} | "
+                f"{row['comparable_stayers_submitted']} | {row['comparable_stayers_mean_z']}"
+            )
+        print(
+            f"decline ({d['withdrawers']} withdrawers with >= 3 slots): weak slots ending at the last submitted "
+            f"{d['weak_slots_before_stop']}; no visible decline {d['no_visible_decline']}; when visible, the last "
+            f"ordinary submission was {d['decline_days_when_visible']} days before the last one, with a missed "
+            f"slot in {d['visible_decline_with_a_missed_slot']}"
+        )
+        print(
+            f"bad spells of non-withdrawers: {b['stayers_with_a_spell']} have one (with a missed slot: "
+            f"{b['stayers_with_a_missed_slot_then_back']}); length slots {b['spell_slots']}, days {b['spell_days']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--activity", type=Path, required=True)
-    parser.add_argument("--truth", type=Path, required=True)
+    parser.add_argument("--activity", type=Path, default=DATA / "oulad_dev_activity.csv.gz")
+    parser.add_argument("--truth", type=Path, default=DATA / "oulad_dev_truth.csv.gz")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if not args.activity.exists() or not args.truth.exists():
+        # the project builds and tests without the shared data: `python -m bench all` skips this analysis
+        print(f"skipped: {args.activity} or {args.truth} not found (give --activity and --truth)", file=sys.stderr)
+        return 0
     truth = read_truth(args.truth)
     result = analyse(truth, read_activity(args.activity, truth, args.truth))
     if args.json:
