@@ -138,3 +138,35 @@ def test_learner_model_parts_go_to_their_own_table() -> None:
     for table, event_id, row in routed:
         assert len(row) == len(table.columns) and row[table.columns.index("event_id")] == event_id
     assert len({event_id for _, event_id, _ in routed}) == len(parts)
+
+
+def test_batch_rows_are_the_rows_of_each_event() -> None:
+    """The rows the sink builds from a batch's columns equal those built event by event (UUIDs as text)."""
+    import uuid
+
+    from vigie.core.topics import LEARNING_EVENTS
+    from vigie.warehouse.rows import BATCH_ROUTES
+
+    samples = {
+        LEARNING_EVENTS: [
+            factories.answer(teacher_id=factories.student(9)),
+            factories.answer(),
+            factories.session_started(),
+            factories.session_ended(outcome="abandoned", answers_count=3),
+        ],
+        MASTERY_UPDATES: [factories_warehouse.mastery_updated() for _ in range(3)],
+        SIGNALS: [factories_warehouse.signal_changed() for _ in range(3)],
+    }
+    for topic, events in samples.items():
+        values = [encode(e) for e in events]
+        blocks, decided = BATCH_ROUTES[topic](values)
+        assert not decided
+        built = {}
+        for table, positions, event_ids, _, rows in blocks:
+            for position, event_id, row in zip(positions, event_ids, rows, strict=True):
+                built[position] = (table, event_id, list(row))
+        assert sorted(built) == list(range(len(events)))
+        for position, value in enumerate(values):
+            table, event_id, row = ROUTES[topic](value)  # type: ignore[misc]
+            texts = [str(v) if type(v) is uuid.UUID else v for v in row]
+            assert built[position] == (table, str(event_id), texts)

@@ -10,14 +10,23 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any
 
+import msgspec
 from pydantic import TypeAdapter, ValidationError
 
-from vigie.core.contract.codec import decode, decode_learning_event, decode_parameters, explain
+from vigie.core.contract.codec import (
+    Decided,
+    decode,
+    decode_columns,
+    decode_learning_event,
+    decode_learning_event_columns,
+    decode_parameters,
+    explain,
+)
 from vigie.core.contract.events import (
     EVENT_ID_NAMESPACE,
     AnswerSubmitted,
@@ -30,6 +39,7 @@ from vigie.core.contract.events import (
     SkillParameters,
     StatementKept,
 )
+from vigie.core.contract.mirror import Columns
 from vigie.core.contract.referential import ACADEMIES
 from vigie.core.errors import InvalidEventError
 from vigie.core.topics import (
@@ -291,7 +301,10 @@ def session_row(e: SessionStarted | SessionEnded) -> list[Any]:
 
 
 def route_learning_event(raw: bytes) -> Routed | None:
-    event = decode_learning_event(raw)
+    return learning_event_routed(decode_learning_event(raw))
+
+
+def learning_event_routed(event: Any) -> Routed | None:
     if isinstance(event, AnswerSubmitted):
         return ANSWERS, event.event_id, answer_row(event)
     if isinstance(event, SessionStarted | SessionEnded):
@@ -414,6 +427,96 @@ def route_statement_kept(raw: bytes) -> Routed:
         raise explain(error) from None
     return RAW_STATEMENTS_TABLE, event.event_id, statement_kept_row(event)
 
+
+#: Rows of one table from a batch: (table, the messages' indices, their event ids, their pupils (None when
+#: the table has none), the rows). Ids and UUIDs are canonical text (``Columns``'s representation).
+Block = tuple[Table, list[int], Sequence[Any], Sequence[Any] | None, list[Sequence[Any]]]
+#: A message the mirror declined, as pydantic decided it: (index, routed row, or None, or the error).
+Outcome = list[tuple[int, Routed | InvalidEventError | None]]
+
+
+def _texts(routed: Routed | None) -> Routed | None:
+    """A row routed from a pydantic event, with its UUIDs as text, as the batch rows hold them."""
+    if routed is None:
+        return None
+    table, event_id, row = routed
+    return table, str(event_id), [str(v) if type(v) is uuid.UUID else v for v in row]  # type: ignore[return-value]
+
+
+def _session_outcome(group: Columns) -> Sequence[Any]:
+    return group.columns["outcome"] if group.model is SessionEnded else [""] * len(group.positions)
+
+
+def _session_answers(group: Columns) -> Sequence[Any]:
+    return group.columns["answers_count"] if group.model is SessionEnded else [0] * len(group.positions)
+
+
+_REASON_PARTS = ("code", "text", "value", "threshold")
+
+
+def _reason_columns(group: Columns) -> dict[str, list[list[Any]]]:
+    """The four ``reasons.*`` columns in one pass over the reasons (kept on the group: asked four times)."""
+    cached = group.derived.get("reasons")
+    if cached is None:
+        columns: tuple[list[Any], ...] = ([], [], [], [])
+        for reasons in group.columns["reasons"]:
+            parts = list(zip(*map(msgspec.structs.astuple, reasons), strict=True)) if reasons else [()] * 4
+            for column, part in zip(columns, parts, strict=True):
+                column.append(list(part))
+        cached = group.derived["reasons"] = dict(zip(_REASON_PARTS, columns, strict=True))
+    return cached
+
+
+def _reasons(part: str) -> Callable[[Columns], Sequence[Any]]:
+    return lambda group: _reason_columns(group)[part]
+
+
+#: How a table's derived columns are computed from a batch's columns (the batch twin of ``Table.derived``).
+COLUMN_DERIVED: dict[str, dict[str, Callable[[Columns], Sequence[Any]]]] = {
+    SESSION_EVENTS.name: {"outcome": _session_outcome, "answers_count": _session_answers},
+    SIGNALS_TABLE.name: {f"reasons.{p}": _reasons(p) for p in _REASON_PARTS},
+}
+
+
+def block(table: Table, group: Columns) -> Block:
+    """The rows of ``table`` from a batch's columns, straight from the decoded values."""
+    derived = COLUMN_DERIVED.get(table.name, {})
+    if set(table.derived) - set(derived):
+        raise ValueError(f"{table.name}: derived columns without a batch twin")
+    columns = [derived[c](group) if c in derived else group.columns[c] for c in table.columns]
+    pupils = group.columns.get("student_id")
+    return table, group.positions, group.columns["event_id"], pupils, list(zip(*columns, strict=True))
+
+
+def _outcomes(decided: Decided, route: Callable[[Any], Routed | None]) -> Outcome:
+    return [(i, e if isinstance(e, InvalidEventError) else _texts(route(e))) for i, e in decided]
+
+
+def route_learning_events(values: Sequence[bytes]) -> tuple[list[Block], Outcome]:
+    groups, decided = decode_learning_event_columns(values)
+    tables = {AnswerSubmitted: ANSWERS, SessionStarted: SESSION_EVENTS, SessionEnded: SESSION_EVENTS}
+    blocks = [block(tables[g.model], g) for g in groups if g.model in tables]  # an erasure: no row
+    return blocks, _outcomes(decided, learning_event_routed)
+
+
+def route_mastery_updates(values: Sequence[bytes]) -> tuple[list[Block], Outcome]:
+    groups, decided = decode_columns(values, MasteryUpdated)
+    routed = lambda e: (MASTERY_UPDATES_TABLE, e.event_id, mastery_row(e))  # noqa: E731
+    return [block(MASTERY_UPDATES_TABLE, g) for g in groups], _outcomes(decided, routed)
+
+
+def route_signals(values: Sequence[bytes]) -> tuple[list[Block], Outcome]:
+    groups, decided = decode_columns(values, SignalChanged)
+    routed = lambda e: (SIGNALS_TABLE, e.event_id, signal_row(e))  # noqa: E731
+    return [block(SIGNALS_TABLE, g) for g in groups], _outcomes(decided, routed)
+
+
+#: The topics whose batches decode into columns (the others go message by message through ``ROUTES``).
+BATCH_ROUTES: dict[TopicSpec, Callable[[Sequence[bytes]], tuple[list[Block], Outcome]]] = {
+    LEARNING_EVENTS: route_learning_events,
+    MASTERY_UPDATES: route_mastery_updates,
+    SIGNALS: route_signals,
+}
 
 #: What the sink reads, and how each topic's messages become rows.
 ROUTES: dict[TopicSpec, Callable[[bytes], Routed | None]] = {

@@ -12,6 +12,7 @@ the same batch without committing.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -28,7 +29,7 @@ from vigie.core.settings import VigieSettings
 from vigie.core.topics import LEARNING_EVENTS, TopicSpec
 from vigie.warehouse import metrics
 from vigie.warehouse.failures import classify
-from vigie.warehouse.rows import ROUTES, Routed, Table
+from vigie.warehouse.rows import BATCH_ROUTES, ROUTES, Block, Outcome, Routed, Table
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +67,31 @@ class _Buffer:
 LOOKUP_IDS = 20_000
 
 
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_UUID_TEXTS = re.compile(f"{_UUID}(?:','{_UUID})*").fullmatch
+
+
 class _UUIDArray:
     """A bound ``Array(UUID)`` value rendered in one pass: clickhouse-connect formats a list element by
-    element (~5 µs per id); this object's ``str`` is the whole literal. Only ``uuid.UUID`` ids are accepted,
-    whose text is hex digits and dashes: nothing to escape, nothing to inject."""
+    element (~5 µs per id); this object's ``str`` is the whole literal. Only ``uuid.UUID`` ids, or their
+    canonical text (checked here in one regex), are accepted: hex digits and dashes, nothing to escape,
+    nothing to inject."""
 
     __slots__ = ("text",)
 
     def __init__(self, ids: list[Any]) -> None:
-        if not all(type(i) is uuid.UUID for i in ids):
-            raise TypeError("event ids must be uuid.UUID")
-        self.text = "['" + "','".join(map(str, ids)) + "']" if ids else "[]"
+        if not ids:
+            self.text = "[]"
+            return
+        if all(type(i) is uuid.UUID for i in ids):
+            self.text = "['" + "','".join(map(str, ids)) + "']"
+            return
+        if not all(type(i) is str for i in ids):
+            raise TypeError("event ids must be uuid.UUID or their canonical text")
+        joined = "','".join(ids)
+        if not _UUID_TEXTS(joined):
+            raise TypeError("event ids must be uuid.UUID or their canonical text")
+        self.text = "['" + joined + "']"
 
     def __str__(self) -> str:
         return self.text
@@ -97,10 +112,12 @@ class WarehouseWriter:
         bound ``Array(UUID)`` parameter, formatted here in one pass (UUIDs need no escaping).
         """
         found: set[Any] = set()
+        # Ids given as text come back as text (the batch path keeps UUIDs as their canonical text).
+        column = "toString(event_id)" if event_ids and type(event_ids[0]) is str else "event_id"
         for start in range(0, len(event_ids), LOOKUP_IDS):  # keeps a server's HTTP parameters small
             chunk = event_ids[start : start + LOOKUP_IDS]
             result = self.client.query(
-                f"SELECT event_id FROM {self.database}.event_ids"
+                f"SELECT {column} FROM {self.database}.event_ids"
                 " WHERE table_name = {table:String} AND event_id IN {ids:Array(UUID)}",
                 parameters={"table": table.name, "ids": _UUIDArray(chunk)},
             )
@@ -137,6 +154,12 @@ class Sink:
         routes = routes if routes is not None else ROUTES
         prefix = settings.kafka.topic_prefix
         self.routes = {spec.name(prefix): route for spec, route in routes.items()}
+        #: Topics whose batches decode into columns (only where the route is the contract's own).
+        self.batch_routes = {
+            spec.name(prefix): BATCH_ROUTES[spec]
+            for spec, route in routes.items()
+            if spec in BATCH_ROUTES and route is ROUTES[spec]
+        }
         #: Topics keyed by the pupil: a row whose pupil is not the message key is skipped, as the stream
         #: dead-letters it (the history and the stream must agree on what was accepted).
         self.pupil_keyed = {spec.name(prefix) for spec in routes if spec is LEARNING_EVENTS}
@@ -178,22 +201,90 @@ class Sink:
         try:
             routed = self.routes[topic](value)
         except InvalidEventError as error:
-            # The stream's entrance sends this message to the dead-letter topic; the sink only counts it.
-            self.stats.invalid_skipped += 1
-            metrics.invalid(topic)
-            log.debug("skipping invalid message %s[%s]@%s: %s", topic, partition, offset, error)
+            self._invalid(topic, partition, offset, error)
             return
-        if routed is None:
+        if routed is not None:
+            self._add(topic, partition, offset, key, *routed)
+
+    def _accept_batch(self, topic: str, partition: int, records: list[Any]) -> None:
+        """Buffer the rows of a poll's records of one partition: decoded as columns where the topic allows."""
+        route = self.batch_routes.get(topic)
+        if route is None:
+            for record in records:
+                self._accept(topic, partition, record.offset, record.value, record.key)
             return
-        table, event_id, row = routed
-        if topic in self.pupil_keyed and key != str(row[table.columns.index("student_id")]).encode():
-            self.stats.invalid_skipped += 1  # dead-lettered by the stream: not the pupil's key
-            metrics.invalid(topic)
-            log.debug("skipping %s[%s]@%s: its key is not the pupil's pseudonym", topic, partition, offset)
+        live = [r for r in records if r.value is not None]  # tombstones: nothing to store
+        blocks, decided = route([r.value for r in live])
+        if decided:  # some messages went through pydantic: add every row in offset order, as one by one
+            self._add_in_order(topic, partition, live, blocks, decided)
             return
+        for table, positions, event_ids, pupils, rows in blocks:
+            self._add_block(topic, partition, live, table, positions, event_ids, pupils, rows)
+
+    def _add_block(
+        self,
+        topic: str,
+        partition: int,
+        live: list[Any],
+        table: Table,
+        positions: list[int],
+        event_ids: Any,
+        pupils: Any,
+        rows: list[Any],
+    ) -> None:
+        buffer = self._buffer(table)
+        keyed = topic in self.pupil_keyed
+        before = len(buffer.rows)
+        added = 0
+        for position, event_id, pupil, row in zip(positions, event_ids, pupils or event_ids, rows, strict=True):
+            if keyed and live[position].key != pupil.encode():
+                self._invalid_key(topic, partition, live[position].offset)
+                continue
+            buffer.rows.setdefault(event_id, row)
+            added += 1
+        self.stats.duplicates_in_batch += before + added - len(buffer.rows)
+
+    def _add_in_order(self, topic: str, partition: int, live: list[Any], blocks: list[Block], decided: Outcome) -> None:
+        entries: list[tuple[int, Any]] = [
+            (position, (table, event_id, row))
+            for table, positions, event_ids, _, rows in blocks
+            for position, event_id, row in zip(positions, event_ids, rows, strict=True)
+        ]
+        entries += decided
+        entries.sort(key=lambda entry: entry[0])
+        for position, outcome in entries:
+            record = live[position]
+            if isinstance(outcome, InvalidEventError):
+                self._invalid(topic, partition, record.offset, outcome)
+            elif outcome is not None:
+                self._add(topic, partition, record.offset, record.key, *outcome)
+
+    def _invalid(self, topic: str, partition: int, offset: int, error: InvalidEventError) -> None:
+        # The stream's entrance sends this message to the dead-letter topic; the sink only counts it.
+        self.stats.invalid_skipped += 1
+        metrics.invalid(topic)
+        log.debug("skipping invalid message %s[%s]@%s: %s", topic, partition, offset, error)
+
+    def _invalid_key(self, topic: str, partition: int, offset: int) -> None:
+        self.stats.invalid_skipped += 1  # dead-lettered by the stream: not the pupil's key
+        metrics.invalid(topic)
+        log.debug("skipping %s[%s]@%s: its key is not the pupil's pseudonym", topic, partition, offset)
+
+    def _buffer(self, table: Table) -> _Buffer:
         buffer = self.buffers.get(table.name)
         if buffer is None:
             buffer = self.buffers[table.name] = _Buffer(table)
+        if buffer.since is None:
+            buffer.since = time.monotonic()
+        return buffer
+
+    def _add(
+        self, topic: str, partition: int, offset: int, key: bytes | None, table: Table, event_id: Any, row: Any
+    ) -> None:
+        if topic in self.pupil_keyed and key != str(row[table.columns.index("student_id")]).encode():
+            self._invalid_key(topic, partition, offset)
+            return
+        buffer = self._buffer(table)
         if event_id in buffer.rows:
             self.stats.duplicates_in_batch += 1  # a duplicate within the batch: collapses here
         buffer.add(event_id, row)
@@ -240,8 +331,7 @@ class Sink:
             while not self._stop.is_set():
                 polled = consumer.poll(timeout_ms=200)
                 for tp, records in polled.items():
-                    for record in records:
-                        self._accept(tp.topic, tp.partition, record.offset, record.value, record.key)
+                    self._accept_batch(tp.topic, tp.partition, records)
                     self.stats.consumed += len(records)
                     metrics.consumed(tp.topic, len(records))
                 if polled:
