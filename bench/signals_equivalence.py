@@ -33,10 +33,9 @@ from typing import Any
 
 import orjson
 
-from vigie.core.contract.codec import encode
 from vigie.core.contract.events import ErasureRequested, LearningEvent, SignalChanged
+from vigie.core.topics import SIGNALS
 from vigie.stream.processor import Emission
-from vigie.stream.signals import agents
 from vigie.stream.signals import engine as new_engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,12 +46,17 @@ REF_PACKAGE = "vigie_ref_signals"
 def ref_engine_module(ref: str, into: Path) -> ModuleType:
     """``vigie.stream.signals.engine`` as it is at ``ref``, importable as ``vigie_ref_signals.engine``."""
     listing = subprocess.run(
-        ["git", "-C", str(REPO), "ls-tree", "--name-only", f"{ref}:{SOURCE}"], check=True, capture_output=True, text=True
+        ["git", "-C", str(REPO), "ls-tree", "--name-only", f"{ref}:{SOURCE}"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     package = into / REF_PACKAGE
     package.mkdir()
     for name in listing:
-        blob = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:{SOURCE}/{name}"], check=True, capture_output=True)
+        blob = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{ref}:{SOURCE}/{name}"], check=True, capture_output=True
+        )
         data = blob.stdout
         if name.endswith(".py"):
             data = data.replace(b"vigie.stream.signals", REF_PACKAGE.encode())
@@ -71,6 +75,15 @@ def simulated(days: int, students: int, seed: int) -> list[LearningEvent]:
         academies=("lyon", "creteil"), students_per_class=students, start=date(2025, 9, 1), days=days, seed=seed
     )
     return list(Simulation(config, PrivacySettings()).events())
+
+
+def stream_answers(n: int) -> list[LearningEvent]:
+    """The answers ``bench.stream`` pre-loads (2000 pupils in turn, a second apart), as the worker decodes them."""
+    from bench.stream import AnswerFactory
+    from vigie.core.contract.codec import decode_learning_event
+
+    factory = AnswerFactory(2000)
+    return [decode_learning_event(factory.next()[1]) for _ in range(n)]
 
 
 def perturbed(events: list[LearningEvent], seed: int) -> list[LearningEvent]:
@@ -111,7 +124,7 @@ def legacy_store(engine: Any) -> dict[str, Any]:
 
 
 def emitted(changes: Iterable[SignalChanged]) -> list[bytes]:
-    return [Emission(agents.SIGNALS, c.student_id, c).value() for c in changes]
+    return [Emission(SIGNALS, c.student_id, c).value() for c in changes]
 
 
 def compare(name: str, ref: Any, new: Any, ref_out: list[SignalChanged], new_out: list[Any]) -> None:
@@ -129,7 +142,12 @@ def compare(name: str, ref: Any, new: Any, ref_out: list[SignalChanged], new_out
         sys.exit(f"{name}: final states differ for {len(differing)} pupils, e.g. {differing[:1]}")
     if (ref.feature_log, ref.risk_log) != (new.feature_log, new.risk_log):
         sys.exit(f"{name}: the daily feature or risk logs differ")
-    if (ref.events, ref.duplicates, ref.watermarks, ref.scanned) != (new.events, new.duplicates, new.watermarks, new.scanned):
+    if (ref.events, ref.duplicates, ref.watermarks, ref.scanned) != (
+        new.events,
+        new.duplicates,
+        new.watermarks,
+        new.scanned,
+    ):
         sys.exit(f"{name}: counters or watermarks differ")
 
 
@@ -140,8 +158,15 @@ def engines(ref_module: ModuleType, partitions: int) -> tuple[Any, Any]:
     return ref, new
 
 
-def case(name: str, ref_module: ModuleType, events: list[LearningEvent], batch: int, redeliver: float = 0.0) -> None:
-    ref, new = engines(ref_module, partitions=6)
+def case(
+    name: str,
+    ref_module: ModuleType,
+    events: list[LearningEvent],
+    batch: int,
+    redeliver: float = 0.0,
+    partitions: int = 6,
+) -> None:
+    ref, new = engines(ref_module, partitions)
     started = time.perf_counter()
     ref_out = run(ref, events, batch, redeliver)
     ref_s = time.perf_counter() - started
@@ -188,11 +213,12 @@ def main() -> None:
         mixed = perturbed(plain, seed=3)
         bench_cohort = cohort(200, 60, 10, seed=1)
         for batch in (1, 37, 500):
-            events = plain[: 20_000] if batch == 1 else plain
+            events = plain[:20_000] if batch == 1 else plain
             case("simulator", ref_module, events, batch)
         for batch in (13, 500):
             case("simulator, late + erasures + redeliveries", ref_module, mixed, batch, redeliver=0.2)
         case("bench.signals cohort", ref_module, bench_cohort, 1000)
+        case("bench.stream answers (2000 pupils)", ref_module, stream_answers(50_000), 1000, partitions=4)
         upgrade("upgrade in place (ref states, then this tree)", ref_module, mixed, 500)
     print(f"identical to {args.ref}")
 

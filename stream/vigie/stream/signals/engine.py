@@ -64,6 +64,9 @@ log = logging.getLogger(__name__)
 
 ONE_DAY = timedelta(days=1)
 
+#: What a pupil does (every learning event but the erasure).
+PupilEvent = AnswerSubmitted | SessionStarted | SessionEnded
+
 
 def _severity(signal: OpenSignal | None) -> str | None:
     return signal.severity if signal is not None else None
@@ -117,7 +120,7 @@ class ItemTimes:
 
     def __init__(self, max_items: int = 200_000) -> None:
         self.max_items = max_items
-        self._stats: dict[str, list[float]] = {}
+        self._stats: dict[str, list[Any]] = {}
 
     def typical_ms(self, item: str, min_answers: int) -> float | None:
         stats = self._stats.get(item)
@@ -126,12 +129,16 @@ class ItemTimes:
     def typical_then_observe(self, item: str, min_answers: int, response_ms: int) -> float | None:
         """``typical_ms`` before this answer, then ``observe`` it (one look-up)."""
         stats = self._stats.pop(item, None)
-        typical = math.exp(stats[1]) if stats and stats[0] >= min_answers else None
-        self._observe(stats or [0, 0.0], item, response_ms)
+        if stats is None:
+            typical, stats = None, [0, 0.0]
+        else:
+            typical = math.exp(stats[1]) if stats[0] >= min_answers else None
+        self._observe(stats, item, response_ms)
         return typical
 
     def observe(self, item: str, response_ms: int) -> None:
-        self._observe(self._stats.pop(item, None) or [0, 0.0], item, response_ms)
+        stats = self._stats.pop(item, None)
+        self._observe(stats or [0, 0.0], item, response_ms)
 
     def _observe(self, stats: list[Any], item: str, response_ms: int) -> None:
         stats[0] += 1
@@ -180,14 +187,14 @@ class SignalEngine:
             mark = self.watermarks.get(partition)
             if mark is None or event.occurred_at > mark:
                 self.watermarks[partition] = mark = event.occurred_at
-            if isinstance(event, ErasureRequested):
+            if type(event) is ErasureRequested:  # the contract's classes exactly (cheaper than isinstance)
                 cache[pupil] = None
                 continue
             state = cache.get(pupil) if pupil in cache else self._load(pupil)
             if state is None:
                 state = PupilSignals()
             cache[pupil] = state
-            self._apply(pupil, state, event, mark.date(), out)
+            self._apply(pupil, state, event, mark.date(), out)  # type: ignore[arg-type]
         for pupil, state in cache.items():
             if state is None:
                 self.store.pop(pupil, None)
@@ -222,10 +229,7 @@ class SignalEngine:
         value = self.store.get(pupil)
         return PupilSignals.decode(value) if value else None
 
-    def _apply(
-        self, pupil: str, state: PupilSignals, event: LearningEvent, today: date, out: list[SignalChanged]
-    ) -> None:
-        assert not isinstance(event, ErasureRequested)
+    def _apply(self, pupil: str, state: PupilSignals, event: PupilEvent, today: date, out: list[SignalChanged]) -> None:
         today_iso = _iso(today)
         self._catch_up_all(pupil, state, today, out, today_iso)
         event_id = event.event_id.bytes[:ID_BYTES]
@@ -253,7 +257,8 @@ class SignalEngine:
                 class_cum,
             )
             self._active(pupil, state, at, _iso(day), today, today_iso, out)
-        if isinstance(event, AnswerSubmitted):
+        if kind is AnswerSubmitted:
+            assert isinstance(event, AnswerSubmitted)  # for the type checker
             if state.open_session is None or state.open_session == event.session_id:
                 state.open_session = event.session_id
                 state.open_answers += 1
@@ -276,14 +281,16 @@ class SignalEngine:
             if rapid is not None:
                 risk.pace(t, rapid)
             self._precursors(pupil, state, at, out)
-        elif isinstance(event, SessionStarted):
+        elif kind is SessionStarted:
+            assert isinstance(event, SessionStarted)
             if state.open_session not in (None, event.session_id) and state.open_answers == 0:
                 state.close_session(True, rules)  # opened, then another session began without an answer
                 risk.session(t, True)
             if state.open_session != event.session_id:
                 state.open_session, state.open_answers = event.session_id, 0
             self._precursors(pupil, state, at, out)
-        elif isinstance(event, SessionEnded) and state.open_session in (None, event.session_id):
+        elif kind is SessionEnded and state.open_session in (None, event.session_id):
+            assert isinstance(event, SessionEnded)
             left = event.outcome != "completed" and event.answers_count == 0 and state.open_answers == 0
             state.close_session(left, rules)
             risk.session(t, left, early=left or event.outcome != "completed")
@@ -302,7 +309,11 @@ class SignalEngine:
         """
         rules, signals = self.rules, state.signals
         raw = self._raw_levels(state)
-        present = {t for t, level in zip(PRECURSORS, raw, strict=True) if level} if rules.precursors_corroborate else set()
+        if not signals and raw == (None, None, None):
+            return  # nothing found, nothing open: nothing changes
+        present = (
+            {t for t, level in zip(PRECURSORS, raw, strict=True) if level} if rules.precursors_corroborate else set()
+        )
         if "inactivity" in signals:
             present.add("inactivity")
         for signal_type, level in zip(PRECURSORS, raw, strict=True):

@@ -87,9 +87,7 @@ class SignalRules:
     precursors_corroborate: bool = False  # True: precursors also corroborate each other (noisier, see evaluation)
 
 
-def level(
-    value: float, thresholds: tuple[float, float, float], keep_low_from: float | None = None
-) -> Severity | None:
+def level(value: float, thresholds: tuple[float, float, float], keep_low_from: float | None = None) -> Severity | None:
     """The severity of ``value``: that of the highest threshold it reaches; an open signal stays "low" while the
     value is still at least ``keep_low_from`` (hysteresis: no flapping around the first threshold).
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import struct
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -37,6 +38,18 @@ RECENT_IDS = 256
 ID_BYTES = 8  # 64 bits of the UUIDv5: collisions within one pupil's last 256 events are negligible
 FORMAT = 2
 _ISO = 10  # characters of an ISO day
+
+
+@lru_cache(maxsize=64)
+def _prefix(features: int) -> struct.Struct:
+    """The binary start of a format 2 value holding ``features`` risk features."""
+    return struct.Struct(f"<BB{features}dH")
+
+
+@lru_cache(maxsize=64)
+def _layout(features: int) -> tuple[struct.Struct, int]:
+    """The risk features' floats of a format 2 value holding ``features`` of them, and where its ids start."""
+    return struct.Struct(f"<{features}d"), _prefix(features).size
 
 
 class StateFormatError(ValueError):
@@ -131,7 +144,7 @@ class PupilSignals:
 
     # -- stored form ------------------------------------------------------------------------------
     def encode(self) -> bytes:
-        risk = self._risk.to_list() if self._risk is not None else self.risk
+        risk = self._risk.values() if self._risk is not None else self.risk
         signals = {key: [s.signal_id, s.severity, s.first_seen_at] for key, s in self.signals.items()}
         head = (
             self.academy,
@@ -154,11 +167,7 @@ class PupilSignals:
             self.risk_recent,
         )
         return b"".join(
-            (
-                struct.pack(f"<BB{len(risk)}dH", FORMAT, len(risk), *risk, len(self.ids)),
-                self.ids,
-                orjson.dumps(head),
-            )
+            (_prefix(len(risk)).pack(FORMAT, len(risk), *risk, len(self.ids)), self.ids, orjson.dumps(head))
         )
 
     @classmethod
@@ -170,14 +179,12 @@ class PupilSignals:
             return cls.from_legacy(orjson.loads(value))
         if value[:1] != b"\x02":
             raise StateFormatError(f"unknown signals state format {value[:1]!r}")
-        n = value[1]
-        risk = struct.unpack_from(f"<{n}d", value, 2)
-        at = 2 + 8 * n
-        (m,) = struct.unpack_from("<H", value, at)
-        at += 2
-        ids = value[at : at + m]
+        floats, at = _layout(value[1])
+        risk = floats.unpack_from(value, 2)
+        end = at + (value[at - 2] | value[at - 1] << 8)
+        ids = value[at:end]
         (academy, uai, klass, level, days, first, evaluated, recent, earlier_n, earlier_rate, skills, pace, sessions,
-         open_session, open_answers, signals, risk_day, risk_recent) = orjson.loads(memoryview(value)[at + m :])  # fmt: skip
+         open_session, open_answers, signals, risk_day, risk_recent) = orjson.loads(value[end:])  # fmt: skip
         return cls(
             academy,
             uai,
@@ -196,9 +203,10 @@ class PupilSignals:
             open_session,
             open_answers,
             {key: OpenSignal(*s) for key, s in signals.items()} if signals else {},
-            risk,
+            (),
             risk_day,
             risk_recent,
+            RiskState(*risk) if risk else None,
         )
 
     @classmethod
@@ -235,7 +243,7 @@ class PupilSignals:
             "open_session": self.open_session,
             "open_answers": self.open_answers,
             "signals": {k: asdict(v) for k, v in self.signals.items()},
-            "risk": list(self._risk.to_list() if self._risk is not None else self.risk),
+            "risk": self._risk.to_list() if self._risk is not None else list(self.risk),
             "risk_day": self.risk_day,
             "risk_recent": list(self.risk_recent),
         }
