@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
@@ -63,6 +63,8 @@ from vigie.stream.signals.state import ID_BYTES, OpenSignal, PupilSignals
 log = logging.getLogger(__name__)
 
 ONE_DAY = timedelta(days=1)
+#: Usual gaps remembered by rhythm (active days, first day, zone); forgotten all at once past this size.
+GAP_MEMO = 1 << 16
 
 #: What a pupil does (every learning event but the erasure).
 PupilEvent = AnswerSubmitted | SessionStarted | SessionEnded
@@ -102,6 +104,10 @@ PRECURSORS = ("falling_success", "rapid_guessing", "abandoned_sessions")
 
 #: The reasons of an inactivity cleared by activity (frozen models: one tuple serves every change).
 ACTIVITY_RESUMED = (SignalReason(code="activity_resumed", value=1, threshold=1, text="L'élève a repris son activité."),)
+
+
+def _activity_resumed() -> tuple[SignalReason, ...]:
+    return ACTIVITY_RESUMED
 
 
 def at_risk(value: bytes | dict[str, Any], min_rank: int = RANK["medium"]) -> bool:
@@ -174,6 +180,7 @@ class SignalEngine:
         self.feature_log: list[tuple[str, date, list[float]]] | None = None
         self.risk_log: list[tuple[str, date, float]] | None = None
         self._labels = {code: skill.label for code, skill in skills().items()}
+        self._gaps: dict[tuple[str, str | None, Zone], float] = {}
 
     # -- entry points -----------------------------------------------------------------------------
     def process(self, events: Iterable[LearningEvent]) -> list[SignalChanged]:
@@ -381,14 +388,24 @@ class SignalEngine:
             )
         elif "inactivity" not in state.signals:
             return  # no finding, no open signal: nothing changes
-        self._transition(pupil, state, "inactivity", finding, at, out, ACTIVITY_RESUMED)
+        self._transition(pupil, state, "inactivity", finding, at, out, _activity_resumed)
 
     def _usual_gap(self, state: PupilSignals) -> float:
+        """The pupil's usual gap (``rules.usual_gap``), remembered by rhythm: an inactive pupil's is asked again
+        at every day boundary."""
         zone = zone_of(state.academy)
-        days = [date.fromisoformat(d) for d in state.active_days.split()]
-        gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
-        history = _school_days_between(date.fromisoformat(state.first_day), days[-1], zone) if state.first_day else 0
-        return r.usual_gap(gaps, self.rules, history)
+        key = (state.active_days, state.first_day, zone)
+        gap = self._gaps.get(key)
+        if gap is None:
+            days = [date.fromisoformat(d) for d in state.active_days.split()]
+            gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
+            first = state.first_day
+            history = _school_days_between(date.fromisoformat(first), days[-1], zone) if first else 0
+            gap = r.usual_gap(gaps, self.rules, history)
+            if len(self._gaps) >= GAP_MEMO:
+                self._gaps.clear()
+            self._gaps[key] = gap
+        return gap
 
     def _catch_up_all(
         self, pupil: str, state: PupilSignals, day: date, out: list[SignalChanged], day_iso: str | None = None
@@ -457,7 +474,7 @@ class SignalEngine:
         if severity is not None:
             cut = model.severities[severity]
             finding = Finding(severity, lambda: explain(model, scored, x, cut))
-        self._transition(pupil, state, RISK_SIGNAL, finding, at, out, risk_cleared(model, scored))
+        self._transition(pupil, state, RISK_SIGNAL, finding, at, out, lambda: risk_cleared(model, scored))
 
     def _catch_up(
         self, pupil: str, state: PupilSignals, day: date, out: list[SignalChanged], day_iso: str | None = None
@@ -504,9 +521,10 @@ class SignalEngine:
         finding: Finding | None,
         at: datetime,
         out: list[SignalChanged],
-        cleared_reasons: Sequence[SignalReason] = (),
+        cleared_reasons: Callable[[], Sequence[SignalReason]] = tuple,
     ) -> bool:
-        """Emit on appearance, change of severity or clearing; nothing otherwise."""
+        """Emit on appearance, change of severity or clearing; nothing otherwise (``cleared_reasons`` builds the
+        reasons of a clearing: only then)."""
         current = state.signals.get(key)
         new = finding.severity if finding else None
         if new == (current.severity if current else None):
@@ -530,7 +548,7 @@ class SignalEngine:
                 status=status,
                 signal_type=signal_type,
                 severity=new,
-                reasons=finding.reasons if finding else tuple(cleared_reasons),
+                reasons=finding.reasons if finding else tuple(cleared_reasons()),
                 occurred_at=at,
                 first_seen_at=datetime.fromisoformat(current.first_seen_at),
                 cleared_at=at if status == "cleared" else None,
