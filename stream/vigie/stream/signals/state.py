@@ -81,7 +81,7 @@ class SkillCounts:
             if start < 0:
                 return None
             start += len(code) + 2
-            entry = self.changed[code] = [int(n) for n in text[start : text.index("|", start)].split(" ")]
+            entry = self.changed[code] = list(map(int, text[start : text.index("|", start)].split(" ")))
         return entry
 
     def __eq__(self, other: object) -> bool:
@@ -175,9 +175,9 @@ class PupilSignals:
         """A stored state: format 2 (bytes), or format 1 (a JSON object, as bytes or already parsed)."""
         if isinstance(value, dict):
             return cls.from_legacy(value)
-        if value[:1] == b"{":
-            return cls.from_legacy(orjson.loads(value))
-        if value[:1] != b"\x02":
+        if value[0] != FORMAT:
+            if value[:1] == b"{":
+                return cls.from_legacy(orjson.loads(value))
             raise StateFormatError(f"unknown signals state format {value[:1]!r}")
         floats, at = _layout(value[1])
         risk = floats.unpack_from(value, 2)
