@@ -1,7 +1,7 @@
 """The signals state's stored form: format 2 (bytes) round-trips, and format 1 (the former JSON object) still
 reads, so that a worker upgraded in place recovers its changelog and goes on with the same signals.
 
-``tests/data/signals_state_v1.json`` holds the table of format 1 that the engine of main f112f1f (the last
+``tests/data/signals_state_v1.json`` holds the table of format 1 that the engine of main 41fb1d7 (the last
 one writing format 1) left after the first half of ``upgrade_events()``; regenerate it, with that engine,
 by ``python -m tests.unit.test_signals_state <folder holding main's vigie.stream.signals as vigie_ref_signals>``
 only if the events below change.
