@@ -17,7 +17,8 @@ ORDER = ("simulator", "sdk", "mastery", "signals", "stream", "warehouse")
 
 def available() -> list[str]:
     found = {m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_")}
-    found -= {"mastery_data", "learner_default"}  # a data generator, and the default model's regeneration
+    # a data generator, the default model's regeneration, and a check of the signals engine against a git ref
+    found -= {"mastery_data", "learner_default", "signals_equivalence"}
     return [name for name in ORDER if name in found] + sorted(found - set(ORDER))
 
 

@@ -2,13 +2,12 @@
 
 Builds a cohort's events up front (not timed), then times ``SignalEngine.process`` over batches of
 the worker's size plus the event-time ticks, as ``vigie evaluate signals`` and the worker run them.
-The state store is a dict holding the same JSON-able values the faust table holds.
+The state store is a dict holding the same bytes the faust table holds.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
 import tracemalloc
@@ -114,7 +113,7 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] if args.memory else None
     tracemalloc.stop()
-    state_bytes = sum(len(json.dumps(v)) for v in engine.store.values())
+    state_bytes = sum(len(v) for v in engine.store.values())
     print(
         f"signals engine: {len(events)} events of {args.pupils} pupils over {args.days} days, "
         f"batches of {args.batch}, {args.partitions} partitions"
@@ -128,7 +127,7 @@ def main() -> None:
     scoring = (time.perf_counter() - started) / 20_000
     print(f"  risk scoring    {1e6 * scoring:.1f} µs per pupil and school day (pure Python, {len(FEATURES)} features)")
     print(f"  signal changes  {changes}")
-    print(f"  state per pupil {state_bytes / max(1, len(engine.store)):,.0f} bytes of JSON (mean)")
+    print(f"  state per pupil {state_bytes / max(1, len(engine.store)):,.0f} bytes stored (mean)")
     if peak is not None:
         print(f"  peak traced mem {peak / 2**20:,.1f} MiB during processing")
 

@@ -14,6 +14,7 @@ from vigie.core.contract.calendar import is_school_day
 from vigie.core.contract.events import ErasureRequested, SignalChanged
 from vigie.stream.signals.engine import SignalEngine, at_risk
 from vigie.stream.signals.rules import RANK, SignalRules
+from vigie.stream.signals.state import PupilSignals
 
 pytestmark = pytest.mark.unit
 
@@ -271,7 +272,7 @@ def test_a_redelivered_batch_raises_nothing_again_and_batching_does_not_change_t
 def test_erasure_forgets_the_pupil() -> None:
     signals = engine()
     run(signals, [factories.answer(student_id=PUPIL, correct=False) for _ in range(12)])
-    assert PUPIL in signals.store and signals.store[PUPIL]["signals"]
+    assert PUPIL in signals.store and PupilSignals.decode(signals.store[PUPIL]).signals
     assert not at_risk(signals.store[PUPIL], min_rank=1), "wheel-spinning is a difficulty, not a dropout risk"
     erasure = ErasureRequested(
         event_id=uuid.uuid4(), occurred_at=at(date(2025, 11, 18)), academy="lyon", student_id=PUPIL

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.unit.test_signals import run
-from tests.unit.test_signals_risk import COHORT, JsonStore
+from tests.unit.test_signals_risk import COHORT, RawStore
 from vigie.stream.signals.engine import SignalEngine
 from vigie.stream.signals.risk_alerts import AlertTarget, choose_alert, pupil_flags
 from vigie.stream.signals.risk_model import RiskModel, default_model
@@ -79,7 +79,7 @@ def test_the_alert_threshold_is_chosen_for_pupil_level_precision_recall_and_lead
 
 def _persistent_engine() -> tuple[SignalEngine, RiskModel]:
     model = replace(default_model(), policy=AlertPolicy(raise_days=2, hysteresis=0.8))
-    return SignalEngine(JsonStore(), partitions=3, risk_model=model), model
+    return SignalEngine(RawStore(), partitions=3, risk_model=model), model
 
 
 def _risk_changes(batch: int, tick_every: int) -> tuple[list, list]:

@@ -16,7 +16,7 @@ def test_table_writes_go_to_the_store_and_to_the_outbox_as_changelog_records(tmp
     from vigie.stream.topology import create_app
 
     stream_app = create_app(VigieSettings(state_dir=tmp_path, kafka={"partitions": 3}))
-    signals = stream_app.app.tables["signals-state"]
+    signals = stream_app.app.Table("json-state", default=None, key_type=str, partitions=3)  # faust's JSON codec
     outbox = Outbox()
     table = ChangelogTable(signals, outbox)
     table["pupil-a"] = {"recent": "101", "earlier_rate": 0.5, "first_day": None}
@@ -33,6 +33,21 @@ def test_table_writes_go_to_the_store_and_to_the_outbox_as_changelog_records(tmp
         "first_day": None,
     }
     assert outbox.drain() == []
+
+
+def test_a_raw_table_writes_the_processors_bytes_as_they_are(tmp_path) -> None:
+    from vigie.stream.topology import create_app
+
+    stream_app = create_app(VigieSettings(state_dir=tmp_path, kafka={"partitions": 3}))
+    outbox = Outbox()
+    table = ChangelogTable(stream_app.app.tables["signals-state"], outbox)
+    table["pupil-a"] = b"\x02state"
+    assert table["pupil-a"] == b"\x02state"
+    ((_, key, value),) = outbox.drain()
+    assert (key, value) == (b"pupil-a", b"\x02state")
+    with pytest.raises(TypeError):
+        table["pupil-b"] = {"a": "dict"}  # not bytes: refused before anything is written
+    assert "pupil-b" not in table
 
 
 def test_keys_land_on_the_partition_the_java_client_and_kafka_python_choose() -> None:

@@ -53,7 +53,10 @@ def register_signals(stream_app: StreamApp) -> SignalsProcessor:
     # faust derives the key codec from key_type (json for str: '"abc"'); raw bytes of the pseudonym are
     # what the producers hash, so the changelog lands on the pupil's own partition.
     table.key_serializer = "raw"
-    # The changelog topic was built with the JSON key codec when the table was registered: rebuilt, or a
+    # Values are the engine's own bytes (``PupilSignals.encode``); a changelog written with the former JSON
+    # codec is still read (``PupilSignals.decode``).
+    table.value_serializer = "raw"
+    # The changelog topic was built with the JSON codecs when the table was registered: rebuilt, or a
     # restarted worker's recovery fails to decode the raw keys and never ends.
     table.changelog_topic = table._new_changelog_topic()
     state = ChangelogTable(table, stream_app.outbox)

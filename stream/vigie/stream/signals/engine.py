@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
@@ -45,6 +45,7 @@ from vigie.core.contract.events import (
     LearningEvent,
     SessionEnded,
     SessionStarted,
+    Severity,
     SignalChanged,
     SignalReason,
 )
@@ -57,11 +58,20 @@ from vigie.stream.signals.risk_model import RiskModel, default_model
 from vigie.stream.signals.risk_reasons import cleared as risk_cleared
 from vigie.stream.signals.risk_reasons import explain
 from vigie.stream.signals.rules import RANK, RISK_SIGNAL, Finding, SignalRules, counts_as_at_risk
-from vigie.stream.signals.state import OpenSignal, PupilSignals
+from vigie.stream.signals.state import ID_BYTES, OpenSignal, PupilSignals
 
 log = logging.getLogger(__name__)
 
 ONE_DAY = timedelta(days=1)
+#: Usual gaps remembered by rhythm (active days, first day, zone); forgotten all at once past this size.
+GAP_MEMO = 1 << 16
+
+#: What a pupil does (every learning event but the erasure).
+PupilEvent = AnswerSubmitted | SessionStarted | SessionEnded
+
+
+def _severity(signal: OpenSignal | None) -> str | None:
+    return signal.severity if signal is not None else None
 
 
 @lru_cache(maxsize=1 << 20)
@@ -80,14 +90,35 @@ def _school_days_between(start: date, end: date, zone: Zone) -> int:
     return school_days_between(start, end, zone)
 
 
+@lru_cache(maxsize=1 << 12)
+def _iso(day: date) -> str:
+    return day.isoformat()
+
+
 def boundary(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def at_risk(value: dict[str, Any], min_rank: int = RANK["medium"]) -> bool:
-    """Does this pupil state hold an open signal that counts as "at risk" (``rules.counts_as_at_risk``)?"""
-    signals = value.get("signals", {}).items()
-    return any(counts_as_at_risk(key.split(":")[0], s["severity"], min_rank) for key, s in signals)
+#: The precursors, in the order they are evaluated (and their changes emitted).
+PRECURSORS = ("falling_success", "rapid_guessing", "abandoned_sessions")
+
+#: The reasons of an inactivity cleared by activity (frozen models: one tuple serves every change).
+ACTIVITY_RESUMED = (SignalReason(code="activity_resumed", value=1, threshold=1, text="L'élève a repris son activité."),)
+
+
+def _activity_resumed() -> tuple[SignalReason, ...]:
+    return ACTIVITY_RESUMED
+
+
+def at_risk(value: bytes | dict[str, Any], min_rank: int = RANK["medium"]) -> bool:
+    """Does this stored pupil state hold an open signal that counts as "at risk" (``rules.counts_as_at_risk``)?"""
+    signals = PupilSignals.decode(value).signals.items()
+    return any(counts_as_at_risk(key.split(":")[0], s.severity, min_rank) for key, s in signals)  # type: ignore[arg-type]
+
+
+def legacy_value(value: bytes | dict[str, Any]) -> dict[str, Any]:
+    """A stored pupil state, in either format, as the former JSON object (``PupilSignals.to_legacy``)."""
+    return PupilSignals.decode(value).to_legacy()
 
 
 class ItemTimes:
@@ -95,14 +126,27 @@ class ItemTimes:
 
     def __init__(self, max_items: int = 200_000) -> None:
         self.max_items = max_items
-        self._stats: dict[str, list[float]] = {}
+        self._stats: dict[str, list[Any]] = {}
 
     def typical_ms(self, item: str, min_answers: int) -> float | None:
         stats = self._stats.get(item)
         return math.exp(stats[1]) if stats and stats[0] >= min_answers else None
 
+    def typical_then_observe(self, item: str, min_answers: int, response_ms: int) -> float | None:
+        """``typical_ms`` before this answer, then ``observe`` it (one look-up)."""
+        stats = self._stats.pop(item, None)
+        if stats is None:
+            typical, stats = None, [0, 0.0]
+        else:
+            typical = math.exp(stats[1]) if stats[0] >= min_answers else None
+        self._observe(stats, item, response_ms)
+        return typical
+
     def observe(self, item: str, response_ms: int) -> None:
-        stats = self._stats.pop(item, None) or [0, 0.0]
+        stats = self._stats.pop(item, None)
+        self._observe(stats or [0, 0.0], item, response_ms)
+
+    def _observe(self, stats: list[Any], item: str, response_ms: int) -> None:
         stats[0] += 1
         stats[1] += max(1 / stats[0], 0.05) * (math.log(max(response_ms, 100)) - stats[1])
         self._stats[item] = stats  # re-inserted last: the dict's order is least recently used first
@@ -136,6 +180,7 @@ class SignalEngine:
         self.feature_log: list[tuple[str, date, list[float]]] | None = None
         self.risk_log: list[tuple[str, date, float]] | None = None
         self._labels = {code: skill.label for code, skill in skills().items()}
+        self._gaps: dict[tuple[str, str | None, Zone], float] = {}
 
     # -- entry points -----------------------------------------------------------------------------
     def process(self, events: Iterable[LearningEvent]) -> list[SignalChanged]:
@@ -149,19 +194,19 @@ class SignalEngine:
             mark = self.watermarks.get(partition)
             if mark is None or event.occurred_at > mark:
                 self.watermarks[partition] = mark = event.occurred_at
-            if isinstance(event, ErasureRequested):
+            if type(event) is ErasureRequested:  # the contract's classes exactly (cheaper than isinstance)
                 cache[pupil] = None
                 continue
             state = cache.get(pupil) if pupil in cache else self._load(pupil)
             if state is None:
                 state = PupilSignals()
             cache[pupil] = state
-            self._apply(pupil, state, event, mark.date(), out)
+            self._apply(pupil, state, event, mark.date(), out)  # type: ignore[arg-type]
         for pupil, state in cache.items():
             if state is None:
                 self.store.pop(pupil, None)
             else:
-                self.store[pupil] = state.to_value()
+                self.store[pupil] = state.encode()
         return out
 
     def tick(self, partitions: Iterable[int] | None = None) -> list[SignalChanged]:
@@ -181,7 +226,7 @@ class SignalEngine:
             if state is None or day is None:
                 continue
             if self._catch_up_all(pupil, state, day, out):
-                self.store[pupil] = state.to_value()
+                self.store[pupil] = state.encode()
         self.scanned.update(due)
         log.debug("signals tick: partitions %s, %d changes", sorted(due), len(out))
         return out
@@ -189,14 +234,12 @@ class SignalEngine:
     # -- internals --------------------------------------------------------------------------------
     def _load(self, pupil: str) -> PupilSignals | None:
         value = self.store.get(pupil)
-        return PupilSignals.from_value(value) if value else None
+        return PupilSignals.decode(value) if value else None
 
-    def _apply(
-        self, pupil: str, state: PupilSignals, event: LearningEvent, today: date, out: list[SignalChanged]
-    ) -> None:
-        assert not isinstance(event, ErasureRequested)
-        self._catch_up_all(pupil, state, today, out)
-        event_id = event.event_id.hex
+    def _apply(self, pupil: str, state: PupilSignals, event: PupilEvent, today: date, out: list[SignalChanged]) -> None:
+        today_iso = _iso(today)
+        self._catch_up_all(pupil, state, today, out, today_iso)
+        event_id = event.event_id.bytes[:ID_BYTES]
         if state.seen(event_id):
             self.duplicates += 1
             return
@@ -204,13 +247,15 @@ class SignalEngine:
         state.academy, state.school_uai = event.academy, event.school_uai
         state.class_id, state.level = event.class_id, event.level
         at, rules = event.occurred_at, self.rules
+        day = at.date()
         zone = zone_of(event.academy)
-        t = school_time(at.date(), zone)
+        t = school_time(day, zone)
         risk = state.risk_state
-        if isinstance(event, AnswerSubmitted | SessionStarted):
+        kind = type(event)
+        if kind is AnswerSubmitted or kind is SessionStarted:
             class_cum = self.classes.cumulated_before(event.class_id, t)
             self.classes.observe(event.class_id, pupil, t)
-            graded = isinstance(event, AnswerSubmitted)
+            graded = kind is AnswerSubmitted
             risk.activity(
                 t,
                 int(graded),
@@ -218,35 +263,41 @@ class SignalEngine:
                 100 * event.score if graded and event.score is not None else None,  # type: ignore[union-attr]
                 class_cum,
             )
-        if isinstance(event, AnswerSubmitted):
-            self._active(pupil, state, event, today, out)
+            self._active(pupil, state, at, _iso(day), today, today_iso, out)
+        if kind is AnswerSubmitted:
+            assert isinstance(event, AnswerSubmitted)  # for the type checker
             if state.open_session is None or state.open_session == event.session_id:
                 state.open_session = event.session_id
                 state.open_answers += 1
             state.add_result(event.correct, rules)
-            was_mastered = state.skills.get(event.skill_code, [0, 0, 0, 0])[3]
-            attempts, _, best, mastered = state.add_skill_attempt(event.skill_code, event.correct, rules)
+            skill = event.skill_code
+            was_mastered, (attempts, _, best, mastered) = state.add_skill_attempt(skill, event.correct, rules)
             if mastered and not was_mastered:
                 risk.mastered(t)
-            spinning = None if mastered else r.wheel_spinning(attempts, best, self._labels[event.skill_code], rules)
-            self._transition(pupil, state, f"wheel_spinning:{event.skill_code}", spinning, at, out)
-            item = f"{event.platform}\x1f{event.item_id}"
-            typical = self.items.typical_ms(item, rules.item_min_answers)
-            self.items.observe(item, event.response_time_ms)
+            spinning = None if mastered else r.wheel_spinning_level(attempts, rules)
+            if spinning is not None or state.signals:
+                key = f"wheel_spinning:{skill}"
+                if spinning != _severity(state.signals.get(key)):
+                    finding = r.wheel_spinning(attempts, best, self._labels[skill], rules) if spinning else None
+                    self._transition(pupil, state, key, finding, at, out)
+            typical = self.items.typical_then_observe(
+                f"{event.platform}\x1f{event.item_id}", rules.item_min_answers, event.response_time_ms
+            )
             rapid = None if typical is None else event.response_time_ms < rules.rapid_fraction * typical
             state.add_pace(rapid, event.correct, rules)
             if rapid is not None:
                 risk.pace(t, rapid)
             self._precursors(pupil, state, at, out)
-        elif isinstance(event, SessionStarted):
-            self._active(pupil, state, event, today, out)
+        elif kind is SessionStarted:
+            assert isinstance(event, SessionStarted)
             if state.open_session not in (None, event.session_id) and state.open_answers == 0:
                 state.close_session(True, rules)  # opened, then another session began without an answer
                 risk.session(t, True)
             if state.open_session != event.session_id:
                 state.open_session, state.open_answers = event.session_id, 0
             self._precursors(pupil, state, at, out)
-        elif isinstance(event, SessionEnded) and state.open_session in (None, event.session_id):
+        elif kind is SessionEnded and state.open_session in (None, event.session_id):
+            assert isinstance(event, SessionEnded)
             left = event.outcome != "completed" and event.answers_count == 0 and state.open_answers == 0
             state.close_session(left, rules)
             risk.session(t, left, early=left or event.outcome != "completed")
@@ -259,32 +310,53 @@ class SignalEngine:
         skill week, one hurried session); with inactivity they are what precedes a drop-out. So they
         stay at ``rules.alone_cap`` alone and rise by ``rules.corroboration_bump`` levels when
         corroborated; their reasons say which (see ``rules.corroborate``).
+
+        Run after every answer: the severities come first, cheaply; a finding and its reasons are
+        built only for a signal whose severity changes.
         """
-        rules = self.rules
-        raw = self._raw_precursors(state)
-        present = {t for t, f in raw.items() if f is not None} if rules.precursors_corroborate else set()
-        if "inactivity" in state.signals:
+        rules, signals = self.rules, state.signals
+        raw = self._raw_levels(state)
+        if not signals and raw == (None, None, None):
+            return  # nothing found, nothing open: nothing changes
+        present = (
+            {t for t, level in zip(PRECURSORS, raw, strict=True) if level} if rules.precursors_corroborate else set()
+        )
+        if "inactivity" in signals:
             present.add("inactivity")
-        for signal_type, finding in raw.items():
+        for signal_type, level in zip(PRECURSORS, raw, strict=True):
+            others = present - {signal_type} if present else present
+            if level is not None and signal_type in rules.capped_alone:
+                level = r.corroborated(level, bool(others), rules)
+            if level == _severity(signals.get(signal_type)):
+                continue
+            finding = self._raw_precursor(state, signal_type) if level else None
             if finding is not None and signal_type in rules.capped_alone:
-                finding = r.corroborate(finding, sorted(present - {signal_type}), rules)
+                finding = r.corroborate(finding, sorted(others), rules)
             self._transition(pupil, state, signal_type, finding, at, out)
 
-    def _raw_precursors(self, state: PupilSignals) -> dict[str, Finding | None]:
-        """Each precursor's own finding, before corroboration."""
-        rules = self.rules
-        raw: dict[str, Finding | None] = {"falling_success": None}
+    def _raw_levels(self, state: PupilSignals) -> tuple[Severity | None, Severity | None, Severity | None]:
+        """Each precursor's own severity (order of ``PRECURSORS``), before corroboration."""
+        rules, signals, pace = self.rules, state.signals, state.pace
+        falling = None
         if len(state.recent) >= rules.recent_answers and state.earlier_n >= rules.earlier_min_answers:
             recent_rate = state.recent.count("1") / len(state.recent)
-            raw["falling_success"] = r.falling_success(
-                recent_rate, state.earlier_rate, "falling_success" in state.signals, rules
+            falling = r.falling_success_level(recent_rate, state.earlier_rate, "falling_success" in signals, rules)
+        right = pace.count("R")
+        rapid = r.rapid_guessing_level(right + pace.count("r"), len(pace), right, "rapid_guessing" in signals, rules)
+        return falling, rapid, r.abandoned_sessions_level(state.sessions.count("a"), rules)
+
+    def _raw_precursor(self, state: PupilSignals, signal_type: str) -> Finding | None:
+        """A precursor's own finding, before corroboration (built when its severity changes)."""
+        rules = self.rules
+        if signal_type == "falling_success":
+            recent_rate = state.recent.count("1") / len(state.recent)
+            return r.falling_success(recent_rate, state.earlier_rate, "falling_success" in state.signals, rules)
+        if signal_type == "rapid_guessing":
+            rapid = state.pace.count("r") + state.pace.count("R")
+            return r.rapid_guessing(
+                rapid, len(state.pace), state.pace.count("R"), "rapid_guessing" in state.signals, rules
             )
-        rapid = state.pace.count("r") + state.pace.count("R")
-        raw["rapid_guessing"] = r.rapid_guessing(
-            rapid, len(state.pace), state.pace.count("R"), "rapid_guessing" in state.signals, rules
-        )
-        raw["abandoned_sessions"] = r.abandoned_sessions(state.sessions.count("a"), len(state.sessions), rules)
-        return raw
+        return r.abandoned_sessions(state.sessions.count("a"), len(state.sessions), rules)
 
     def _inactivity(self, state: PupilSignals, missed: int, gap: float) -> Finding | None:
         """Inactivity, one level lower (``rules.inactivity_alone_drop``) when the pupil's last sessions showed
@@ -292,37 +364,58 @@ class SignalEngine:
         finding = r.inactivity(missed, gap, self.rules)
         if finding is None or not self.rules.inactivity_alone_drop:
             return finding
-        others = sorted(t for t, f in self._raw_precursors(state).items() if f is not None)
+        others = sorted(t for t, level in zip(PRECURSORS, self._raw_levels(state), strict=True) if level)
         return r.corroborate_inactivity(finding, others, self.rules)
 
     def _active(
-        self, pupil: str, state: PupilSignals, event: LearningEvent, today: date, out: list[SignalChanged]
+        self,
+        pupil: str,
+        state: PupilSignals,
+        at: datetime,
+        day_iso: str,
+        today: date,
+        today_iso: str,
+        out: list[SignalChanged],
     ) -> None:
         """Activity: the pupil's rhythm learns the day; inactivity is re-evaluated at the current boundary."""
-        state.mark_active(event.occurred_at.date(), self.rules)
-        last = state.last_active
-        assert last is not None
+        state.mark_active(day_iso, self.rules)
         finding = None
-        if last < today:  # a late event: the pupil may still be inactive since
+        if state.active_days[-10:] < today_iso:  # a late event: the pupil may still be inactive since
+            last = state.last_active
+            assert last is not None
             finding = self._inactivity(
                 state, _school_days_between(last, today - ONE_DAY, zone_of(state.academy)), self._usual_gap(state)
             )
-        cleared = (SignalReason(code="activity_resumed", value=1, threshold=1, text="L'élève a repris son activité."),)
-        self._transition(pupil, state, "inactivity", finding, event.occurred_at, out, cleared)
+        elif "inactivity" not in state.signals:
+            return  # no finding, no open signal: nothing changes
+        self._transition(pupil, state, "inactivity", finding, at, out, _activity_resumed)
 
     def _usual_gap(self, state: PupilSignals) -> float:
+        """The pupil's usual gap (``rules.usual_gap``), remembered by rhythm: an inactive pupil's is asked again
+        at every day boundary."""
         zone = zone_of(state.academy)
-        days = [date.fromisoformat(d) for d in state.active_days]
-        gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
-        history = _school_days_between(date.fromisoformat(state.first_day), days[-1], zone) if state.first_day else 0
-        return r.usual_gap(gaps, self.rules, history)
+        key = (state.active_days, state.first_day, zone)
+        gap = self._gaps.get(key)
+        if gap is None:
+            days = [date.fromisoformat(d) for d in state.active_days.split()]
+            gaps = [max(1, _school_days_between(a, b, zone)) for a, b in pairwise(days)]
+            first = state.first_day
+            history = _school_days_between(date.fromisoformat(first), days[-1], zone) if first else 0
+            gap = r.usual_gap(gaps, self.rules, history)
+            if len(self._gaps) >= GAP_MEMO:
+                self._gaps.clear()
+            self._gaps[key] = gap
+        return gap
 
-    def _catch_up_all(self, pupil: str, state: PupilSignals, day: date, out: list[SignalChanged]) -> bool:
+    def _catch_up_all(
+        self, pupil: str, state: PupilSignals, day: date, out: list[SignalChanged], day_iso: str | None = None
+    ) -> bool:
         """Inactivity and the risk, one day boundary at a time: the pupil's signals come out in the same
         order whether the timer ran at every boundary or once for several."""
+        day_iso = day_iso or _iso(day)
         since = state.risk_day or state.first_day
-        if since is None or since >= day.isoformat() or state.risk_state.last < 0:  # ISO dates sort as dates
-            return self._catch_up(pupil, state, day, out)
+        if since is None or since >= day_iso or state.risk_state.last < 0:  # ISO dates sort as dates
+            return self._catch_up(pupil, state, day, out, day_iso)
         changed, current = False, date.fromisoformat(since) + ONE_DAY
         while current < day:
             changed = self._catch_up(pupil, state, current, out) | changed
@@ -381,10 +474,18 @@ class SignalEngine:
         if severity is not None:
             cut = model.severities[severity]
             finding = Finding(severity, lambda: explain(model, scored, x, cut))
-        self._transition(pupil, state, RISK_SIGNAL, finding, at, out, risk_cleared(model, scored))
+        self._transition(pupil, state, RISK_SIGNAL, finding, at, out, lambda: risk_cleared(model, scored))
 
-    def _catch_up(self, pupil: str, state: PupilSignals, day: date, out: list[SignalChanged]) -> bool:
+    def _catch_up(
+        self, pupil: str, state: PupilSignals, day: date, out: list[SignalChanged], day_iso: str | None = None
+    ) -> bool:
         """Evaluate inactivity at each day boundary in (last evaluated, ``day``]; True if anything changed."""
+        days, evaluated_iso, day_iso = state.active_days, state.evaluated_day, day_iso or _iso(day)
+        if not days or (evaluated_iso is not None and evaluated_iso >= day_iso):
+            return False  # the usual case, decided on ISO days (they sort as dates): nothing to evaluate
+        last_iso = days[-10:]
+        if max(last_iso, evaluated_iso or last_iso) >= day_iso:
+            return False  # evaluated, or active, on ``day`` or later
         last = state.last_active
         evaluated = date.fromisoformat(state.evaluated_day) if state.evaluated_day else None
         open_signal = state.signals.get("inactivity")
@@ -420,9 +521,10 @@ class SignalEngine:
         finding: Finding | None,
         at: datetime,
         out: list[SignalChanged],
-        cleared_reasons: Sequence[SignalReason] = (),
+        cleared_reasons: Callable[[], Sequence[SignalReason]] = tuple,
     ) -> bool:
-        """Emit on appearance, change of severity or clearing; nothing otherwise."""
+        """Emit on appearance, change of severity or clearing; nothing otherwise (``cleared_reasons`` builds the
+        reasons of a clearing: only then)."""
         current = state.signals.get(key)
         new = finding.severity if finding else None
         if new == (current.severity if current else None):
@@ -446,7 +548,7 @@ class SignalEngine:
                 status=status,
                 signal_type=signal_type,
                 severity=new,
-                reasons=finding.reasons if finding else tuple(cleared_reasons),
+                reasons=finding.reasons if finding else tuple(cleared_reasons()),
                 occurred_at=at,
                 first_seen_at=datetime.fromisoformat(current.first_seen_at),
                 cleared_at=at if status == "cleared" else None,

@@ -18,9 +18,11 @@ pupils of its partitions only: an approximation of the class, stated in docs/sig
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from functools import cache, lru_cache
+from operator import attrgetter
 
 from vigie.core.contract.calendar import is_school_day
 from vigie.core.contract.referential import Zone
@@ -94,12 +96,17 @@ class RiskState:
     early_f: float = 0.0  # sessions cut short, recent (decayed)
 
     @classmethod
-    def from_list(cls, values: list[float] | None) -> RiskState:
+    def from_list(cls, values: Sequence[float] | None) -> RiskState:
         return cls(*values) if values else cls()
 
     def to_list(self) -> list[float]:
-        """Exact floats (JSON keeps them): rounding here would make the risk depend on batch boundaries."""
-        return [getattr(self, f.name) for f in fields(self)]
+        """Exact floats (the stored state keeps them): rounding here would make the risk depend on batch
+        boundaries."""
+        return list(_risk_values(self))
+
+    def values(self) -> tuple[float, ...]:
+        """``to_list`` as a tuple (cheaper: what the stored state packs)."""
+        return _risk_values(self)
 
     # -- updates ---------------------------------------------------------------------------------
     def advance(self, t: float) -> None:
@@ -213,6 +220,10 @@ class RiskState:
             relative_recent / max(0.2, relative_days),
             math.log1p(since) * signs,
         ]
+
+
+#: The fields of ``RiskState`` in order, read in one call (``to_list`` runs at every state write).
+_risk_values = attrgetter(*(f.name for f in fields(RiskState)))
 
 
 @dataclass(slots=True)

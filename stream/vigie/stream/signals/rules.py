@@ -87,22 +87,26 @@ class SignalRules:
     precursors_corroborate: bool = False  # True: precursors also corroborate each other (noisier, see evaluation)
 
 
-def _level(value: float, thresholds: tuple[float, float, float]) -> Severity | None:
-    found: Severity | None = None
-    for severity, threshold in zip(SEVERITIES, thresholds, strict=True):
-        if value >= threshold:
-            found = severity
-    return found
+def level(value: float, thresholds: tuple[float, float, float], keep_low_from: float | None = None) -> Severity | None:
+    """The severity of ``value``: that of the highest threshold it reaches; an open signal stays "low" while the
+    value is still at least ``keep_low_from`` (hysteresis: no flapping around the first threshold).
+
+    The severity alone, with no reasons, so that the engine can tell cheaply on every answer whether a signal
+    changes; the rules below build their findings on it."""
+    if value >= thresholds[2]:
+        return "high"
+    if value >= thresholds[1]:
+        return "medium"
+    if value >= thresholds[0] or (keep_low_from is not None and value >= keep_low_from):
+        return "low"
+    return None
 
 
 def _graded(
     value: float, thresholds: tuple[float, float, float], keep_low_from: float | None = None
 ) -> tuple[Severity, float] | None:
-    """Severity of ``value`` and the threshold it passed. An open signal stays "low" while the value is
-    still at least ``keep_low_from`` (hysteresis: no flapping around the first threshold)."""
-    severity = _level(value, thresholds)
-    if severity is None and keep_low_from is not None and value >= keep_low_from:
-        severity = "low"
+    """Severity of ``value`` (``level``) and the threshold it passed (the first one for a kept "low")."""
+    severity = level(value, thresholds, keep_low_from)
     if severity is None:
         return None
     return severity, thresholds[SEVERITIES.index(severity)]
@@ -159,6 +163,10 @@ def inactivity(missed: int, gap: float, rules: SignalRules) -> Finding | None:
     )
 
 
+def falling_success_level(recent_rate: float, earlier_rate: float, active: bool, rules: SignalRules) -> Severity | None:
+    return level(earlier_rate - recent_rate, rules.success_drops, rules.success_clear_drop if active else None)
+
+
 def falling_success(recent_rate: float, earlier_rate: float, active: bool, rules: SignalRules) -> Finding | None:
     drop = earlier_rate - recent_rate
     graded = _graded(drop, rules.success_drops, rules.success_clear_drop if active else None)
@@ -183,6 +191,10 @@ def falling_success(recent_rate: float, earlier_rate: float, active: bool, rules
             ),
         ),
     )
+
+
+def wheel_spinning_level(attempts: int, rules: SignalRules) -> Severity | None:
+    return level(attempts, rules.spinning_attempts)
 
 
 def wheel_spinning(attempts: int, best_streak: int, skill_label: str, rules: SignalRules) -> Finding | None:
@@ -210,12 +222,18 @@ def wheel_spinning(attempts: int, best_streak: int, skill_label: str, rules: Sig
     )
 
 
+def rapid_guessing_level(
+    rapid: int, answered: int, rapid_correct: int, active: bool, rules: SignalRules
+) -> Severity | None:
+    if answered < rules.rapid_min_answers or rapid == 0 or rapid_correct / rapid > rules.rapid_max_success:
+        return None
+    return level(rapid / answered, rules.rapid_shares, rules.rapid_clear_share if active else None)
+
+
 def rapid_guessing(rapid: int, answered: int, rapid_correct: int, active: bool, rules: SignalRules) -> Finding | None:
-    if answered < rules.rapid_min_answers or rapid == 0:
+    if rapid_guessing_level(rapid, answered, rapid_correct, active, rules) is None:
         return None
     share, success = rapid / answered, rapid_correct / rapid
-    if success > rules.rapid_max_success:
-        return None
     graded = _graded(share, rules.rapid_shares, rules.rapid_clear_share if active else None)
     if graded is None:
         return None
@@ -238,6 +256,10 @@ def rapid_guessing(rapid: int, answered: int, rapid_correct: int, active: bool, 
             ),
         ),
     )
+
+
+def abandoned_sessions_level(abandoned: int, rules: SignalRules) -> Severity | None:
+    return level(abandoned, rules.abandoned_counts)
 
 
 def abandoned_sessions(abandoned: int, sessions: int, rules: SignalRules) -> Finding | None:
@@ -267,11 +289,16 @@ NAMES = {
 }
 
 
+def corroborated(severity: Severity, corroborated_by_others: bool, rules: SignalRules) -> Severity:
+    """A precursor's severity given whether other dropout signals are open: capped alone, raised when corroborated."""
+    rank = RANK[severity]
+    rank = min(3, rank + rules.corroboration_bump) if corroborated_by_others else min(rank, RANK[rules.alone_cap])
+    return SEVERITIES[rank - 1]
+
+
 def corroborate(finding: Finding, others: list[str], rules: SignalRules) -> Finding:
-    """A precursor's severity given the pupil's other dropout signals: capped alone, raised when corroborated."""
-    rank = RANK[finding.severity]
-    rank = min(rank, RANK[rules.alone_cap]) if not others else min(3, rank + rules.corroboration_bump)
-    severity = SEVERITIES[rank - 1]
+    """``corroborated``, with the reasons saying which other signals are open (``others``)."""
+    severity = corroborated(finding.severity, bool(others), rules)
     explain = finding.explain
 
     def reasons() -> tuple[SignalReason, ...]:
