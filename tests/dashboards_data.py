@@ -46,8 +46,11 @@ def derived_mastery(events: list, threshold: float) -> list[MasteryUpdated]:
     from vigie.stream.mastery.params import ParameterBook
     from vigie.stream.mastery.processor import MasteryProcessor
 
+    from tests.factories_warehouse import chained
+
     processor = MasteryProcessor({}, ParameterBook(), threshold=threshold)
-    return [e.event for start in range(0, len(events), 500) for e in processor.process(events[start : start + 500])]
+    updates = [e.event for start in range(0, len(events), 500) for e in processor.process(events[start : start + 500])]
+    return chained(updates)  # previous_* as the stream fills them (a no-op where the processor already does)
 
 
 def derived_signals(events: list) -> list[SignalChanged]:

@@ -27,6 +27,7 @@ from clickhouse_connect.driver.client import Client
 from vigie.core.contract.events import ErasureRequested
 from vigie.core.errors import ConfigurationError
 from vigie.core.settings import VigieSettings
+from vigie.warehouse import mastery_sums
 from vigie.warehouse.aggregates import columns_of, materialized_views, recompute
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ def erase_from_warehouse(client: Client, database: str, student_id: str, academy
     report = find_pupil(client, database, student_id, academy)
     params = {"student": student_id, "academy": academy or ""}
     where = _pupil_filter(academy)
+    if report.deleted.get(mastery_sums.PER_PUPIL):  # their latest estimates leave the group sums first
+        report.recomputed[mastery_sums.SUMS] = mastery_sums.retract(client, database, where, params)
     for table, count in report.deleted.items():
         if count:
             client.command(
