@@ -83,6 +83,11 @@ def test_erasure_leaves_no_row_of_the_pupil_and_publishes_the_request(settings, 
         f"SELECT uniqExactMerge(pupils_state), sum(answers), sum(sessions_started) FROM {db}.agg_pupils_daily"
     ).result_rows
     assert active == [(1, 2, 1)]
+    per_academy = warehouse.query(
+        f"SELECT uniqExactMerge(pupils_state), sum(answers), sum(sessions_started) FROM {db}.agg_pupils_daily_academy"
+    ).result_rows
+    assert per_academy == [(1, 2, 1)]
+    assert report.deleted["agg_pupils_daily_academy"] > 0  # its rows of the pupil's days were rebuilt
     signals = warehouse.query(f"SELECT sum(raised), uniqExactMerge(pupils_state) FROM {db}.agg_signals_daily")
     assert signals.result_rows == [(1, 1)]
     # The group mastery sums (no per-pupil rows) lost the pupil's estimate: the kept pupil's only.
