@@ -100,7 +100,9 @@ def mastery_sums_command(
     drifted = mastery_sums.drift(client, db, days)
     typer.echo(f"{len(drifted)} group(s) of {db}.{mastery_sums.SUMS} differ from the pupils' latest estimates")
     for d in drifted[:20]:
-        typer.echo(f"  {' '.join(d.group)}: pupils {d.pupils:+d}, mastered {d.mastered:+d}, sum {d.p_sum_e9 / 1e9:+.6f}")
+        typer.echo(
+            f"  {' '.join(d.group)}: pupils {d.pupils:+d}, mastered {d.mastered:+d}, sum {d.p_sum_e9 / 1e9:+.6f}"
+        )
 
 
 @warehouse.command("access-sql")

@@ -27,7 +27,6 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-
 log = logging.getLogger(__name__)
 
 SUMS = "agg_mastery_school_skill"
