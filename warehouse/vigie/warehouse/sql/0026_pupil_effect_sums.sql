@@ -10,8 +10,10 @@
 --    statement adds, per pupil, the reference computed from the history minus what the view wrote (all of
 --    it for a history stored before 0023). The row has student_id: `vigie erase` deletes it; it expires
 --    with the pupil's latest update, as agg_pupil_progress.
--- 2. agg_pupil_usage: per pupil (not per platform), answers per platform as a map and active days as one
---    bitmap, so a FINAL read gives the main platform and the active days without a GROUP BY.
+-- 2. agg_pupil_usage: per pupil (not per platform), answers per platform as a map and active days as an array
+--    of distinct day numbers (UInt16 days since 1970), so a FINAL read gives the main platform and the active
+--    days (length) without a GROUP BY. Not a groupBitmap: finalizing ~100k bitmaps took ~0.55 s at 50M
+--    answers, the arrays ~35 ms (a pupil has at most the retention's days).
 
 CREATE TABLE IF NOT EXISTS ${database}.agg_pupil_mastery_sums
 (
@@ -67,7 +69,7 @@ CREATE TABLE IF NOT EXISTS ${database}.agg_pupil_usage
     student_id           String,
     level                SimpleAggregateFunction(anyLast, LowCardinality(String)),
     answers_by_platform  SimpleAggregateFunction(sumMap, Tuple(Array(String), Array(UInt64))),
-    days_state           AggregateFunction(groupBitmap, UInt32),
+    days                 SimpleAggregateFunction(groupUniqArrayArray, Array(UInt16)),
     last_answer          SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
 )
 ENGINE = AggregatingMergeTree
@@ -77,6 +79,6 @@ TTL toDateTime(last_answer) + INTERVAL ${retention_days} DAY;
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.mv_agg_pupil_usage TO ${database}.agg_pupil_usage AS
 SELECT academy, student_id, anyLast(level) AS level,
        sumMap(([toString(platform)], [toUInt64(1)])) AS answers_by_platform,
-       groupBitmapState(toUInt32(toDate(occurred_at, 'Europe/Paris'))) AS days_state, max(occurred_at) AS last_answer
+       groupUniqArray(toUInt16(toDate(occurred_at, 'Europe/Paris'))) AS days, max(occurred_at) AS last_answer
 FROM ${database}.answers
 GROUP BY academy, student_id;

@@ -20,7 +20,7 @@ FROM
     (
         SELECT academy, student_id, level,
                answers_by_platform.1[indexOf(answers_by_platform.2, arrayMax(answers_by_platform.2))] AS platform,
-               finalizeAggregation(days_state) AS active_days
+               length(days) AS active_days
         FROM ${database}.agg_pupil_usage FINAL
     ) AS usage
     INNER JOIN
