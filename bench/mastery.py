@@ -32,7 +32,7 @@ from vigie.stream.mastery.learner import step as learner_step
 from vigie.stream.mastery.learner_params import default_learner_model
 from vigie.stream.mastery.model import DEFAULT_PARAMS, step
 from vigie.stream.mastery.params import ParameterBook
-from vigie.stream.mastery.processor import MasteryProcessor
+from vigie.stream.mastery.processor import MasteryProcessor, decoded_updates
 from vigie.stream.mastery.state import PupilMastery
 
 MODELS = ("learner", "bkt")
@@ -130,8 +130,7 @@ def final_mastery_auc(events, truth, book: ParameterBook, model: str = "bkt") ->
     last: dict[tuple[str, str], float] = {}
     flag: dict[tuple[str, str], bool] = {}
     for i in range(0, len(events), 1000):
-        for emission in processor.process(events[i : i + 1000]):
-            update = emission.event
+        for update in decoded_updates(processor.process(events[i : i + 1000])):
             last[(update.student_id, update.skill_code)] = update.p_after
             flag[(update.student_id, update.skill_code)] = update.mastered
     keys = [k for k in last if k in truth.final_knows]
@@ -152,8 +151,7 @@ def knows_after_auc(events, truth, book: ParameterBook, model: str = "bkt") -> f
     processor = MasteryProcessor({}, book, threshold=0.95, model=model)
     labels, scores = [], []
     for i in range(0, len(events), 1000):
-        for emission in processor.process(events[i : i + 1000]):
-            update = emission.event
+        for update in decoded_updates(processor.process(events[i : i + 1000])):
             labels.append(truth.knows_after[update.answer_event_id])
             scores.append(update.p_after)
     return auc(np.array(labels), np.array(scores))

@@ -43,13 +43,15 @@ def dashboard_settings(state_dir: Path) -> VigieSettings:
 
 def derived_mastery(events: list, threshold: float) -> list[MasteryUpdated]:
     """The mastery processor (default BKT parameters) over the events, in batches as the stream runs it."""
-    from tests.factories_warehouse import chained
     from vigie.stream.mastery.params import ParameterBook
-    from vigie.stream.mastery.processor import MasteryProcessor
+    from vigie.stream.mastery.processor import MasteryProcessor, decoded_updates
 
     processor = MasteryProcessor({}, ParameterBook(), threshold=threshold)
-    updates = [e.event for start in range(0, len(events), 500) for e in processor.process(events[start : start + 500])]
-    return chained(updates)  # previous_* as the stream fills them (a no-op where the processor already does)
+    return [
+        u
+        for start in range(0, len(events), 500)
+        for u in decoded_updates(processor.process(events[start : start + 500]))
+    ]
 
 
 def derived_signals(events: list) -> list[SignalChanged]:

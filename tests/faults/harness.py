@@ -24,7 +24,7 @@ from vigie.core.contract.taxonomy import skills
 from vigie.core.settings import VigieSettings
 from vigie.core.topics import LEARNING_EVENTS
 from vigie.stream.mastery.params import ParameterBook
-from vigie.stream.mastery.processor import MasteryProcessor
+from vigie.stream.mastery.processor import MasteryProcessor, decoded_updates
 from vigie.warehouse.sink import Sink, SinkStats
 
 REPORT_DIR = Path(__file__).resolve().parents[2] / "test-artifacts" / "faults"
@@ -52,8 +52,7 @@ def reference(arrival: Sequence[AnswerSubmitted]) -> dict[tuple[str, str], tuple
     """The current mastery per (pupil, skill) of a clean run: the processor, in-process, in arrival order."""
     processor = MasteryProcessor({}, ParameterBook(), threshold=0.95)
     final: dict[tuple[str, str], tuple[float, int]] = {}
-    for emission in processor.process(list(arrival)):
-        update = emission.event
+    for update in decoded_updates(processor.process(list(arrival))):
         key = (update.student_id, update.skill_code)
         if key not in final or update.attempts >= final[key][1]:
             final[key] = (round(update.p_after, 5), update.attempts)

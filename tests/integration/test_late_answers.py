@@ -10,7 +10,7 @@ import pytest
 from tests import factories
 from tests.integration.warehouse_data import store
 from vigie.stream.mastery.params import ParameterBook
-from vigie.stream.mastery.processor import MasteryProcessor
+from vigie.stream.mastery.processor import MasteryProcessor, decoded_updates
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def test_offline_synced_answers_give_the_same_mastery_in_stream_current_state_an
     offline = [
         factories.answer(student_id=pupil, correct=False, occurred_at=t0 + timedelta(minutes=m)) for m in range(10)
     ]
-    updates = [e.event for e in MasteryProcessor({}, ParameterBook(), threshold=0.95).process(online + offline)]
+    updates = decoded_updates(MasteryProcessor({}, ParameterBook(), threshold=0.95).process(online + offline))
     stream_final = updates[-1]  # the stream's estimate after every answer, in arrival order
     assert stream_final.attempts == 12 and stream_final.occurred_at < updates[1].occurred_at
     store(warehouse, db, updates[:2])

@@ -10,7 +10,7 @@ import pytest
 from tests import factories
 from tests.integration.warehouse_data import store
 from vigie.stream.mastery.params import ParameterBook
-from vigie.stream.mastery.processor import MasteryProcessor
+from vigie.stream.mastery.processor import MasteryProcessor, decoded_updates
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def test_a_rebuilt_retry_with_a_later_event_time_is_stored_and_counted_once(settings, warehouse) -> None:
     db = settings.warehouse.database
     answers = [factories.answer(student_id=factories.student(i)) for i in range(3)]
-    updates = [e.event for e in MasteryProcessor({}, ParameterBook(), threshold=0.95).process(answers)]
+    updates = decoded_updates(MasteryProcessor({}, ParameterBook(), threshold=0.95).process(answers))
     store(warehouse, db, answers + updates)
     # A retry handler rebuilds the event: same ids, event time days later (another monthly partition too).
     later = timedelta(days=40, seconds=7)

@@ -7,13 +7,14 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import factories
-from vigie.core.contract.codec import decode_parameters, encode
-from vigie.core.contract.events import LearnerParameters
+from vigie.core.contract.codec import decode, decode_parameters, encode
+from vigie.core.contract.events import LearnerParameters, MasteryUpdated
 from vigie.stream.mastery.learner import (
     CROSSED,
     N_FEATURES,
@@ -125,21 +126,43 @@ def test_state_round_trips_through_its_encoding_and_dedups() -> None:
     first = state.advance_learner("a", SKILLS[0], True, 1.0, model)
     state.advance_learner("b", SKILLS[1], False, 2.0, model)
     restored = PupilMastery.decode(state.encode(), window=4)
-    again = restored.advance_learner("a", SKILLS[0], True, 1.0, model)
-    assert again.duplicate and (again.p_before, again.p_after, again.confidence) == (
-        first.p_before, first.p_after, first.confidence)  # fmt: skip
-    assert again.model == "learner" and again.params_version == 5
+    assert first is not None and first.model == "learner" and first.params_version == 5
+    assert restored.advance_learner("a", SKILLS[0], True, 1.0, model) is None, "a duplicate changes nothing"
+    assert restored.encode() == state.encode()
     nxt_restored = restored.advance_learner("c", SKILLS[0], True, 3.0, model)
     nxt = state.advance_learner("c", SKILLS[0], True, 3.0, model)
     assert nxt == nxt_restored, "decode(encode(state)) continues exactly as the state itself"
 
 
-def test_a_state_of_the_previous_format_is_still_read() -> None:
-    old = b'{"v":1,"s":{"C3-MA-NOM-01":[0.4,2,10.0]},"r":[["a","C3-MA-NOM-01",0.3,0.4,2,0]]}'
-    state = PupilMastery.decode(old)
+def test_a_state_of_the_first_format_is_still_read() -> None:
+    old = (
+        b'{"v":1,"s":{"C3-MA-NOM-01":[0.4,2,10.0],"C3-MA-NOM-02":[0.97,9,8.0]},"r":[["a","C3-MA-NOM-01",0.3,0.4,2,0]]}'
+    )
+    state = PupilMastery.decode(old, threshold=0.95)
     assert state.skills["C3-MA-NOM-01"].attempts == 2 and state.learner is None
-    seen = state.seen("a")
-    assert seen is not None and seen.model == "bkt" and seen.confidence is None
+    assert state.seen("a") and not state.seen("b")
+    # The last update per skill is rebuilt: a BKT estimate is the p_after of the skill's last update.
+    assert state.last == {"C3-MA-NOM-01": [0.4, False], "C3-MA-NOM-02": [0.97, True]}
+    assert PupilMastery.decode(old).last == {}, "without the threshold, mastered is not known: nothing rebuilt"
+
+
+def test_a_state_of_the_second_format_continues_as_it_would_have() -> None:
+    """A worker upgraded in place reads its changelog (format 2: the window held every answer's outcome):
+    the window's answers are still duplicates, the estimates go on unchanged, and the next update of a skill
+    in the window carries its previous one."""
+    model = _model()
+    state = PupilMastery(window=4)
+    outcomes = [state.advance_learner(a, SKILLS[i % 2], i != 1, float(i), model) for i, a in enumerate("abcde")]
+    window = [[o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version, o.confidence, o.model]
+              for o in outcomes[1:] if o is not None]  # fmt: skip
+    assert state.learner is not None
+    old = orjson.dumps({"v": 2, "s": {}, "r": window, "l": state.learner.to_json()})
+    restored = PupilMastery.decode(old, window=4, threshold=0.95)
+    assert restored.recent_ids() == list("bcde") and not restored.seen("a")
+    last_of = {o.skill: o for o in outcomes if o is not None}
+    assert restored.last == {s: [o.p_after, o.p_after >= 0.8 and o.attempts >= 3] for s, o in last_of.items()}
+    assert restored.advance_learner("f", SKILLS[0], True, 9.0, model) == state.advance_learner(
+        "f", SKILLS[0], True, 9.0, model)  # fmt: skip
 
 
 def test_outputs_do_not_depend_on_batching() -> None:
@@ -151,7 +174,7 @@ def test_outputs_do_not_depend_on_batching() -> None:
         processor = MasteryProcessor({}, ParameterBook(learner=_model()), threshold=0.95)
         emitted = []
         for i in range(0, len(events), batch):
-            emitted += [e.event for e in processor.process(events[i : i + batch])]
+            emitted += [decode(e.value(), MasteryUpdated) for e in processor.process(events[i : i + batch])]
         outputs.append(sorted((u.answer_event_id, u.p_before, u.p_after, u.attempts, u.confidence) for u in emitted))
     assert outputs[0] == outputs[1] == outputs[2]
     assert {u.model for u in emitted} == {"learner"} and {u.params_version for u in emitted} == {5}

@@ -100,13 +100,17 @@ def test_state_round_trips_and_dedups_by_answer_id() -> None:
     first = state.advance("a", "S1", True, 10.0, PARAMS)
     state.advance("b", "S2", False, 11.0, PARAMS)
     restored = PupilMastery.decode(state.encode(), window=3)
-    again = restored.advance("a", "S1", True, 10.0, PARAMS)
-    assert again.duplicate and again.p_after == first.p_after and again.attempts == 1
-    assert restored.skills == state.skills
+    assert first is not None and restored.seen("a")
+    assert restored.advance("a", "S1", True, 10.0, PARAMS) is None, "a duplicate changes nothing"
+    assert restored.skills == state.skills and restored.encode() == state.encode()
     for i in range(4):  # pushes "a" out of the bounded window
         restored.advance(f"c{i}", "S1", True, 12.0 + i, PARAMS)
-    assert len(restored.recent) == 3 and "a" not in restored.recent
+    assert restored.recent_ids() == ["c1", "c2", "c3"] and not restored.seen("a")
+    assert PupilMastery.decode(restored.encode(), window=3).recent_ids() == ["c1", "c2", "c3"]
+    assert PupilMastery.decode(restored.encode(), window=2).recent_ids() == ["c2", "c3"]
     assert PupilMastery.decode(None).skills == {}
+    with pytest.raises(ValueError, match="answer id"):
+        restored.advance("x,y", "S1", True, 20.0, PARAMS)
 
 
 def _bkt_sequences(rng: np.random.Generator, params: BktParams, pupils: int, length: int) -> list[np.ndarray]:

@@ -11,7 +11,7 @@ from vigie.core.settings import PrivacySettings
 from vigie.producers.simulator import Simulation, SimulationConfig
 from vigie.stream.mastery.evaluate import auc
 from vigie.stream.mastery.params import ParameterBook
-from vigie.stream.mastery.processor import MasteryProcessor
+from vigie.stream.mastery.processor import MasteryProcessor, decoded_updates
 
 pytestmark = pytest.mark.unit
 
@@ -23,8 +23,7 @@ def test_final_estimates_rank_pupils_who_know_above_those_who_do_not() -> None:
     last: dict[tuple[str, str], float] = {}
     knows_after, p_after = [], []
     for i in range(0, len(events), 500):
-        for emission in processor.process(events[i : i + 500]):
-            update = emission.event
+        for update in decoded_updates(processor.process(events[i : i + 500])):
             last[(update.student_id, update.skill_code)] = update.p_after
             knows_after.append(sim.truth.knows_after[update.answer_event_id])
             p_after.append(update.p_after)

@@ -254,7 +254,7 @@ def replay(answers: AnswerLog, fits: dict[str, SkillFit], default: BktParams) ->
         fit = fits.get(skill)
         params = fit.params if fit is not None else default
         outcome = state.advance(str(i), skill, bool(answers.correct[i]), float(answers.order[i]), params)
-        predictions[i] = outcome.p_correct
+        predictions[i] = outcome.p_correct if outcome is not None else math.nan  # ids are unique: never None
     return predictions, list(states.values())
 
 
@@ -269,7 +269,8 @@ def replay_learner(answers: AnswerLog, model: LearnerModel) -> tuple[np.ndarray,
         state = states.get(pupil)
         if state is None:
             state = states[pupil] = PupilMastery()
-        predictions[i] = state.advance_learner(str(i), str(skill), bool(y), at, model, item).p_correct
+        outcome = state.advance_learner(str(i), str(skill), bool(y), at, model, item)
+        predictions[i] = outcome.p_correct if outcome is not None else math.nan  # ids are unique: never None
     return predictions, list(states.values())
 
 

@@ -1,17 +1,24 @@
-"""A pupil's mastery state: every skill's estimate and a bounded window of recent answers.
+"""A pupil's mastery state: every skill's estimate, the last update emitted per skill, and a bounded
+window of recent answer ids.
 
-The window makes the update idempotent under at-least-once delivery: an answer whose id is in it
-does not move the estimate again, and gives back the same outcome (so the stream can re-emit the
-same ``MasteryUpdated`` if the first emission was lost in a crash). The window lives in the same
-value as the estimates, so one changelog record carries both: state and dedup can never disagree.
+The window makes the update idempotent under at-least-once delivery: an answer whose id is in it was
+applied already, and moves nothing. It holds ids only: the stream produces a batch's outputs and waits
+for the broker's acknowledgement before it produces the state that remembers them
+(``vigie.stream.emit.Emitter.send_and_wait``), and the table lives in memory, rebuilt from its changelog
+at start (``store="memory://"``), so a state that has an answer in its window always comes with that
+answer's ``MasteryUpdated`` already on the topic: a duplicate emits nothing. (A crash between the
+two restarts from the older state, which applies the answer again and emits the same update.) The window
+lives in the same value as the estimates, so one changelog record carries both: they never disagree.
+
+The last update per skill (``p_after``, ``mastered``) is kept so that the next update of the skill can
+carry it (``MasteryUpdated.previous_p_after`` / ``previous_mastered``: the warehouse keeps group figures
+as running sums).
 
 Pure Python, no faust: the stream's processor and ``vigie evaluate mastery`` both use ``advance``.
 """
 
 from __future__ import annotations
 
-import math
-from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import orjson
@@ -23,13 +30,20 @@ from vigie.stream.mastery.model import BktParams, SkillEstimate, step
 #: Recent answers remembered per pupil. A replay after a crash re-delivers what came after the last
 #: committed offset (about a second of traffic): far fewer answers of one pupil than this.
 DEDUP_WINDOW = 64
-STATE_FORMAT = 2
-#: Formats ``decode`` still reads (1: BKT only, before the learner model).
-READABLE_FORMATS = (1, 2)
+STATE_FORMAT = 3
+#: Formats ``decode`` still reads (1: BKT only, before the learner model; 2: the window held every
+#: answer's outcome; 3: answer ids only, and the last update per skill).
+READABLE_FORMATS = (1, 2, 3)
+#: Separator of the answer ids in the window (never in an id: ``advance`` refuses such an id).
+_SEP = ","
+
+#: The learner model's "maîtrisé": P(next item right) at least this, with at least this many answers.
+LEARNER_MASTERED_P = 0.8
+LEARNER_MASTERED_ANSWERS = 3
 
 
 class Outcome(NamedTuple):
-    """One answer's effect on one skill; ``duplicate`` is True when it had been applied before."""
+    """One new answer's effect on one skill."""
 
     answer_id: str
     skill: str
@@ -38,109 +52,147 @@ class Outcome(NamedTuple):
     p_correct: float
     attempts: int
     params_version: int
-    duplicate: bool = False
     #: Evidence behind ``p_after`` in [0, 1] (learner model); ``None`` for BKT.
     confidence: float | None = None
     model: str = "bkt"
 
 
-#: An outcome as the state stores it: [answer_id, skill, p_before, p_after, attempts, params_version,
-#: confidence, model]. The window keeps these lists as they are encoded and decoded (orjson does the work
-#: in C), and makes an ``Outcome`` only for a duplicate: building 64 tuples per read and 64 lists per
-#: write was most of the state's cost.
-StoredOutcome = list[Any]
+def is_mastered(p_after: float, attempts: int, model: str, threshold: float) -> bool:
+    """BKT: P(known) >= the configured threshold; learner: see ``LEARNER_MASTERED_*`` (docs/mastery.md)."""
+    if model == "learner":
+        return p_after >= LEARNER_MASTERED_P and attempts >= LEARNER_MASTERED_ANSWERS
+    return p_after >= threshold
 
 
-def _stored(outcome: Outcome) -> StoredOutcome:
-    o = outcome
-    return [o.answer_id, o.skill, o.p_before, o.p_after, o.attempts, o.params_version, o.confidence, o.model]
-
-
-def _outcome(r: StoredOutcome) -> Outcome:
-    # p_correct is not kept: a duplicate is re-emitted, never predicted again.
-    return Outcome(r[0], r[1], r[2], r[3], math.nan, r[4], r[5], False, *r[6:8])
+#: The last update of a skill as the state keeps it: [p_after, mastered].
+LastUpdate = list[Any]
 
 
 class PupilMastery:
     """Mutable while a batch is applied, then encoded once (one table write per pupil per batch)."""
 
-    __slots__ = ("learner", "recent", "skills", "window")
+    __slots__ = ("count", "last", "learner", "recent", "skills", "window")
 
     def __init__(
         self,
         skills: dict[str, SkillEstimate] | None = None,
-        recent: OrderedDict[str, StoredOutcome] | None = None,
+        recent: list[str] | None = None,
         window: int = DEDUP_WINDOW,
         learner: LearnerState | None = None,
+        last: dict[str, LastUpdate] | None = None,
     ) -> None:
         self.skills: dict[str, SkillEstimate] = skills if skills is not None else {}
-        self.recent: OrderedDict[str, StoredOutcome] = recent if recent is not None else OrderedDict()
+        #: The window: ",id1,id2,...,idN," (oldest first). One string: orjson reads and writes it whole, and
+        #: a membership test is one substring search (64 ids: under a microsecond, no set to build).
+        self.recent = _SEP + "".join(a + _SEP for a in recent[-window:]) if recent else _SEP
+        self.count = min(len(recent), window) if recent else 0
         self.window = window
         #: The learner model's state; only created when that model is used (BKT-only state stays small).
         self.learner = learner
+        #: Per skill, the last update emitted from this state (``remember_update``).
+        self.last: dict[str, LastUpdate] = last if last is not None else {}
 
-    def seen(self, answer_id: str) -> Outcome | None:
-        """The outcome of ``answer_id`` if it is in the window (as first applied, ``duplicate`` False)."""
-        stored = self.recent.get(answer_id)
-        return None if stored is None else _outcome(stored)
+    def seen(self, answer_id: str) -> bool:
+        """True when ``answer_id`` is in the window (applied before: it must not move anything again)."""
+        return f"{_SEP}{answer_id}{_SEP}" in self.recent
 
-    def _remember(self, outcome: Outcome) -> Outcome:
-        self.recent[outcome.answer_id] = _stored(outcome)
-        while len(self.recent) > self.window:
-            self.recent.popitem(last=False)
-        return outcome
+    def recent_ids(self) -> list[str]:
+        """The window's answer ids, oldest first."""
+        return self.recent[1:-1].split(_SEP) if self.count else []
+
+    def _remember(self, answer_id: str) -> None:
+        if _SEP in answer_id or not answer_id:
+            raise ValueError(f"an answer id is not empty and has no {_SEP!r}: {answer_id!r}")
+        self.recent += answer_id + _SEP
+        if self.count < self.window:
+            self.count += 1
+        else:  # drop the oldest id
+            self.recent = self.recent[self.recent.index(_SEP, 1) :]
 
     def advance_learner(
         self, answer_id: str, skill: str, correct: bool, at: float, model: LearnerModel, item: str | None = None
-    ) -> Outcome:
-        """Apply one answer to the learner model's state (idempotent by ``answer_id`` within the window)."""
-        seen = self.recent.get(answer_id)
-        if seen is not None:
-            return _outcome(seen)._replace(duplicate=True)
+    ) -> Outcome | None:
+        """Apply one answer to the learner model's state; ``None`` (nothing changed) if ``answer_id`` is in
+        the window."""
+        if self.seen(answer_id):
+            return None
+        self._remember(answer_id)
         if self.learner is None:
             self.learner = LearnerState()
         result = learner.step(self.learner, skill, correct, at, model, item)
-        return self._remember(Outcome(answer_id, skill, result.p_before, result.p_after, result.p_before,
-                                      result.answers, model.version, False, result.confidence,
-                                      learner.MODEL_NAME))  # fmt: skip
+        return Outcome(answer_id, skill, result.p_before, result.p_after, result.p_before, result.answers,
+                       model.version, result.confidence, learner.MODEL_NAME)  # fmt: skip
 
-    def advance(self, answer_id: str, skill: str, correct: bool, at: float, params: BktParams) -> Outcome:
-        """Apply one answer (idempotent by ``answer_id`` within the window)."""
-        seen = self.recent.get(answer_id)
-        if seen is not None:
-            return _outcome(seen)._replace(duplicate=True)
+    def advance(self, answer_id: str, skill: str, correct: bool, at: float, params: BktParams) -> Outcome | None:
+        """Apply one answer (BKT); ``None`` (nothing changed) if ``answer_id`` is in the window."""
+        if self.seen(answer_id):
+            return None
+        self._remember(answer_id)
         result = step(self.skills.get(skill), correct, at, params)
         self.skills[skill] = result.estimate
-        outcome = Outcome(
-            answer_id,
-            skill,
-            result.p_before,
-            result.p_after,
-            result.p_correct,
-            result.estimate.attempts,
-            params.version,
-        )
-        return self._remember(outcome)
+        return Outcome(answer_id, skill, result.p_before, result.p_after, result.p_correct,
+                       result.estimate.attempts, params.version)  # fmt: skip
+
+    def remember_update(self, skill: str, p_after: float, mastered: bool) -> LastUpdate | None:
+        """Note the update just emitted for ``skill``; returns the one before it ([p_after, mastered]), if any."""
+        previous = self.last.get(skill)
+        self.last[skill] = [p_after, mastered]
+        return previous
 
     def encode(self) -> bytes:
-        doc = {
-            "v": STATE_FORMAT,
-            "s": {k: [e.p_known, e.attempts, e.last_at] for k, e in self.skills.items()},
-            "r": list(self.recent.values()),
-        }
+        doc: dict[str, Any] = {"v": STATE_FORMAT, "r": self.recent}
+        if self.skills:
+            doc["s"] = {k: [e.p_known, e.attempts, e.last_at] for k, e in self.skills.items()}
+        if self.last:
+            doc["u"] = self.last
         if self.learner is not None:
             doc["l"] = self.learner.to_json()
         return orjson.dumps(doc)
 
     @classmethod
-    def decode(cls, raw: bytes | None, window: int = DEDUP_WINDOW) -> PupilMastery:
-        """The state stored as ``raw``; a fresh state for ``None`` (new pupil, or erased)."""
+    def decode(cls, raw: bytes | None, window: int = DEDUP_WINDOW, threshold: float | None = None) -> PupilMastery:
+        """The state stored as ``raw``; a fresh state for ``None`` (new pupil, or erased).
+
+        ``threshold`` (BKT's mastery threshold) is only used to read a state of format 1 or 2, which did not
+        keep the last update per skill: it is then rebuilt from the window's outcomes and the BKT estimates,
+        the ``mastered`` flags as the processor computed them (none without a threshold).
+        """
         if not raw:
             return cls(window=window)
         doc = orjson.loads(raw)
-        if doc.get("v") not in READABLE_FORMATS:
-            raise ValueError(f"unknown mastery state format {doc.get('v')!r}")
-        skills = {k: SkillEstimate(float(p), int(n), float(t)) for k, (p, n, t) in doc["s"].items()}
-        recent = OrderedDict((r[0], r if len(r) == 8 else [*r, None, "bkt"][:8]) for r in doc["r"])
+        version = doc.get("v")
+        if version not in READABLE_FORMATS:
+            raise ValueError(f"unknown mastery state format {version!r}")
+        skills_doc = doc.get("s")
+        skills = (
+            {k: SkillEstimate(float(p), int(n), float(t)) for k, (p, n, t) in skills_doc.items()} if skills_doc else {}
+        )
         learner_doc = doc.get("l")
-        return cls(skills, recent, window, LearnerState.from_json(learner_doc) if learner_doc is not None else None)
+        learner_state = LearnerState.from_json(learner_doc) if learner_doc is not None else None
+        if version == STATE_FORMAT:
+            state = cls(skills, None, window, learner_state, doc.get("u"))
+            recent: str = doc["r"]
+            count = recent.count(_SEP) - 1
+            if count > window:  # read with a smaller window than it was written with
+                recent, count = _SEP + "".join(a + _SEP for a in recent[1:-1].split(_SEP)[-window:]), window
+            state.recent, state.count = recent, count
+            return state
+        outcomes = [r if len(r) == 8 else [*r, None, "bkt"][:8] for r in doc["r"]]
+        return cls(skills, [r[0] for r in outcomes], window, learner_state,
+                   _last_updates(skills, outcomes, learner_state is None, threshold))  # fmt: skip
+
+
+def _last_updates(
+    skills: dict[str, SkillEstimate], outcomes: list[list[Any]], bkt_only: bool, threshold: float | None
+) -> dict[str, LastUpdate]:
+    """The last update per skill of a state of format 1 or 2 (outcomes: [answer_id, skill, p_before, p_after,
+    attempts, params_version, confidence, model], oldest first). Exact for a skill in the window; for an
+    older one, a BKT-only state's estimate is the p_after of its last update; otherwise it is not known."""
+    if threshold is None:
+        return {}
+    last: dict[str, LastUpdate] = {}
+    if bkt_only:
+        last = {k: [e.p_known, is_mastered(e.p_known, e.attempts, "bkt", threshold)] for k, e in skills.items()}
+    for _, skill, _, p_after, attempts, _, _, model in outcomes:
+        last[skill] = [p_after, is_mastered(p_after, attempts, model, threshold)]
+    return last

@@ -3,7 +3,8 @@
 1. Each feature is cut at quantiles of the history (``bins`` per feature, repeated cut points merged)
    and one-hot encoded; an L2-regularised logistic regression (scikit-learn) weighs the bins.
 2. Calibration: out-of-fold raw probabilities (``GroupKFold`` over groups such as classes or courses,
-   so a group never calibrates itself) are mapped to observed rates by isotonic regression.
+   so a group never calibrates itself) are mapped to observed rates by isotonic regression, on the
+   ``scored`` rows only (the pupils still there: what a risk is judged on).
 3. Severities from target precisions: on the out-of-fold calibrated risks, a severity's threshold is
    the lowest risk such that the rows at or above it are positives at least ``target`` of the time.
    Targets are absolute precisions, or multiples of the history's positive rate (``relative=True``:
@@ -116,9 +117,12 @@ def fit_with_oof(
             oof[test] = y[train].mean()
             continue
         oof[test] = _logistic(design[train], y[train], o.c).predict_proba(design[test])[:, 1]
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(oof, y)
-    calibrated = iso.predict(oof)
     judged = np.ones(len(y), dtype=bool) if scored is None else scored
+    # Calibrated on the rows a risk is judged on (pupils still there): rows of pupils already gone are
+    # fitted as positives so that a long silence ranks high, but counting them here would make a risk
+    # of 0.6 mean "0.6 of pupils still there *or gone*" and over-state it for the pupils a teacher sees.
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(oof[judged], y[judged])
+    calibrated = iso.predict(oof)
     rate = float(y[judged].mean())
     targets = [t * rate for t in o.targets] if o.relative else list(o.targets)
     model = _logistic(design, y, o.c)
