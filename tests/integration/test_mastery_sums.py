@@ -179,3 +179,42 @@ def test_retention_leaves_the_sums_with_the_expired_pupils(settings, warehouse) 
         assert _sums(warehouse, db, grain) == _per_pupil(warehouse, db, grain), grain
     pupils = warehouse.query(f"SELECT sum(pupils) FROM {db}.agg_mastery_school_skill").result_rows[0][0]
     assert pupils == len({(e.student_id, e.skill_code) for e in recent})
+
+
+def test_the_stream_processors_updates_keep_the_sums_exact(settings, warehouse) -> None:
+    """The mastery processor's own updates (previous_* as the stream fills them), stored in random order."""
+    from vigie.stream.mastery.params import ParameterBook
+    from vigie.stream.mastery.processor import MasteryProcessor, decoded_updates
+
+    db = settings.warehouse.database
+    rng = random.Random(8)
+    answers = []
+    for n in range(40):
+        school = SCHOOLS["lyon"][n % 2]
+        where = {
+            "school_uai": school,
+            "student_id": factories.student(8000 + n),
+            "class_id": factories.PSEUDONYMS.school_class(f"{school}-{n % 3}"),
+        }
+        for i in range(rng.randint(1, 12)):
+            skill = rng.choice(SKILLS)
+            answers.append(
+                factories.answer(
+                    **where,
+                    skill_code=skill,
+                    subject="francais" if "-FR-" in skill else "mathematiques",
+                    correct=rng.random() < 0.6,
+                    occurred_at=factories.BASE_TIME + timedelta(minutes=10 * i + n),
+                )
+            )
+    processor = MasteryProcessor({}, ParameterBook(), threshold=settings.stream.mastery_threshold)
+    updates = [
+        u
+        for start in range(0, len(answers), 50)
+        for u in decoded_updates(processor.process(answers[start : start + 50]))
+    ]
+    assert any(u.previous_p_after is not None for u in updates)
+    _store_shuffled(warehouse, db, updates, 8)
+    for grain in (ACADEMY, SCHOOL):
+        expected = _per_pupil(warehouse, db, grain)
+        assert expected and _sums(warehouse, db, grain) == expected, grain
