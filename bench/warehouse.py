@@ -306,8 +306,8 @@ def writer_rate(client, db: str, rng, u: Universe, n: int) -> tuple[float, int, 
     return n / first, inserted, skipped
 
 
-#: Migrations that create the raw history tables (and the current-state views on them; 14 adds columns).
-RAW_MIGRATIONS = (1, 2, 3, 4, 5, 14)
+#: Migrations that create the raw history tables (and the current-state views on them; 14 and 23 add columns).
+RAW_MIGRATIONS = (1, 2, 3, 4, 5, 14, 23)
 
 
 @contextmanager
@@ -418,6 +418,15 @@ def main(argv: list[str] | None = None) -> None:
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied)
         print(f"migrations applied (and their views backfilled) in {migrate_s:.1f}s: {names}", flush=True)
     try:
+        from vigie.warehouse.mastery_sums import drift
+
+        t0 = time.perf_counter()
+        drifted = drift(client, db)
+        print(
+            f"mastery sums (agg_mastery_school_skill) vs each pupil's latest estimate (mastery_skill_current FINAL): "
+            f"{len(drifted)} group(s) differ ({time.perf_counter() - t0:.1f}s)",
+            flush=True,
+        )
         rng = np.random.default_rng(args.seed)
         u = universe(rng, args.schools, 6, 25, args.days)
         lookup_ms = dedup_probe(client, db)

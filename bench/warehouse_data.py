@@ -124,20 +124,63 @@ FROM (
 
 
 def mastery_sql(db: str, shape: Shape, start: int, count: int) -> str:
+    """Updates in no order yet, with a random step each, into a scratch table; ``chain_mastery`` then makes
+    them chains as the stream emits them."""
     seed = shape.seed
-    return f"""INSERT INTO {db}.mastery_updates (academy, school_uai, class_id, student_id, level, subject,
-    skill_code, event_id, answer_event_id, occurred_at, correct, p_before, p_after, attempts, mastered,
-    params_version, model, confidence)
+    return f"""INSERT INTO {db}.{MASTERY_SCRATCH} (academy, school_uai, class_id, student_id, level, subject,
+    skill_code, event_id, answer_event_id, occurred_at, correct, step)
 SELECT academy, school_uai, class_id, student_id, level, subject, skill_code, generateUUIDv4(n),
-    generateUUIDv4(n + 1), occurred_at, cityHash64({seed}, n, 20) % 100 < 65, p_before, p_after,
-    toUInt32(1 + cityHash64({seed}, n, 21) % 59), p_after >= 0.95, toUInt32(1), 'bkt', NULL
+    generateUUIDv4(n + 1), occurred_at, cityHash64({seed}, n, 20) % 100 < 65, toFloat32(randNormal(0.03, 0.05))
 FROM (
     SELECT number AS n, {_pupil_select(shape, f"cityHash64({seed}, n, 11) % {shape.pupils}")},
-        {_time_skill_select(shape, 2)},
-        toFloat32((cityHash64({seed}, n, 22) % 1000 + cityHash64({seed}, n, 23) % 1000) / 2000) AS p_before,
-        toFloat32(greatest(0, least(1, p_before + randNormal(0.03, 0.05)))) AS p_after
+        {_time_skill_select(shape, 2)}
     FROM numbers({start}, {count})
 )"""
+
+
+#: Where mastery_sql puts the updates before chain_mastery orders them.
+MASTERY_SCRATCH = "bench_mastery_scratch"
+
+
+def mastery_scratch_sql(db: str) -> str:
+    return f"""CREATE TABLE IF NOT EXISTS {db}.{MASTERY_SCRATCH} (academy LowCardinality(String),
+    school_uai LowCardinality(String), class_id String, student_id String, level LowCardinality(String),
+    subject LowCardinality(String), skill_code LowCardinality(String), event_id UUID, answer_event_id UUID,
+    occurred_at DateTime64(3, 'UTC'), correct Bool, step Float32)
+ENGINE = MergeTree ORDER BY (student_id, skill_code, occurred_at)"""
+
+
+def chain_sql(db: str, bucket: int, buckets: int) -> str:
+    """One bucket of pupils' updates as the stream emits them: per pupil × skill in time order, attempts
+    1, 2, …; the estimate walks from a per-pupil × skill start by the rows' steps (clamped to [0, 1]);
+    p_before, previous_p_after and previous_mastered are the previous update's (window functions)."""
+    return f"""INSERT INTO {db}.mastery_updates (academy, school_uai, class_id, student_id, level, subject,
+    skill_code, event_id, answer_event_id, occurred_at, correct, p_before, p_after, attempts, mastered,
+    params_version, model, confidence, previous_p_after, previous_mastered, previous_known)
+SELECT academy, school_uai, class_id, student_id, level, subject, skill_code, event_id, answer_event_id,
+    occurred_at, correct, if(attempts = 1, start, lagInFrame(p_after) OVER w) AS p_before, p_after, attempts,
+    p_after >= 0.95 AS mastered, toUInt32(1), 'bkt', NULL,
+    if(attempts = 1, NULL, lagInFrame(p_after) OVER w),
+    if(attempts = 1, NULL, lagInFrame(p_after) OVER w >= 0.95), true
+FROM (
+    SELECT *, toUInt32(row_number() OVER w) AS attempts,
+        toFloat32(least(1, greatest(0, start + sum(step) OVER w))) AS p_after
+    FROM (
+        SELECT *, toFloat32((cityHash64(student_id, skill_code) % 1000) / 2000) AS start
+        FROM {db}.{MASTERY_SCRATCH} WHERE cityHash64(student_id) % {buckets} = {bucket}
+    )
+    WINDOW w AS (PARTITION BY student_id, skill_code ORDER BY occurred_at, event_id
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+WINDOW w AS (PARTITION BY student_id, skill_code ORDER BY occurred_at, event_id
+             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"""
+
+
+def chain_mastery(client: Any, db: str, buckets: int = 8) -> None:
+    """Scratch → mastery_updates, chained as the stream emits them (``chain_sql``), bucket by bucket."""
+    for bucket in range(buckets):
+        client.command(chain_sql(db, bucket, buckets))
+    client.command(f"DROP TABLE {db}.{MASTERY_SCRATCH}")
 
 
 def sessions_sql(db: str, shape: Shape, start: int, count: int) -> str:
@@ -196,6 +239,8 @@ def generate(client: Any, db: str, shape: Shape, rows: int, chunk: int, verbose:
         total = how_many(rows, shape)
         started = time.perf_counter()
         done = 0
+        if table == "mastery_updates":
+            client.command(mastery_scratch_sql(db))
         while done < total:
             count = min(chunk, total - done)
             client.command(make(db, shape, done, count))
@@ -203,6 +248,8 @@ def generate(client: Any, db: str, shape: Shape, rows: int, chunk: int, verbose:
             if verbose:
                 spent = time.perf_counter() - started
                 print(f"\r  {table}: {done:>11,}/{total:,} rows, {done / spent:>9,.0f} rows/s, {spent:6.1f}s", end="")
+        if table == "mastery_updates":
+            chain_mastery(client, db)
         if verbose:
             print(flush=True)
         loads[table] = (total, time.perf_counter() - started)

@@ -59,6 +59,28 @@ def mastery_updated(**overrides: Any) -> MasteryUpdated:
     return MasteryUpdated(**fields)
 
 
+def chained(events: list[Any]) -> list[Any]:
+    """The events with each MasteryUpdated carrying the estimate it replaces, as the stream fills it: per
+    pupil and skill in ``attempts`` order, ``previous_p_after``/``previous_mastered`` of the update before
+    (left as they are where already set, and None for the first). Other events pass unchanged, in order."""
+    previous: dict[uuid.UUID, MasteryUpdated] = {}
+    chains: dict[tuple[str, str, str], list[MasteryUpdated]] = {}
+    for e in events:
+        if isinstance(e, MasteryUpdated):
+            chains.setdefault((e.academy, e.student_id, e.skill_code), []).append(e)
+    for chain in chains.values():
+        ordered = sorted(chain, key=lambda e: e.attempts)
+        for before, after in itertools.pairwise(ordered):
+            previous[after.event_id] = before
+    out = []
+    for e in events:
+        if isinstance(e, MasteryUpdated) and e.previous_p_after is None and e.event_id in previous:
+            before = previous[e.event_id]
+            e = e.model_copy(update={"previous_p_after": before.p_after, "previous_mastered": before.mastered})
+        out.append(e)
+    return out
+
+
 def signal_changed(**overrides: Any) -> SignalChanged:
     n = next(_counter)
     at = overrides.pop("occurred_at", BASE_TIME + timedelta(seconds=n))

@@ -78,7 +78,7 @@ def _history() -> list:
                     )
                 )
                 p = after
-    return events
+    return factories_warehouse.chained(events)
 
 
 def test_platform_effect_from_per_pupil_state_equals_the_raw_history(settings, warehouse) -> None:

@@ -27,7 +27,7 @@ def _everything_about(student_id: str) -> list:
         factories.answer(**pupil, skill_code="C3-MA-NOM-02"),
         factories.session_started(**pupil),
         factories.session_ended(**pupil),
-        factories_warehouse.mastery_updated(**pupil),
+        factories_warehouse.mastery_updated(**pupil, attempts=1, p_after=0.25 if student_id == ERASED else 0.5),
         factories_warehouse.signal_changed(**pupil),
         factories_warehouse.dead_letter(payload=encode(factories.answer(**pupil))),
     ]
@@ -83,8 +83,20 @@ def test_erasure_leaves_no_row_of_the_pupil_and_publishes_the_request(settings, 
         f"SELECT uniqExactMerge(pupils_state), sum(answers), sum(sessions_started) FROM {db}.agg_pupils_daily"
     ).result_rows
     assert active == [(1, 2, 1)]
+    per_academy = warehouse.query(
+        f"SELECT uniqExactMerge(pupils_state), sum(answers), sum(sessions_started) FROM {db}.agg_pupils_daily_academy"
+    ).result_rows
+    assert per_academy == [(1, 2, 1)]
+    assert report.deleted["agg_pupils_daily_academy"] > 0  # its rows of the pupil's days were rebuilt
+    for table in ("agg_activity_daily_school", "agg_activity_daily_academy"):  # per school / academy and day
+        rebuilt = warehouse.query(f"SELECT sum(answers), uniqExactMerge(pupils_state) FROM {db}.{table}").result_rows
+        assert rebuilt == [(2, 1)], table
     signals = warehouse.query(f"SELECT sum(raised), uniqExactMerge(pupils_state) FROM {db}.agg_signals_daily")
     assert signals.result_rows == [(1, 1)]
+    # The group mastery sums (no per-pupil rows) lost the pupil's estimate: the kept pupil's only.
+    sums = warehouse.query(f"SELECT sum(pupils), sum(p_sum_e9), sum(mastered) FROM {db}.agg_mastery_school_skill")
+    assert sums.result_rows == [(1, 500_000_000, 0)]
+    assert report.recomputed["agg_mastery_school_skill"] == 1
     kept = warehouse.query(f"SELECT count() FROM {db}.answers WHERE student_id = %(s)s", parameters={"s": KEPT})
     assert kept.result_rows == [(2,)]
 

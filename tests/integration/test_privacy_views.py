@@ -25,7 +25,7 @@ def _pupil_events(n: int, academy: str, school: str, *, at_risk: bool) -> list:
     events = [
         factories.answer(**pupil, correct=n % 2 == 0),
         factories.session_started(**pupil),
-        factories_warehouse.mastery_updated(**pupil, p_after=0.5, mastered=n % 2 == 0),
+        factories_warehouse.mastery_updated(**pupil, p_after=0.5, mastered=n % 2 == 0, attempts=1),
     ]
     if at_risk:
         events.append(factories_warehouse.signal_changed(**pupil, signal_type="dropout_risk"))

@@ -128,7 +128,7 @@ def _add_small_school(client, settings) -> None:
         for p in pupils
         for i in range(3)
     ]
-    mastery = [factories_warehouse.mastery_updated(**where, student_id=p) for p in pupils]
+    mastery = [factories_warehouse.mastery_updated(**where, student_id=p, attempts=1) for p in pupils]
     risk = factories_warehouse.signal_changed(
         **where, student_id=pupils[0], signal_type="dropout_risk", severity="high"
     )

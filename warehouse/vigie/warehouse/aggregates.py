@@ -65,7 +65,7 @@ def recompute(client: Client, database: str, view: str, *, where: str | None, pa
     if where:
         sql += f" WHERE {where}"
     summary = client.command(sql, parameters=parameters)
-    written = _written(summary)
+    written = written_rows(summary)
     log.log(
         logging.INFO if written else logging.DEBUG,
         "recomputed %s rows of %s.%s through %s",
@@ -77,7 +77,8 @@ def recompute(client: Client, database: str, view: str, *, where: str | None, pa
     return written
 
 
-def _written(summary: object) -> int:
+def written_rows(summary: object) -> int:
+    """Rows an INSERT wrote, from the client's summary (0 when it does not say)."""
     rows = getattr(summary, "written_rows", None)
     if rows is None and isinstance(summary, dict):
         rows = summary.get("written_rows")

@@ -5,7 +5,10 @@ Warehouse side: every table that has a ``student_id`` column loses the pupil's r
 masked). Aggregate tables without per-pupil rows (daily activity, active pupils, signal counts) still
 carry the pupil inside their counts and distinct-pupil states: their rows for the classes the pupil
 belonged to are deleted and recomputed from the raw tables, now without the pupil, through the very
-SELECT of their materialized views (see ``vigie.warehouse.aggregates``).
+SELECT of their materialized views (see ``vigie.warehouse.aggregates``); daily aggregates kept per academy
+(no class column) are rebuilt the same way for the pupil's (academy, day) pairs. The group mastery sums
+(``agg_mastery_school_skill``) lose the pupil's latest estimates by subtraction before their rows go
+(``vigie.warehouse.mastery_sums.retract``).
 
 Stream side: an ``ErasureRequested`` event goes to the learning-events topic, keyed by the pupil, so
 each processor meets it after the pupil's earlier events and deletes their state (changelog
@@ -19,7 +22,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
@@ -27,11 +30,14 @@ from clickhouse_connect.driver.client import Client
 from vigie.core.contract.events import ErasureRequested
 from vigie.core.errors import ConfigurationError
 from vigie.core.settings import VigieSettings
+from vigie.warehouse import mastery_sums
 from vigie.warehouse.aggregates import columns_of, materialized_views, recompute
 
 log = logging.getLogger(__name__)
 
 _MUTATION = {"mutations_sync": 2}
+#: The raw tables the daily aggregates are fed from: the pupil's (academy, day) pairs are read there.
+_DAILY_SOURCES = ("answers", "session_events")
 
 
 @dataclass
@@ -41,6 +47,8 @@ class ErasureReport:
     deleted: dict[str, int] = field(default_factory=dict)
     recomputed: dict[str, int] = field(default_factory=dict)
     classes: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (academy, day) of the pupil's answers and sessions: the rows of academy-grain daily aggregates to rebuild.
+    days: list[tuple[str, date]] = field(default_factory=list)
     published: int = 0
 
 
@@ -67,6 +75,7 @@ def find_pupil(client: Client, database: str, student_id: str, academy: str | No
     where = _pupil_filter(academy)
     academies: set[str] = set()
     classes: set[tuple[Any, ...]] = set()
+    days: set[tuple[str, date]] = set()
     for table in _tables_with(client, database, "student_id"):
         columns = set(columns_of(client, database, table))
         count = client.query(f"SELECT count() FROM {database}.{table} WHERE {where}", parameters=params).result_rows
@@ -89,8 +98,18 @@ def find_pupil(client: Client, database: str, student_id: str, academy: str | No
                     parameters=params,
                 ).result_rows
             )
+        if table in _DAILY_SOURCES:
+            days.update(
+                (str(a), d)
+                for a, d in client.query(
+                    f"SELECT DISTINCT academy, toDate(occurred_at, 'Europe/Paris') FROM {database}.{table}"
+                    f" WHERE {where}",
+                    parameters=params,
+                ).result_rows
+            )
     report.academies = sorted(academies)
     report.classes = sorted((str(a), str(s), str(c)) for a, s, c in classes)
+    report.days = sorted(days)
     return report
 
 
@@ -99,6 +118,8 @@ def erase_from_warehouse(client: Client, database: str, student_id: str, academy
     report = find_pupil(client, database, student_id, academy)
     params = {"student": student_id, "academy": academy or ""}
     where = _pupil_filter(academy)
+    if report.deleted.get(mastery_sums.PER_PUPIL):  # their latest estimates leave the group sums first
+        report.recomputed[mastery_sums.SUMS] = mastery_sums.retract(client, database, where, params)
     for table, count in report.deleted.items():
         if count:
             client.command(
@@ -106,6 +127,8 @@ def erase_from_warehouse(client: Client, database: str, student_id: str, academy
             )
     if report.classes:
         _recompute_classes(client, database, report)
+    if report.days:
+        _recompute_academy_days(client, database, report)
     log.info(
         "erased pupil from %s: %s rows deleted, %s aggregate rows recomputed",
         database,
@@ -128,6 +151,25 @@ def _recompute_classes(client: Client, database: str, report: ErasureReport) -> 
             columns_of(client, database, target)
         ):
             continue  # rows of the pupil were deleted directly, or the table holds no class data
+        before = client.query(f"SELECT count() FROM {database}.{target} WHERE {where}").result_rows[0][0]
+        client.command(f"ALTER TABLE {database}.{target} DELETE WHERE {where}", settings=_MUTATION)
+        written = sum(recompute(client, database, view, where=where) for view in views)
+        report.deleted[target] = int(before)
+        report.recomputed[target] = written
+
+
+def _recompute_academy_days(client: Client, database: str, report: ErasureReport) -> None:
+    """Rebuild the rows of daily aggregates kept per academy (no class, no pupil rows) for the pupil's days."""
+    with_pupils = set(_tables_with(client, database, "student_id"))
+    by_target: dict[str, list[str]] = {}
+    for view in materialized_views(client, database):
+        by_target.setdefault(view.target, []).append(view.name)
+    pairs = ", ".join(f"({_quote(a)}, toDate('{d.isoformat()}'))" for a, d in report.days)
+    where = f"(academy, day) IN ({pairs})"
+    for target, views in sorted(by_target.items()):
+        columns = set(columns_of(client, database, target))
+        if target in with_pupils or "class_id" in columns or not {"academy", "day"} <= columns:
+            continue  # per-pupil rows (deleted), per-class rows (_recompute_classes), or not daily
         before = client.query(f"SELECT count() FROM {database}.{target} WHERE {where}").result_rows[0][0]
         client.command(f"ALTER TABLE {database}.{target} DELETE WHERE {where}", settings=_MUTATION)
         written = sum(recompute(client, database, view, where=where) for view in views)

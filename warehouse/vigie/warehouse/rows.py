@@ -163,7 +163,13 @@ MASTERY_UPDATES_TABLE = Table(
         "params_version",
         "model",
         "confidence",
+        "previous_p_after",
+        "previous_mastered",
+        "previous_known",
     ),
+    # The update carries the estimate it replaces, or is the first one: the running sums of group mastery
+    # (migration 0023) count it. An update of a stream that does not fill previous_* is stored, not summed.
+    derived={"previous_known": lambda e: e.previous_p_after is not None or e.attempts <= 1},
 )
 SIGNALS_TABLE = Table(
     "signals",

@@ -5,6 +5,6 @@ SELECT day, academy, level, subject,
        sum(correct_answers) AS correct_count,
        correct_count / answers_count AS success_rate,
        sum(response_time_ms_sum) / answers_count AS mean_response_time_ms
-FROM ${database}.agg_activity_daily
+FROM ${database}.agg_activity_daily_academy
 GROUP BY day, academy, level, subject
 HAVING pupils >= ${min_group_size};

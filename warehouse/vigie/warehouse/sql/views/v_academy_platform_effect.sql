@@ -1,9 +1,8 @@
 -- Mastery progress by main platform and intensity of use, per academy: each pupil's mean gain over
--- their skills (latest p_after minus first p_before), grouped by the platform they answered most on
+-- their skills (latest estimate minus first p_before), grouped by the platform they answered most on
 -- and by how many days they were active. Group sizes in `pupils`; a correlation, not a causal effect.
--- Reads the per-pupil state of migration 0021 (agg_pupil_platform, agg_pupil_progress), not the raw history:
--- the estimates are packed (16 low bits = p × 65535), see the migration. Read with FINAL: merged rows are
--- read as stored (one per pupil and platform, one per pupil), not re-aggregated map by map.
+-- Reads one row of numbers per pupil (migration 0026: agg_pupil_usage, agg_pupil_mastery_sums), not the raw
+-- history nor per-skill maps. Read with FINAL: merged rows are read as stored, one per pupil.
 CREATE OR REPLACE VIEW ${database}.v_academy_platform_effect AS
 SELECT academy, platform, usage_band, level,
        count() AS pupils,
@@ -19,18 +18,17 @@ FROM
            progress.gain AS gain, progress.p_now AS p_now
     FROM
     (
-        SELECT academy, student_id, any(level) AS level, argMax(platform, answers) AS platform,
-               groupBitmapMerge(days_state) AS active_days
-        FROM ${database}.agg_pupil_platform FINAL
-        GROUP BY academy, student_id
+        SELECT academy, student_id, level,
+               answers_by_platform.1[indexOf(answers_by_platform.2, arrayMax(answers_by_platform.2))] AS platform,
+               length(days) AS active_days
+        FROM ${database}.agg_pupil_usage FINAL
     ) AS usage
     INNER JOIN
     (
-        SELECT academy, student_id,
-               arrayAvg(arrayMap((f, l) -> (toInt64(bitAnd(l, 65535)) - toInt64(bitAnd(f, 65535))) / 65535,
-                                 first_state.2, latest_state.2)) AS gain,
-               arrayAvg(arrayMap(l -> bitAnd(l, 65535) / 65535, latest_state.2)) AS p_now
-        FROM ${database}.agg_pupil_progress FINAL
+        SELECT academy, student_id, (latest_sum_e9 - first_sum_e9) / 1e9 / skills AS gain,
+               latest_sum_e9 / 1e9 / skills AS p_now
+        FROM ${database}.agg_pupil_mastery_sums FINAL
+        WHERE skills > 0
     ) AS progress ON usage.academy = progress.academy AND usage.student_id = progress.student_id
 )
 GROUP BY academy, platform, usage_band, level

@@ -1,3 +1,5 @@
+-- Population: active pupils per academy, day and level from agg_pupils_daily_academy (migration 0025), merged
+-- over platforms (distinct-pupil states merge exactly); signals per day from agg_signals_daily.
 CREATE OR REPLACE VIEW ${database}.v_academy_signals_daily AS
 SELECT population.day AS day, population.academy AS academy, population.level AS level,
        population.pupils AS pupils,
@@ -6,7 +8,7 @@ SELECT population.day AS day, population.academy AS academy, population.level AS
 FROM
 (
     SELECT day, academy, level, uniqExactMerge(pupils_state) AS pupils
-    FROM ${database}.agg_pupils_daily
+    FROM ${database}.agg_pupils_daily_academy
     GROUP BY day, academy, level
 ) AS population
 LEFT JOIN
