@@ -477,9 +477,15 @@ def _reasons(part: str) -> Callable[[Columns], Sequence[Any]]:
     return lambda group: _reason_columns(group)[part]
 
 
+def _previous_known(group: Columns) -> Sequence[Any]:
+    previous, attempts = group.columns["previous_p_after"], group.columns["attempts"]
+    return [p is not None or a <= 1 for p, a in zip(previous, attempts, strict=True)]
+
+
 #: How a table's derived columns are computed from a batch's columns (the batch twin of ``Table.derived``).
 COLUMN_DERIVED: dict[str, dict[str, Callable[[Columns], Sequence[Any]]]] = {
     SESSION_EVENTS.name: {"outcome": _session_outcome, "answers_count": _session_answers},
+    MASTERY_UPDATES_TABLE.name: {"previous_known": _previous_known},
     SIGNALS_TABLE.name: {f"reasons.{p}": _reasons(p) for p in _REASON_PARTS},
 }
 
