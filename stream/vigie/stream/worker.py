@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import faust
@@ -40,7 +41,21 @@ class _Worker(faust.Worker):
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
+        tune_garbage_collector()
         lifecycle.ready(self.stream_app)
+
+
+#: Container allocations between two young-generation collections (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """Collect cycles less often: a batch allocates and frees (by reference counting) tens of thousands of
+    small containers, and with the default threshold the collector ran every few hundred of them, walking
+    the generations each time. What the start-up built (modules, faust's services) is frozen out of the
+    collections. Measured with ``bench.stream``: 190-200 -> 157-166 CPU µs per answer (docs/performance.md)."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 def keep_vigie_lines() -> None:
