@@ -85,6 +85,7 @@ VOCABULARY: dict[str, str] = {
     "--batch-size": "events per batch",
     "--window": "school days before a drop-out a flag counts",
     "--refit": "fit the model again",
+    "--reconcile": "make running sums equal to what they sum, by adding the difference",
     "--train-seeds": "seeds of the histories fitted on",
     "--save-model": "where to write a fitted model",
     # processes
