@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -106,12 +106,7 @@ def decode_learning_event_columns(values: Sequence[bytes | None]) -> tuple[list[
     groups, declined = _learning_columns.decode(tried)
     for group in groups:
         group.positions = [where[i] for i in group.positions]
-    decided: Decided = []
-    for index in sorted(others + [where[i] for i in declined]):
-        try:
-            decided.append((index, decode_learning_event(values[index])))
-        except InvalidEventError as error:
-            decided.append((index, error))
+    decided = _decided(values, sorted(others + [where[i] for i in declined]), decode_learning_event)
     return [g for g in groups if g.positions], decided
 
 
@@ -127,13 +122,18 @@ def decode_columns(values: Sequence[bytes | None], model: type[M]) -> tuple[list
         group.positions = [where[i] for i in group.positions]
         groups = [group] if group.positions else []
         declined = sorted(others + [where[i] for i in skipped])
+    return groups, _decided(values, declined, lambda raw: decode(raw, model))
+
+
+def _decided(values: Sequence[bytes | None], indices: list[int], one: Callable[[bytes | None], Any]) -> Decided:
+    """(index, event or ``InvalidEventError``) of the messages at ``indices``, each decoded by pydantic."""
     decided: Decided = []
-    for index in declined:
+    for index in indices:
         try:
-            decided.append((index, decode(values[index], model)))
+            decided.append((index, one(values[index])))
         except InvalidEventError as error:
             decided.append((index, error))
-    return groups, decided
+    return decided
 
 
 def decode(raw: bytes | None, model: type[M]) -> M:

@@ -170,11 +170,11 @@ class PupilMastery:
         learner_doc = doc.get("l")
         learner_state = LearnerState.from_json(learner_doc) if learner_doc is not None else None
         if version == STATE_FORMAT:
-            state = cls(skills, None, window, learner_state, doc.get("u"))
             recent: str = doc["r"]
             count = recent.count(_SEP) - 1
-            if count > window:  # read with a smaller window than it was written with
-                recent, count = _SEP + "".join(a + _SEP for a in recent[1:-1].split(_SEP)[-window:]), window
+            if count > window:  # read with a smaller window than it was written with: the constructor trims
+                return cls(skills, recent[1:-1].split(_SEP), window, learner_state, doc.get("u"))
+            state = cls(skills, None, window, learner_state, doc.get("u"))
             state.recent, state.count = recent, count
             return state
         outcomes = [r if len(r) == 8 else [*r, None, "bkt"][:8] for r in doc["r"]]
