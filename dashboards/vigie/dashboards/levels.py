@@ -61,8 +61,8 @@ def national() -> DashboardSpec:
     mastery = f"""SELECT academy, sum(mean_p * pupils) / sum(pupils) AS m_p,
            sum(mastered) / sum(pupils) AS m_share
     FROM $database.v_academy_mastery_skill WHERE {SUBJECT} AND {LEVEL} GROUP BY academy"""
-    progress = f"""SELECT academy, sum(mean_gain * pupils) / sum(pupils) AS gain
-    FROM $database.v_academy_platform_effect WHERE {LEVEL} GROUP BY academy"""
+    progress = f"""SELECT academy, sum(mean_gain * skills) / sum(skills) AS gain
+    FROM $database.v_academy_mastery_gain WHERE {LEVEL} GROUP BY academy"""
     panels = (
         PanelSpec(
             "Carte des académies : élèves, progrès de maîtrise, élèves à risque",
@@ -73,7 +73,7 @@ FROM ({risk}) AS risk
 LEFT JOIN ({progress}) AS progress USING (academy)
 ORDER BY academy""",
             ("academy", "latitude", "longitude", "group_size", "mastery_gain", "at_risk_share"),
-            description="Taille du cercle : élèves actifs ; progrès = gain moyen de maîtrise estimée par compétence.",
+            description="Taille du cercle : élèves actifs ; progrès = gain moyen de maîtrise estimée, par élève × compétence.",
             height=12,
         ),
         PanelSpec(
