@@ -132,11 +132,12 @@ GROUP BY platform ORDER BY pupil_days DESC""",
        round(sum(mean_gain * pupils) / sum(pupils), 3) AS mastery_gain,
        round(sum(mean_p * pupils) / sum(pupils), 3) AS mean_mastery,
        round(sum(mean_active_days * pupils) / sum(pupils), 1) AS active_days
-FROM $database.v_academy_platform_effect
+FROM $database.v_academy_platform_effect_cells
 WHERE {LEVEL}
 GROUP BY platform, usage_band ORDER BY platform, usage_band""",
             ("platform", "usage_band", "group_size", "mastery_gain", "mean_mastery", "active_days"),
-            description="Corrélation observée, pas un effet causal : les élèves ne sont pas répartis au hasard.",
+            description="Corrélation observée, pas un effet causal : les élèves ne sont pas répartis au hasard."
+            " Chiffres au dernier rapprochement quotidien.",
         ),
     )
     return DashboardSpec(
