@@ -73,7 +73,8 @@ FROM ({risk}) AS risk
 LEFT JOIN ({progress}) AS progress USING (academy)
 ORDER BY academy""",
             ("academy", "latitude", "longitude", "group_size", "mastery_gain", "at_risk_share"),
-            description="Taille du cercle : élèves actifs ; progrès = gain moyen de maîtrise estimée, par élève × compétence.",
+            description="Taille du cercle : élèves actifs ; progrès = gain moyen de maîtrise estimée,"
+            " par élève × compétence.",
             height=12,
         ),
         PanelSpec(

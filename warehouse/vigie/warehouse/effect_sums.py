@@ -25,9 +25,7 @@ GROUP = ("academy", "level", "platform", "usage_band")
 _KEY = ", ".join(GROUP)
 COLUMNS = (*GROUP, "pupils", "gain_sum_e9", "p_sum_e9", "days_sum", "last_update")
 #: Active days -> usage band, as v_academy_platform_effect.
-BAND = (
-    "multiIf(u.active_days >= 10, '10 jours ou plus', u.active_days >= 4, '4 à 9 jours', 'moins de 4 jours')"
-)
+BAND = "multiIf(u.active_days >= 10, '10 jours ou plus', u.active_days >= 4, '4 à 9 jours', 'moins de 4 jours')"
 
 
 @dataclass(frozen=True, slots=True)

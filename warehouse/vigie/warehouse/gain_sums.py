@@ -1,5 +1,6 @@
 """The running sums of mastery progress per (academy, level) (``agg_level_mastery_gain``, migration 0028) kept
-equal to the pupils' own sums (``agg_pupil_mastery_sums``, each pupil at the level of their estimates in ``mastery_current``).
+equal to the pupils' own sums (``agg_pupil_mastery_sums``, each pupil at the level of their estimates in
+``mastery_current``).
 
 The materialized view adds, per chained update, +1 skill and its ``p_before`` on a chain's first update, and
 ``+p_after − previous_p_after`` to the latest sum: each update is inserted once, so the sums telescope to the
