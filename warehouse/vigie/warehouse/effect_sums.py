@@ -87,7 +87,17 @@ def drift(
         f" WHERE d_pupils != 0 OR d_gain != 0 OR d_p != 0 OR d_days != 0 ORDER BY {_KEY}",
         parameters=parameters,
     ).result_rows
-    return [Drift(tuple(str(v) for v in r[:width]), *(int(v) for v in r[width : width + 4]), r[-1]) for r in rows]
+    return [
+        Drift(
+            tuple(str(v) for v in r[:width]),
+            int(r[width]),
+            int(r[width + 1]),
+            int(r[width + 2]),
+            int(r[width + 3]),
+            r[-1],
+        )
+        for r in rows
+    ]
 
 
 def reconcile(
