@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests import factories
 from tests.unit.test_signals_state import BATCH, EVENTS, HALF, PARTITIONS, run
-from vigie.core.contract.taxonomy import skills
-from vigie.stream.emit import Outbox
-from vigie.stream.mastery.params import ParameterBook
-from vigie.stream.mastery.processor import MasteryProcessor
+from vigie.stream.emit import ChangelogTable, Outbox
 from vigie.stream.signals.engine import SignalEngine
 from vigie.stream.state_cache import DecodedStates
 
 pytestmark = pytest.mark.unit
-
-SKILLS = sorted(skills())[:3]
 
 
 def test_an_object_is_handed_over_once_and_only_for_the_value_it_was_kept_with() -> None:
@@ -34,63 +28,10 @@ def test_an_object_is_handed_over_once_and_only_for_the_value_it_was_kept_with()
     assert DecodedStates(limit=0).take("a", value) is None
 
 
-def _answers(pupils: range, rounds: int, offset: int = 0) -> list:
-    return [
-        factories.answer(student_id=factories.student(p), skill_code=SKILLS[(r + p) % 3], correct=(r * p + offset) % 3 > 0)
-        for r in range(rounds)
-        for p in pupils
-    ]
-
-
-@pytest.mark.parametrize("model", ["learner", "bkt"])
-def test_mastery_reads_a_value_it_did_not_write_from_the_table(model: str) -> None:
-    """A processor whose table was overwritten (a recovery of another history) goes on from the table, not
-    from the state it kept: its updates are those of a processor that only ever saw that table."""
-    cached = MasteryProcessor({}, ParameterBook(), threshold=0.95, model=model)
-    other = MasteryProcessor({}, ParameterBook(), threshold=0.95, model=model)
-    cached.process(_answers(range(4), 3))
-    other.process(_answers(range(4), 5, offset=1))
-    assert len(cached.decoded) == 4
-    cached.table[factories.student(0)] = bytes(other.table[factories.student(0)])  # equal bytes, another object
-    later = _answers(range(4), 2, offset=2)
-    fresh = MasteryProcessor(dict(cached.table), ParameterBook(), threshold=0.95, model=model)
-    assert [e.value() for e in cached.process(later)] == [e.value() for e in fresh.process(later)]
-    assert cached.table == fresh.table
-
-
-def test_mastery_after_a_rolled_back_batch_decodes_the_restored_value() -> None:
-    """The pipeline undoes a failed processor's writes (``Outbox.rollback``): the values it puts back are read,
-    not the states that the failed batch had changed and kept."""
-    from vigie.stream.emit import ChangelogTable
-
-    class Table:
-        def __init__(self) -> None:
-            self.data: dict[str, bytes] = {}
-            self.value_serializer = "raw"
-            self.changelog_topic = self
-
-        def get_topic_name(self) -> str:
-            return "mastery-changelog"
-
-    outbox = Outbox()
-    processor = MasteryProcessor(ChangelogTable(Table(), outbox), ParameterBook(), threshold=0.95)
-    processor.process(_answers(range(3), 2))
-    outbox.drain()
-    before = dict(processor.table.items())
-    point = outbox.checkpoint()
-    failed = _answers(range(3), 1, offset=1)
-    processor.process(failed)  # written and kept, then undone as if a later pupil had failed
-    outbox.rollback(point)
-    assert dict(processor.table.items()) == before
-    replayed = [e.value() for e in processor.process(failed)]
-    fresh = MasteryProcessor(dict(before), ParameterBook(), threshold=0.95)
-    assert replayed == [e.value() for e in fresh.process(failed)]
-    assert processor.duplicates == 0, "the replayed answers are new to the restored states"
-
-
 def test_signals_read_a_value_they_did_not_write_from_the_store() -> None:
-    """The same as for mastery, against an engine that keeps no decoded state (the per-worker memory of item
-    times and classes is then the same on both sides)."""
+    """An engine whose store was overwritten (a recovery of another history) goes on from the store, not from
+    the states it kept: it emits what an engine keeping no decoded state emits (the per-worker memory of item
+    times and classes is the same on both sides)."""
     cached = SignalEngine({}, partitions=PARTITIONS)
     plain = SignalEngine({}, partitions=PARTITIONS, decoded_pupils=0)
     earlier = SignalEngine({}, partitions=PARTITIONS)
@@ -104,3 +45,36 @@ def test_signals_read_a_value_they_did_not_write_from_the_store() -> None:
     rest = EVENTS[HALF : HALF + 4 * BATCH]
     assert run(cached, rest) == run(plain, rest)
     assert cached.store == plain.store
+
+
+def test_signals_after_a_rolled_back_batch_read_the_restored_values() -> None:
+    """The pipeline undoes a failed processor's table writes (``Outbox.rollback``) and replays its batch: the
+    values put back are read, not the states the undone batch had changed and kept."""
+
+    class Table:  # what ChangelogTable needs of a faust table
+        def __init__(self) -> None:
+            self.data: dict[str, bytes] = {}
+            self.value_serializer = "raw"
+            self.changelog_topic = self
+
+        def get_topic_name(self) -> str:
+            return "signals-state-changelog"
+
+    outbox = Outbox()
+    cached = SignalEngine(ChangelogTable(Table(), outbox), partitions=PARTITIONS)
+    plain = SignalEngine({}, partitions=PARTITIONS, decoded_pupils=0)
+    assert run(cached, EVENTS[:HALF]) == run(plain, EVENTS[:HALF])
+    outbox.drain()
+    before = dict(cached.store.items())
+    point = outbox.checkpoint()
+    undone = EVENTS[HALF : HALF + BATCH]
+    cached.process(undone)
+    outbox.rollback(point)
+    assert dict(cached.store.items()) == before
+    plain_before = dict(plain.store)
+    plain.process(undone)  # the same in-memory effects (item times, classes, watermarks) on both sides
+    plain.store.clear()
+    plain.store.update(plain_before)
+    assert cached.process(undone) == plain.process(undone)
+    assert cached.duplicates == plain.duplicates == 0, "the replayed events are new to the restored states"
+    assert dict(cached.store.items()) == plain.store

@@ -1,8 +1,10 @@
 """Decoded pupil states kept between batches, so that a state is decoded once, not at every batch.
 
 A worker's batch often holds one answer of each pupil: decoding the pupil's stored value at every batch
-cost the processors as much as the work on the answer. A processor therefore keeps, next to the value it
-wrote to its table, the object that value encodes. At the next batch, the object is reused only if the
+cost the signals engine about a fifth of its time (a dataclass of twenty fields, its risk features, its
+open signals). The engine therefore keeps, next to the value it wrote to its table, the object that value
+encodes. (The mastery processor does not: its state decodes in one ``orjson.loads`` into plain lists, and
+keeping it measured no faster.) At the next batch, the object is reused only if the
 table still holds *that very value* (an identity check, ``is``): any other write — a changelog recovery,
 a rollback of a failed batch (``Outbox.rollback``), a test or tool writing the table — makes the check fail
 and the value is decoded as before. The cached object is an exact twin of its value (the processor

@@ -29,7 +29,6 @@ from vigie.core.topics import MASTERY_UPDATES
 from vigie.stream.mastery.params import ParameterBook
 from vigie.stream.mastery.state import DEDUP_WINDOW, LastUpdate, Outcome, PupilMastery, is_mastered
 from vigie.stream.processor import Emission
-from vigie.stream.state_cache import DEFAULT_DECODED_PUPILS, DecodedStates
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +136,6 @@ class MasteryProcessor:
         threshold: float,
         window: int = DEDUP_WINDOW,
         model: str = "learner",
-        decoded_pupils: int = DEFAULT_DECODED_PUPILS,
     ) -> None:
         if model not in ("learner", "bkt"):
             raise ValueError(f"unknown mastery model {model!r}: learner or bkt")
@@ -147,8 +145,6 @@ class MasteryProcessor:
         self.model = model
         self.window = window
         self.duplicates = 0
-        #: The states last written, decoded (``vigie.stream.state_cache``): not decoded again next batch.
-        self.decoded: DecodedStates[PupilMastery] = DecodedStates(decoded_pupils)
 
     def process(self, events: Sequence[LearningEvent]) -> list[Emission]:
         by_pupil: dict[str, list[AnswerSubmitted | ErasureRequested]] = {}
@@ -162,9 +158,7 @@ class MasteryProcessor:
 
     def _process_pupil(self, pupil: str, events: list[AnswerSubmitted | ErasureRequested]) -> list[Emission]:
         stored = self.table.get(pupil)
-        state = self.decoded.take(pupil, stored)
-        if state is None:
-            state = PupilMastery.decode(stored, self.window, self.threshold)
+        state = PupilMastery.decode(stored, self.window, self.threshold)
         erased = False
         changed = False
         learner_model = self.params.learner if self.model == "learner" else None
@@ -192,11 +186,7 @@ class MasteryProcessor:
             update = mastery_updated_json(event, answer_id, outcome, mastered, previous)
             emissions.append(Emission(MASTERY_UPDATES, pupil, update))
         if changed:
-            value = state.encode()
-            self.table[pupil] = value
-            self.decoded.keep(pupil, value, state)
+            self.table[pupil] = state.encode()
         elif erased and stored is not None:
             del self.table[pupil]
-        elif not erased and stored is not None:  # only duplicates: the state is still what ``stored`` holds
-            self.decoded.keep(pupil, stored, state)
         return emissions
