@@ -10,7 +10,9 @@ then given to the mastery processor and the signals engine of ``--ref`` (their p
 under other names, as ``bench.signals_equivalence`` does) and of the working tree, alternately batch by
 batch, each timed by the thread's CPU clock. Both sides then run under the same load, and the ratio is
 steady where the absolute figures are not. Every batch's outputs (emitted bytes, signal changes, table
-writes) must be identical on both sides: the bench exits 1 otherwise.
+writes) must be identical on both sides: the bench exits 1 otherwise. Only those two packages come from
+``--ref``: what they import from the rest of ``vigie`` (the contract, ``vigie.stream.processor``,
+``vigie.stream.emit``...) is the tree's on both sides, so a change there does not show in the ratio.
 
 Prints one JSON line: CPU µs per answer of each processor, both sides, and the ratios (tree / ref).
 """
@@ -47,12 +49,17 @@ def ref_package(ref: str, source: str, name: str, into: Path) -> None:
     """The package at ``source`` (a folder of the repo) as it is at ``ref``, importable as ``name``."""
     dotted = source.split("/", 1)[1].replace("/", ".")
     listing = subprocess.run(
-        ["git", "-C", str(REPO), "ls-tree", "--name-only", f"{ref}:{source}"], check=True, capture_output=True, text=True
+        ["git", "-C", str(REPO), "ls-tree", "--name-only", f"{ref}:{source}"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     package = into / name
     package.mkdir()
     for file in listing:
-        data = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:{source}/{file}"], check=True, capture_output=True).stdout
+        data = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{ref}:{source}/{file}"], check=True, capture_output=True
+        ).stdout
         if file.endswith(".py"):
             data = data.replace(dotted.encode(), name.encode())
         (package / file).write_bytes(data)
@@ -81,7 +88,9 @@ def batches(answers: int, pupils: int, batch: int) -> list[list[LearningEvent]]:
         by_partition[partition_of(key, PARTITIONS)].append(value)
     share, start, out = max(1, batch // PARTITIONS), 0, []
     while any(start < len(values) for values in by_partition.values()):
-        out.append([decode_learning_event(v) for values in by_partition.values() for v in values[start : start + share]])
+        out.append(
+            [decode_learning_event(v) for values in by_partition.values() for v in values[start : start + share]]
+        )
         start += share
     return out
 
@@ -107,11 +116,15 @@ def main() -> None:
     ref_package(args.ref, "stream/vigie/stream/signals", "vigie_ref_signals", folder)
     sys.path.insert(0, str(folder))
     modules: dict[str, ModuleType] = {
-        name: importlib.import_module(f"vigie_ref_{name}") for name in ("mastery.processor", "mastery.params", "signals.engine")
+        name: importlib.import_module(f"vigie_ref_{name}")
+        for name in ("mastery.processor", "mastery.params", "signals.engine")
     }
     sides = {
-        "ref": side(modules["mastery.processor"].MasteryProcessor, modules["signals.engine"].SignalEngine,
-                    modules["mastery.params"].ParameterBook()),  # fmt: skip
+        "ref": side(
+            modules["mastery.processor"].MasteryProcessor,
+            modules["signals.engine"].SignalEngine,
+            modules["mastery.params"].ParameterBook(),
+        ),
         "tree": side(MasteryProcessor, SignalEngine, ParameterBook()),
     }
     work = batches(args.answers, args.pupils, args.batch)
@@ -135,8 +148,8 @@ def main() -> None:
             sys.exit(1)
     per_answer = {key: round(1e6 * seconds / args.answers, 1) for key, seconds in cpu.items()}
     ratios = {p: round(cpu[f"{p}_tree"] / cpu[f"{p}_ref"], 3) for p in ("mastery", "signals")}
-    print(json.dumps({"ref": args.ref, "answers": args.answers, "pupils": args.pupils, "load_avg": load,
-                      "cpu_us_per_answer": per_answer, "tree_to_ref": ratios, "outputs_identical": True}))  # fmt: skip
+    figures = {"ref": args.ref, "answers": args.answers, "pupils": args.pupils, "load_avg": load}
+    print(json.dumps(figures | {"cpu_us_per_answer": per_answer, "tree_to_ref": ratios, "outputs_identical": True}))
 
 
 if __name__ == "__main__":
