@@ -3,9 +3,12 @@ so that a foreign write (a changelog recovery, a rollback) is always decoded, an
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.unit.test_signals_state import BATCH, EVENTS, HALF, PARTITIONS, run
+from vigie.core.contract.events import ErasureRequested
 from vigie.stream.emit import ChangelogTable, Outbox
 from vigie.stream.signals.engine import SignalEngine
 from vigie.stream.state_cache import DecodedStates
@@ -78,3 +81,13 @@ def test_signals_after_a_rolled_back_batch_read_the_restored_values() -> None:
     assert cached.process(undone) == plain.process(undone)
     assert cached.duplicates == plain.duplicates == 0, "the replayed events are new to the restored states"
     assert dict(cached.store.items()) == plain.store
+
+
+def test_an_erased_pupil_is_forgotten_by_the_cache_too() -> None:
+    engine = SignalEngine({}, partitions=PARTITIONS)
+    run(engine, EVENTS[:HALF])
+    pupil = next(p for p in engine.store if p in engine.decoded)
+    erasure = ErasureRequested(event_id=uuid.uuid4(), occurred_at=EVENTS[HALF].occurred_at, academy="lyon",
+                               student_id=pupil)  # fmt: skip
+    engine.process([erasure])
+    assert pupil not in engine.store and pupil not in engine.decoded

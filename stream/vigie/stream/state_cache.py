@@ -60,5 +60,8 @@ class DecodedStates(Generic[S]):
     def clear(self) -> None:
         self._entries.clear()
 
+    def __contains__(self, pupil: object) -> bool:
+        return pupil in self._entries
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -207,8 +207,9 @@ class SignalEngine:
             cache[pupil] = state
             self._apply(pupil, state, event, mark.date(), out)  # type: ignore[arg-type]
         for pupil, state in cache.items():
-            if state is None:
+            if state is None:  # erased: forgotten here too, not only in the table
                 self.store.pop(pupil, None)
+                self.decoded.forget(pupil)
             else:
                 value = state.encode()
                 self.store[pupil] = value
