@@ -81,6 +81,10 @@ class AnswerFactory:
         return student.encode(), encode(answer), str(answer.event_id)
 
 
+#: The latency phase's publisher linger (see ``latency``).
+PUBLISH_LINGER_MS = 5
+
+
 def producer(bootstrap: str, linger_ms: int = 20):
     from kafka import KafkaProducer
 
@@ -147,7 +151,9 @@ def throughput(bootstrap: str, mastery_topic: str, answers: int, workers, timeou
     }
 
 
-def latency(bootstrap: str, prefix: str, factory: AnswerFactory, rate: float, seconds: float) -> dict:
+def latency(
+    bootstrap: str, prefix: str, factory: AnswerFactory, rate: float, seconds: float, linger_ms: int = PUBLISH_LINGER_MS
+) -> dict:
     """Publish at ``rate``/s for ``seconds``; then join answers to their updates by record timestamps."""
     from kafka import KafkaConsumer, TopicPartition
 
@@ -155,8 +161,10 @@ def latency(bootstrap: str, prefix: str, factory: AnswerFactory, rate: float, se
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, consumer_timeout_ms=2000)
     tps = {t: [TopicPartition(t, p) for p in consumer.partitions_for_topic(t)] for t in (source, target)}
     starts = {t: consumer.end_offsets(tps[t]) for t in tps}
-    # linger 0 here: the answer's CreateTime is then close to its append; pre-encoded bytes, paced sends.
-    publisher = producer(bootstrap, linger_ms=0)
+    # Pre-encoded bytes, paced sends. An answer's CreateTime is set when it is sent, before the producer's
+    # linger: the latency includes that wait. 5 ms (the SDK lingers 20): with 0, answers paced 0.5 ms apart
+    # went nearly one produce request each, publisher and broker CPU taken from the worker on these 2 cores.
+    publisher = producer(bootstrap, linger_ms=linger_ms)
     sent: set[str] = set()
     batch = [factory.next() for _ in range(int(rate * seconds))]
     began = time.perf_counter()
@@ -263,6 +271,7 @@ def main() -> None:
     parser.add_argument("--pupils", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=2000.0, help="answers/s of the latency phase (0: skip)")
     parser.add_argument("--latency-s", type=float, default=60.0)
+    parser.add_argument("--publish-linger-ms", type=int, default=PUBLISH_LINGER_MS, help="latency phase's publisher")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of worker 0 (throughput)")
     parser.add_argument("--batch-size", type=int, default=None, help="VIGIE_STREAM__BATCH_SIZE of workers")
     parser.add_argument("--model", choices=["learner", "bkt"], default="learner", help="the workers' mastery model")
@@ -361,7 +370,7 @@ def main() -> None:
         print(json.dumps({"ratios": ratios}), flush=True)
         figures_out = raw | ratios | {"stream_partitions": args.partitions, "stream_workers": args.workers}
         if args.rate > 0:
-            lat = latency(broker.bootstrap, prefix, factory, args.rate, args.latency_s)
+            lat = latency(broker.bootstrap, prefix, factory, args.rate, args.latency_s, args.publish_linger_ms)
             print(json.dumps({"latency": lat}))
             figures_out |= {
                 "latency_rate_per_s": args.rate,

@@ -427,6 +427,16 @@ def main(argv: list[str] | None = None) -> None:
             f"{len(drifted)} group(s) differ ({time.perf_counter() - t0:.1f}s)",
             flush=True,
         )
+        from vigie.warehouse import effect_sums, gain_sums
+
+        t0 = time.perf_counter()
+        gains, cells = gain_sums.drift(client, db), effect_sums.drift(client, db)
+        print(
+            f"progress sums (agg_level_mastery_gain) vs the pupils' sums: {len(gains)} group(s) differ; platform"
+            f" effect cells (agg_platform_effect) vs the per-pupil figures: {len(cells)} cell(s) differ"
+            f" ({time.perf_counter() - t0:.1f}s)",
+            flush=True,
+        )
         rng = np.random.default_rng(args.seed)
         u = universe(rng, args.schools, 6, 25, args.days)
         lookup_ms = dedup_probe(client, db)

@@ -5,12 +5,13 @@ and mastery per skill (read from mastery_skill_current FINAL), on a small histor
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests import factories, factories_warehouse
 from tests.integration.warehouse_data import store
+from vigie.warehouse import effect_sums
 
 pytestmark = pytest.mark.integration
 
@@ -46,11 +47,11 @@ ORDER BY academy, platform, usage_band, level
 """
 
 
-def _history() -> list:
+def _history(start: datetime = factories.BASE_TIME, first: int = 0) -> list:
     rng = random.Random(3)
     events: list = []
     for pupil in range(30):  # 5 pupils per platform × usage band
-        student = factories.student(pupil)
+        student = factories.student(first + pupil)
         platform = ("fondamentaux", "mathia")[pupil % 2]
         for day in range((2, 6, 11)[pupil // 2 % 3]):  # every usage band
             for n in range(2):
@@ -58,7 +59,7 @@ def _history() -> list:
                     factories.answer(
                         student_id=student,
                         platform=platform,
-                        occurred_at=factories.BASE_TIME + timedelta(days=day, minutes=n),
+                        occurred_at=start + timedelta(days=day, minutes=n),
                         correct=rng.random() < 0.6,
                     )
                 )
@@ -74,7 +75,7 @@ def _history() -> list:
                         p_after=after,
                         attempts=attempt,
                         mastered=after > 0.6,
-                        occurred_at=factories.BASE_TIME + timedelta(days=attempt, hours=pupil),
+                        occurred_at=start + timedelta(days=attempt, hours=pupil),
                     )
                 )
                 p = after
@@ -113,3 +114,91 @@ def test_mastery_per_skill_is_each_pupils_latest_estimate(settings, warehouse) -
         ).result_rows
         assert [(s, n, m) for s, n, _, m in got] == [(s, n, m) for s, n, _, m in expected], view
         assert [r[2] for r in got] == pytest.approx([r[2] for r in expected]), view
+
+
+CELLS = (
+    "SELECT academy, platform, usage_band, level, pupils, mean_gain, mean_p, mean_active_days"
+    " FROM {db}.v_academy_platform_effect_cells ORDER BY academy, platform, usage_band, level"
+)
+
+
+def _same(got: list, expected: list) -> None:
+    assert [r[:5] for r in got] == [r[:5] for r in expected]
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine[5:] == pytest.approx(theirs[5:], abs=1e-4)
+
+
+def test_platform_effect_cells_show_the_raw_history_as_of_the_last_reconcile(settings, warehouse) -> None:
+    db = settings.warehouse.database
+    events = _history()
+    store(warehouse, db, events[: len(events) // 2])
+    store(warehouse, db, events[len(events) // 2 :])
+    assert warehouse.query(CELLS.format(db=db)).result_rows == []  # not fed: reconciled
+    assert effect_sums.reconcile(warehouse, db) > 0
+    expected = warehouse.query(RAW_PLATFORM_EFFECT.format(db=db)).result_rows
+    assert expected
+    _same(warehouse.query(CELLS.format(db=db)).result_rows, expected)
+    assert effect_sums.drift(warehouse, db) == [] and effect_sums.reconcile(warehouse, db) == 0
+    # the live view and the cells agree (the cells keep exact per-pupil sums, in 1e-9 units)
+    live = warehouse.query(CELLS.replace("_cells", "").format(db=db)).result_rows
+    cells = warehouse.query(CELLS.format(db=db)).result_rows
+    assert [r[:5] for r in live] == [r[:5] for r in cells]
+    assert [r[5:] for r in live] == [pytest.approx(r[5:], abs=1e-9) for r in cells]
+
+
+def test_an_erased_pupil_leaves_the_platform_effect_cells_at_once(settings, warehouse) -> None:
+    from vigie.warehouse.erase import erase_from_warehouse
+
+    db = settings.warehouse.database
+    store(warehouse, db, _history())
+    effect_sums.reconcile(warehouse, db)
+    before = {r[:4]: r[4] for r in warehouse.query(CELLS.format(db=db)).result_rows}
+    report = erase_from_warehouse(warehouse, db, factories.student(0))
+    assert report.recomputed[effect_sums.SUMS] == 1  # the pupil's cell, now without them
+    after = {r[:4]: r[4] for r in warehouse.query(CELLS.format(db=db)).result_rows}
+    (gone,) = set(before) - set(after)  # a group of 5 pupils: now under k, hidden
+    assert before[gone] == 5 and after == {k: v for k, v in before.items() if k != gone}
+    cells = warehouse.query(
+        f"SELECT sum(pupils) FROM {db}.agg_platform_effect GROUP BY academy, level, platform, usage_band"
+        " HAVING sum(pupils) = 4"
+    ).result_rows
+    assert cells == [(4,)]
+    _same(
+        warehouse.query(CELLS.format(db=db)).result_rows, warehouse.query(RAW_PLATFORM_EFFECT.format(db=db)).result_rows
+    )
+
+
+def test_retention_leaves_the_platform_effect_cells(settings, warehouse) -> None:
+    """Pupils last seen 60 days ago leave the cells at the reconcile under a 30-day retention (as `vigie
+    warehouse retention 30` and the daily reconcile run it); those of last week stay."""
+    db = settings.warehouse.database
+    store(warehouse, db, _history(datetime.now(UTC) - timedelta(days=20), first=100))
+    effect_sums.reconcile(warehouse, db)
+    recent = warehouse.query(CELLS.format(db=db)).result_rows
+    store(warehouse, db, _history(datetime.now(UTC) - timedelta(days=60)))
+    assert effect_sums.reconcile(warehouse, db) > 0
+    assert [r[4] for r in warehouse.query(CELLS.format(db=db)).result_rows] == [2 * r[4] for r in recent]
+    assert effect_sums.drift(warehouse, db, 30)  # the older pupils are out of a 30-day retention…
+    assert effect_sums.reconcile(warehouse, db, 30) > 0  # …and leave the cells
+    assert warehouse.query(CELLS.format(db=db)).result_rows == recent
+
+
+def test_a_history_stored_before_the_cells_is_backfilled_by_the_migration(settings, warehouse, monkeypatch) -> None:
+    from vigie.warehouse import migrations
+
+    old = settings.warehouse.model_copy(update={"database": f"{settings.warehouse.database}_old"})
+    db = old.database
+    available = migrations.available
+    try:
+        monkeypatch.setattr(migrations, "available", lambda: [m for m in available() if m.version <= 28])
+        monkeypatch.setattr(migrations, "refresh_views", lambda client, warehouse: [])  # views of later tables
+        migrations.migrate(warehouse, old)
+        store(warehouse, db, _history())
+        monkeypatch.undo()
+        migrations.migrate(warehouse, old)
+        _same(
+            warehouse.query(CELLS.format(db=db)).result_rows,
+            warehouse.query(RAW_PLATFORM_EFFECT.format(db=db)).result_rows,
+        )
+    finally:
+        warehouse.command(f"DROP DATABASE IF EXISTS {db}")

@@ -8,6 +8,7 @@ import pytest
 
 from tests import factories, factories_warehouse
 from tests.integration.warehouse_data import store
+from vigie.warehouse import effect_sums
 from vigie.warehouse.migrations import migrate
 
 pytestmark = pytest.mark.integration
@@ -66,6 +67,10 @@ def test_academy_views_hide_small_academies(settings, warehouse, cohort) -> None
     assert _rows(warehouse, db, "v_academy_activity_daily", "academy, pupils") == [("lyon", lyon)]
     assert _rows(warehouse, db, "v_academy_mastery_skill", "academy, pupils") == [("lyon", lyon)]
     assert _rows(warehouse, db, "v_academy_at_risk", "academy, pupils, pupils_at_risk") == [("lyon", lyon, k - 1 + 2)]
+    # progress per academy and level: shown when a skill has k pupils (here the only skill: all of them)
+    assert _rows(warehouse, db, "v_academy_mastery_gain", "academy, pupils, skills") == [("lyon", lyon, lyon)]
+    effect_sums.reconcile(warehouse, db)  # the platform effect's cells (one per academy here)
+    assert _rows(warehouse, db, "v_academy_platform_effect_cells", "academy, pupils") == [("lyon", lyon)]
 
 
 def test_a_new_k_applies_at_the_next_migrate(settings, warehouse, cohort) -> None:

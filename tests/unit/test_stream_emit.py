@@ -83,3 +83,77 @@ def test_outputs_are_acknowledged_before_the_state_that_remembers_them() -> None
         ["vigie.signals.v1", "vigie.mastery-updates.v1"],
         ["app-signals-state-changelog", "app-mastery-changelog"],
     ]
+
+
+def test_a_batch_is_processed_while_the_previous_ones_are_acknowledged_and_states_keep_their_order() -> None:
+    """``submit`` returns before the broker answers; a state is queued only after its own outputs and
+    every earlier state; the futures are done only when the state is acknowledged."""
+    import asyncio
+
+    async def scenario() -> list[bool]:
+        emitter = Emitter(app=None)
+        sent: list[str] = []
+        acks: dict[str, asyncio.Future] = {}
+
+        async def send(records):
+            futures = []
+            for topic, key, _ in records:
+                name = f"{topic}:{key.decode()}"
+                sent.append(name)
+                acks[name] = asyncio.get_running_loop().create_future()
+                futures.append(acks[name])
+            return futures
+
+        emitter.send = send
+        first = await emitter.submit([("out", b"1", b"{}"), ("state", b"1", b"{}")], {"state"})
+        second = await emitter.submit([("out", b"2", b"{}"), ("state", b"2", b"{}")], {"state"})
+        await asyncio.sleep(0)
+        assert sent == ["out:1", "out:2"]  # both batches' outputs are queued; no state yet
+        acks["out:2"].set_result(None)
+        await asyncio.sleep(0)
+        assert sent == ["out:1", "out:2"]  # the second state waits for the first batch
+        acks["out:1"].set_result(None)
+        for _ in range(10):  # let the state writer run its turns
+            await asyncio.sleep(0)
+        assert sent == ["out:1", "out:2", "state:1", "state:2"]
+        states = [first.done(), second.done()]
+        acks["state:1"].set_result(None)
+        acks["state:2"].set_result(None)
+        await asyncio.gather(first, second)
+        return states
+
+    assert asyncio.run(scenario()) == [False, False]  # not done before their state is acknowledged
+
+
+def test_after_a_failed_batch_no_later_batch_writes_its_state() -> None:
+    import asyncio
+
+    import pytest
+
+    async def scenario() -> list[str]:
+        emitter = Emitter(app=None)
+        sent: list[str] = []
+
+        async def send(records):
+            futures = []
+            for topic, key, _ in records:
+                sent.append(f"{topic}:{key.decode()}")
+                future = asyncio.get_running_loop().create_future()
+                if key == b"1" and topic == "out":
+                    future.set_exception(RuntimeError("broker refused"))
+                else:
+                    future.set_result(None)
+                futures.append(future)
+            return futures
+
+        emitter.send = send
+        first = await emitter.submit([("out", b"1", b"{}"), ("state", b"1", b"{}")], {"state"})
+        second = await emitter.submit([("out", b"2", b"{}"), ("state", b"2", b"{}")], {"state"})
+        for future in (first, second):
+            with pytest.raises(RuntimeError, match="broker refused"):
+                await future
+        with pytest.raises(RuntimeError, match="broker refused"):
+            await emitter.send_and_wait([("out", b"3", b"{}")], {"state"})
+        return sent
+
+    assert asyncio.run(scenario()) == ["out:1", "out:2"]

@@ -61,8 +61,8 @@ def national() -> DashboardSpec:
     mastery = f"""SELECT academy, sum(mean_p * pupils) / sum(pupils) AS m_p,
            sum(mastered) / sum(pupils) AS m_share
     FROM $database.v_academy_mastery_skill WHERE {SUBJECT} AND {LEVEL} GROUP BY academy"""
-    progress = f"""SELECT academy, sum(mean_gain * pupils) / sum(pupils) AS gain
-    FROM $database.v_academy_platform_effect WHERE {LEVEL} GROUP BY academy"""
+    progress = f"""SELECT academy, sum(mean_gain * skills) / sum(skills) AS gain
+    FROM $database.v_academy_mastery_gain WHERE {LEVEL} GROUP BY academy"""
     panels = (
         PanelSpec(
             "Carte des académies : élèves, progrès de maîtrise, élèves à risque",
@@ -73,7 +73,8 @@ FROM ({risk}) AS risk
 LEFT JOIN ({progress}) AS progress USING (academy)
 ORDER BY academy""",
             ("academy", "latitude", "longitude", "group_size", "mastery_gain", "at_risk_share"),
-            description="Taille du cercle : élèves actifs ; progrès = gain moyen de maîtrise estimée par compétence.",
+            description="Taille du cercle : élèves actifs ; progrès = gain moyen de maîtrise estimée,"
+            " par élève × compétence.",
             height=12,
         ),
         PanelSpec(
@@ -132,11 +133,12 @@ GROUP BY platform ORDER BY pupil_days DESC""",
        round(sum(mean_gain * pupils) / sum(pupils), 3) AS mastery_gain,
        round(sum(mean_p * pupils) / sum(pupils), 3) AS mean_mastery,
        round(sum(mean_active_days * pupils) / sum(pupils), 1) AS active_days
-FROM $database.v_academy_platform_effect
+FROM $database.v_academy_platform_effect_cells
 WHERE {LEVEL}
 GROUP BY platform, usage_band ORDER BY platform, usage_band""",
             ("platform", "usage_band", "group_size", "mastery_gain", "mean_mastery", "active_days"),
-            description="Corrélation observée, pas un effet causal : les élèves ne sont pas répartis au hasard.",
+            description="Corrélation observée, pas un effet causal : les élèves ne sont pas répartis au hasard."
+            " Chiffres au dernier rapprochement quotidien.",
         ),
     )
     return DashboardSpec(

@@ -6,8 +6,12 @@ themselves. Here the processors write their tables through ``ChangelogTable`` (t
 changelog record in the ``Outbox``), and ``Emitter`` produces the outbox grouped by topic partition,
 as whole record batches of the app's producer.
 
-At least once: the pipeline waits for the batch's records to be acknowledged before it takes the next
-batch, and faust acks (then commits) the batch's offsets only after that. Partitions are those of the
+At least once: a batch's offsets are acknowledged (then committed) only once its records are. The
+pipeline does not wait for that before it processes the next batch: ``Emitter.submit`` queues a batch's
+outputs at once and its state (changelog records) once they are acknowledged, behind every earlier
+batch's state, so that the broker's round
+trips of batch N overlap the processing of batch N+1, while a state is still never written before the
+outputs it remembers, nor before an earlier batch's state. Partitions are those of the
 Java client and kafka-python (murmur2 of the key over the sorted partitions), so a changelog record
 lands on its pupil's partition, like the pupil's learning events (co-partitioning).
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Iterator, MutableMapping
+from functools import partial
 from typing import Any
 
 import orjson
@@ -28,6 +33,9 @@ Record = tuple[str, bytes, bytes | None]
 #: Keys whose hash is remembered (pupil pseudonyms repeat); the memo is dropped when it grows past this.
 HASH_MEMO_SIZE = 1 << 20
 
+
+#: Batches whose records are still being acknowledged while the next one is processed (backpressure).
+BATCHES_AHEAD = 2
 
 #: A table value that was absent before a write (``rollback`` deletes the key again).
 _ABSENT = object()
@@ -126,6 +134,10 @@ class ChangelogTable(MutableMapping[str, Any]):
         return len(self.table.data)
 
 
+#: A submission waiting for its state to be written: output futures, state records, its done future.
+_Submission = tuple[list[asyncio.Future], list[Record], asyncio.Future[None]]
+
+
 class Emitter:
     """Produce records through the faust app's Kafka producer, one record batch per topic partition."""
 
@@ -133,6 +145,9 @@ class Emitter:
         self.app = app
         self._partitions: dict[str, list[int]] = {}
         self._hashes: dict[bytes, int] = {}
+        self._pending: asyncio.Queue[_Submission] | None = None
+        self._runner: asyncio.Future[None] | None = None
+        self._failed: Exception | None = None
 
     def _hash(self, key: bytes) -> int:
         found = self._hashes.get(key)
@@ -163,23 +178,76 @@ class Emitter:
             batch = producer.create_batch()
             for key, value in items:
                 if batch.append(key=key, value=value, timestamp=None) is None:
+                    batch.close()  # complete: the producer sends it without lingering
                     futures.append(await producer.send_batch(batch, topic, partition=partition))
                     batch = producer.create_batch()
                     if batch.append(key=key, value=value, timestamp=None) is None:
                         raise ValueError(f"a record of {len(value or b'')} bytes for {topic} exceeds a whole batch")
+            batch.close()
             futures.append(await producer.send_batch(batch, topic, partition=partition))
         return futures
 
-    async def send_and_wait(self, records: list[Record], state_topics: Collection[str] = ()) -> None:
-        """Produce ``records`` and wait for every acknowledgement (a failure raises).
+    async def submit(self, records: list[Record], state_topics: Collection[str] = ()) -> asyncio.Future[None]:
+        """Queue ``records``; the returned future is done once all of them are acknowledged (or failed).
 
-        Outputs first, then the state that remembers them (records of ``state_topics``): a worker killed
-        in between restarts from the older state and emits the same outputs again — deterministic ids, so
-        the warehouse keeps one copy — instead of restoring a state whose outputs were never sent.
+        Outputs are queued at once; the state that remembers them (records of ``state_topics``) only once
+        they are acknowledged, behind every earlier submission's state (the producer keeps a partition's
+        records in order). A worker killed in between restarts from the older state and emits the same
+        outputs again — deterministic ids, so the warehouse keeps one copy — instead of restoring a state
+        whose outputs were never sent. Once a submission failed, no later one writes its state: they all
+        fail with the same error. Returns when fewer than ``BATCHES_AHEAD`` earlier ones are waiting.
         """
         outputs = [r for r in records if r[0] not in state_topics]
         state = [r for r in records if r[0] in state_topics] if state_topics else []
-        for phase in (outputs, state):
-            futures = await self.send(phase)
-            if futures:
-                await asyncio.gather(*futures)
+        if self._pending is None:
+            self._pending = asyncio.Queue(maxsize=BATCHES_AHEAD)
+            self._runner = asyncio.ensure_future(self._write_states(self._pending))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._failed is not None:
+            done.set_exception(self._failed)
+            return done
+        futures = await self.send(outputs)
+        await self._pending.put((futures, state, done))
+        return done
+
+    async def _write_states(self, pending: asyncio.Queue[_Submission]) -> None:
+        """Each submission in turn: once its outputs are acknowledged, queue its state (the producer keeps
+        a partition's records in order) and go on to the next; its future is done when the state is."""
+        while True:
+            futures, state, done = await pending.get()
+            try:
+                if self._failed is not None:
+                    raise self._failed
+                if futures:
+                    await asyncio.gather(*futures)
+                written = await self.send(state)
+            except Exception as error:  # the producer gave up: nothing later may write its state
+                self._fail(done, error)
+                continue
+            if not written:
+                done.set_result(None)
+                continue
+            asyncio.gather(*written).add_done_callback(partial(self._state_written, done))
+
+    def _state_written(self, done: asyncio.Future[None], written: asyncio.Future[Any]) -> None:
+        error = None if written.cancelled() else written.exception()
+        if written.cancelled():
+            done.cancel()
+        elif isinstance(error, Exception):
+            self._fail(done, error)
+        elif not done.done():
+            done.set_result(None)
+
+    def _fail(self, done: asyncio.Future[None], error: Exception) -> None:
+        self._failed = error
+        if not done.done():
+            done.set_exception(error)
+
+    async def send_and_wait(self, records: list[Record], state_topics: Collection[str] = ()) -> None:
+        """Produce ``records`` and wait for every acknowledgement (a failure raises); see ``submit``."""
+        await await_done(await self.submit(records, state_topics))
+
+
+async def await_done(done: asyncio.Future[None]) -> None:
+    """Wait for a submission without cancelling it if the waiter is cancelled (its records are queued)."""
+    await asyncio.shield(done)

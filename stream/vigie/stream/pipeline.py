@@ -4,7 +4,8 @@ Each fetch of the learning events arrives whole (``vigie.stream.consumer``: raw 
 none skipped), so state is read and written once per pupil per batch, not once per answer. The batch's
 emissions, dead letters and table changelog records are produced together (``vigie.stream.emit``); its
 offsets are acknowledged once they are (at least once), and only for partitions still assigned to this
-worker: the records of a partition given up meanwhile are left to its next owner.
+worker: the records of a partition given up meanwhile are left to its next owner. The next fetch is
+processed while the broker acknowledges the previous one's records (``Emitter.submit``).
 
 Nothing a producer sends can stop the stream. Every message ends as a processed event or a dead letter:
 
@@ -24,6 +25,7 @@ still ends the worker without acknowledging the batch, so that it is delivered a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -149,7 +151,7 @@ def processing_error(failed: list[tuple[str, Exception]]) -> ProcessingError:
     return ProcessingError(f"{reasons} ({PROCESS_ATTEMPTS} attempts)")
 
 
-def die_without_ack(batch: Sequence[Any], error: Exception) -> NoReturn:
+def die_without_ack(batch: Sequence[Any], error: BaseException) -> NoReturn:
     """End the process at once, so that nothing acknowledges or commits the failed batch.
 
     Exiting keeps at-least-once — the worker's supervisor restarts it and the batch is delivered again —
@@ -189,7 +191,8 @@ def register_pipeline(app: StreamApp) -> None:
 async def process_delivery(
     app: StreamApp, consumer: BatchConsumer, delivery: Delivery, letters: DeadLetterWriter
 ) -> None:
-    """Process one fetch and acknowledge it (or end the worker without acknowledging it)."""
+    """Process one fetch and hand its records to the emitter; the delivery is acknowledged once they are
+    (or the worker ends without acknowledging it). Returns as soon as the next fetch may be processed."""
     names, outbox = app.names, app.outbox
     dlq = names[DEAD_LETTERS]
     assigned = consumer.assignment()
@@ -207,8 +210,17 @@ async def process_delivery(
         for index, failed in sorted(failures.items()):
             outbox.add(dlq, *reject(valid[index][1], processing_error(failed), letters))
         records = outbox.drain()
-        await app.emitter.send_and_wait(records, outbox.state_topics)
+        done = await app.emitter.submit(records, outbox.state_topics)
     except Exception as error:  # a shutdown's cancellation is not caught: its sends are already queued
         die_without_ack(batch, error)
-    consumer.acknowledge(delivery, partitions)
-    metrics.batch_done(consumer, partitions, records, started)
+
+    def acknowledge(done: asyncio.Future[None]) -> None:
+        if done.cancelled():  # the worker is shutting down: the batch is delivered again after it
+            return
+        error = done.exception()
+        if error is not None:
+            die_without_ack(batch, error)
+        consumer.acknowledge(delivery, partitions)
+        metrics.batch_done(consumer, partitions, records, started)
+
+    done.add_done_callback(acknowledge)

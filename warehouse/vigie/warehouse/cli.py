@@ -67,9 +67,11 @@ def retention_command(
         return
     target = days if days is not None else settings.warehouse.retention_days
     changed = set_retention(client, db, target)
-    from vigie.warehouse import mastery_sums
+    from vigie.warehouse import effect_sums, gain_sums, mastery_sums
 
     mastery_sums.reconcile(client, db, target)  # the pupils the new TTL dropped leave the group sums
+    gain_sums.reconcile(client, db, target)
+    effect_sums.reconcile(client, db, target)
     typer.echo(
         f"retention {target} days: {len(changed)} table(s) changed"
         + "".join(f"\n  {t}: {old} -> {new}" for t, old, new in changed)
@@ -80,13 +82,15 @@ def retention_command(
 def mastery_sums_command(
     fix: bool = typer.Option(False, "--reconcile", help="Add the differences to the sums (run daily, sink quiet)."),
 ) -> None:
-    """Compare the group mastery sums with the pupils' latest estimates (retained); --reconcile makes them equal.
+    """Compare the group mastery sums with the pupils' latest estimates (retained), the progress sums per
+    academy and level with the pupils' own sums, and the platform effect's cells with the per-pupil figures;
+    --reconcile makes them equal (the cells are only kept so: run it daily).
 
     Differences come from pupils dropped by retention, pupils who changed school, or updates without their
     previous estimate (docs/warehouse.md); the sums are additive, so the difference is inserted as a row.
     """
     from vigie.core.settings import load_settings
-    from vigie.warehouse import mastery_sums
+    from vigie.warehouse import effect_sums, gain_sums, mastery_sums
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
 
@@ -96,6 +100,8 @@ def mastery_sums_command(
     db, days = settings.warehouse.database, settings.warehouse.retention_days
     if fix:
         typer.echo(f"{mastery_sums.reconcile(client, db, days)} group(s) of {db}.{mastery_sums.SUMS} corrected")
+        typer.echo(f"{gain_sums.reconcile(client, db, days)} group(s) of {db}.{gain_sums.SUMS} corrected")
+        typer.echo(f"{effect_sums.reconcile(client, db, days)} cell(s) of {db}.{effect_sums.SUMS} corrected")
         return
     drifted = mastery_sums.drift(client, db, days)
     typer.echo(f"{len(drifted)} group(s) of {db}.{mastery_sums.SUMS} differ from the pupils' latest estimates")
@@ -103,6 +109,15 @@ def mastery_sums_command(
         typer.echo(
             f"  {' '.join(d.group)}: pupils {d.pupils:+d}, mastered {d.mastered:+d}, sum {d.p_sum_e9 / 1e9:+.6f}"
         )
+    gains = gain_sums.drift(client, db, days)
+    typer.echo(f"{len(gains)} group(s) of {db}.{gain_sums.SUMS} differ from the pupils' own sums")
+    for g in gains[:20]:
+        typer.echo(
+            f"  {' '.join(g.group)}: skills {g.skills:+d}, first {g.first_sum_e9 / 1e9:+.6f},"
+            f" latest {g.latest_sum_e9 / 1e9:+.6f}"
+        )
+    cells = effect_sums.drift(client, db, days)
+    typer.echo(f"{len(cells)} cell(s) of {db}.{effect_sums.SUMS} differ from the per-pupil figures")
 
 
 @warehouse.command("access-sql")

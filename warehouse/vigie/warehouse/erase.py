@@ -8,7 +8,9 @@ belonged to are deleted and recomputed from the raw tables, now without the pupi
 SELECT of their materialized views (see ``vigie.warehouse.aggregates``); daily aggregates kept per academy
 (no class column) are rebuilt the same way for the pupil's (academy, day) pairs. The group mastery sums
 (``agg_mastery_school_skill``) lose the pupil's latest estimates by subtraction before their rows go
-(``vigie.warehouse.mastery_sums.retract``).
+(``vigie.warehouse.mastery_sums.retract``), and the progress sums per academy and level (``agg_level_mastery_gain``)
+lose the pupil's figures the same way (``vigie.warehouse.gain_sums.retract``); the platform effect's cells
+(``agg_platform_effect``) are reconciled for the pupil's academies once their rows are gone.
 
 Stream side: an ``ErasureRequested`` event goes to the learning-events topic, keyed by the pupil, so
 each processor meets it after the pupil's earlier events and deletes their state (changelog
@@ -30,7 +32,7 @@ from clickhouse_connect.driver.client import Client
 from vigie.core.contract.events import ErasureRequested
 from vigie.core.errors import ConfigurationError
 from vigie.core.settings import VigieSettings
-from vigie.warehouse import mastery_sums
+from vigie.warehouse import effect_sums, gain_sums, mastery_sums
 from vigie.warehouse.aggregates import columns_of, materialized_views, recompute
 
 log = logging.getLogger(__name__)
@@ -120,11 +122,15 @@ def erase_from_warehouse(client: Client, database: str, student_id: str, academy
     where = _pupil_filter(academy)
     if report.deleted.get(mastery_sums.PER_PUPIL):  # their latest estimates leave the group sums first
         report.recomputed[mastery_sums.SUMS] = mastery_sums.retract(client, database, where, params)
+    if report.deleted.get(gain_sums.PER_PUPIL):  # and their progress leaves the sums per academy and level
+        report.recomputed[gain_sums.SUMS] = gain_sums.retract(client, database, where, params)
     for table, count in report.deleted.items():
         if count:
             client.command(
                 f"ALTER TABLE {database}.{table} DELETE WHERE {where}", parameters=params, settings=_MUTATION
             )
+    if report.deleted.get("agg_pupil_usage") or report.deleted.get(gain_sums.PER_PUPIL):
+        _reconcile_effect_cells(client, database, report)
     if report.classes:
         _recompute_classes(client, database, report)
     if report.days:
@@ -136,6 +142,15 @@ def erase_from_warehouse(client: Client, database: str, student_id: str, academy
         sum(report.recomputed.values()),
     )
     return report
+
+
+def _reconcile_effect_cells(client: Client, database: str, report: ErasureReport) -> None:
+    """The platform effect's cells are reconciled, not fed: once the pupil's rows are gone, reconcile their
+    academies (with the cells' own retention), so the cells hold exactly the remaining pupils."""
+    from vigie.warehouse.retention import retention
+
+    days = next((t.days for t in retention(client, database) if t.table == effect_sums.SUMS), None)
+    report.recomputed[effect_sums.SUMS] = effect_sums.reconcile(client, database, days, report.academies)
 
 
 def _recompute_classes(client: Client, database: str, report: ErasureReport) -> None:
