@@ -2,17 +2,16 @@
 
 ``python -m bench.sink [--rows 200000] [--history 1000000] [--batch 100000]``
 
-For each table (answers, session events, mastery updates, signals), ``--rows`` valid contract events are
-encoded once, then fed to ``vigie.warehouse.sink.Sink`` exactly as its poll loop does (``_accept_batch`` per
-poll of ``--poll`` records: decode, route, key check, buffer; ``_flush`` every ``--batch`` rows, by default the sink's ``batch_rows``: duplicate
-lookup in ``event_ids``, insert,
-materialized views, commit), on an embedded warehouse already holding ``--history`` answers (bulk-generated
-in the engine, so the lookup runs against a real index). Kafka's fetch is not in the figure: bench.stream
-measures what the consumer alone reaches. A second pass redelivers the same messages: every row must be
-recognised and skipped. Prints rows/s per table, first pass and redelivery, with the process's CPU µs per
-row (the engine runs in the process: its threads count; on a shared machine CPU time varies less than wall
-time), and records ``sink_rows_per_s`` (the slowest table, first pass) and each table's figure in
-``bench/results/latest.json``.
+For each table (answers, session events, mastery updates, signals), ``--rows`` valid contract events are encoded
+once, then fed to ``vigie.warehouse.sink.Sink`` exactly as its poll loop does (``_accept_batch`` per poll of
+``--poll`` records: decode, route, key check, buffer; ``_flush`` every ``--batch`` rows, by default the sink's
+``batch_rows``: duplicate lookup in ``event_ids``, insert, materialized views, commit), on an embedded warehouse
+already holding ``--history`` answers (bulk-generated in the engine, so the lookup runs against a real index), after
+tuning the garbage collector as ``Sink.run`` does. Kafka's fetch is not in the figure: bench.stream measures what
+the consumer alone reaches. A second pass redelivers the same messages: every row must be recognised and skipped.
+Prints rows/s per table, first pass and redelivery, with the process's CPU µs per row (the engine runs in the
+process: its threads count; on a shared machine CPU time varies less than wall time), and records
+``sink_rows_per_s`` (the slowest table, first pass) and each table's figure in ``bench/results/latest.json``.
 
 Profile: ``py-spy record -o sink.svg -- .venv/bin/python -m bench.sink``.
 """
