@@ -181,12 +181,15 @@ def case(
 
 
 def upgrade(name: str, ref_module: ModuleType, events: list[LearningEvent], batch: int) -> None:
-    """The ref's engine runs the first half; the tree's engine takes over its states (JSON, as the changelog
-    held them) and runs the second half: the same outputs as the ref's engine all along."""
+    """The ref's engine runs the first half; the tree's engine takes over its states (as the changelog held
+    them: the JSON of format 1, or the bytes of format 2) and runs the second half: the same outputs as the
+    ref's engine all along."""
     ref, new = engines(ref_module, partitions=6)
     half = len(events) // 2 // batch * batch
     ref_out = run(ref, events[:half], batch)
-    new.store = {pupil: orjson.dumps(value) for pupil, value in ref.store.items()}  # the raw changelog records
+    new.store = {  # the raw changelog records
+        pupil: value if isinstance(value, bytes) else orjson.dumps(value) for pupil, value in ref.store.items()
+    }
     # in memory, per worker (a restarted worker starts them empty): copied, to compare the table's states only
     new.items._stats, new.classes._classes = copy.deepcopy(ref.items._stats), copy.deepcopy(ref.classes._classes)
     new.watermarks, new.scanned = dict(ref.watermarks), dict(ref.scanned)

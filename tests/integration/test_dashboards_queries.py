@@ -25,6 +25,7 @@ SPECS = levels.all_dashboards()
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory: pytest.TempPathFactory, state_dir: Path) -> Iterator[tuple]:
     from vigie.warehouse.client import connect
+    from vigie.warehouse.daily import reconcile_all
     from vigie.warehouse.migrations import migrate
 
     settings = dashboard_settings(state_dir)
@@ -32,6 +33,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory, state_dir: Path) -> Iterato
     migrate(client, settings.warehouse)
     counts = fill(client, settings)
     assert counts["answers"] > 1000
+    reconcile_all(client, settings.warehouse.database)  # the nightly job: the platform effect's cells
     yield client, settings, demo_choice(client, settings.warehouse.database)
     client.command(f"DROP DATABASE IF EXISTS {settings.warehouse.database}")
 

@@ -47,6 +47,7 @@ def run_demo(
     from vigie.core.topics import ensure_topics
     from vigie.infra.broker import broker_from_settings
     from vigie.warehouse.client import connect
+    from vigie.warehouse.daily import reconcile_all
     from vigie.warehouse.migrations import migrate
     from vigie.warehouse.sink import Sink
 
@@ -91,7 +92,8 @@ def run_demo(
             # Signals of the last day come from the timer: give the sink a moment to take them too.
             sink.run(idle_timeout_s=3)
         stored = count_stored(client, settings, sent)
-        console.print("[bold]6/6[/] writing the HTML report")
+        console.print("[bold]6/6[/] reconciling the daily sums (an operator's nightly job), writing the HTML report")
+        reconcile_all(client, settings.warehouse.database, settings.warehouse.retention_days)
         report = _write_report(settings, client, academies[0], sent)
     finally:
         if worker is not None:

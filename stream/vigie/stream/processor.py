@@ -8,8 +8,7 @@ idempotent for a redelivered event (same ``event_id``), since delivery is at lea
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel
 
@@ -18,12 +17,12 @@ from vigie.core.contract.events import LearningEvent
 from vigie.core.topics import TopicSpec
 
 
-@dataclass(frozen=True, slots=True)
-class Emission:
+class Emission(NamedTuple):
     """One output event for a topic, keyed (pupil-keyed topics: the pupil pseudonym).
 
     ``event`` is a contract model, or its JSON bytes already encoded by a processor that builds them
     faster than ``model_dump_json`` (such a processor tests that its bytes decode to the same model).
+    A named tuple: one is built per answer, at under half the cost of a frozen dataclass.
     """
 
     topic: TopicSpec

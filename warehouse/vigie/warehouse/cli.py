@@ -67,11 +67,9 @@ def retention_command(
         return
     target = days if days is not None else settings.warehouse.retention_days
     changed = set_retention(client, db, target)
-    from vigie.warehouse import effect_sums, gain_sums, mastery_sums
+    from vigie.warehouse.daily import reconcile_all
 
-    mastery_sums.reconcile(client, db, target)  # the pupils the new TTL dropped leave the group sums
-    gain_sums.reconcile(client, db, target)
-    effect_sums.reconcile(client, db, target)
+    reconcile_all(client, db, target)  # the pupils the new TTL dropped leave the sums and the cells
     typer.echo(
         f"retention {target} days: {len(changed)} table(s) changed"
         + "".join(f"\n  {t}: {old} -> {new}" for t, old, new in changed)
@@ -99,9 +97,11 @@ def mastery_sums_command(
     migrate(client, settings.warehouse)
     db, days = settings.warehouse.database, settings.warehouse.retention_days
     if fix:
-        typer.echo(f"{mastery_sums.reconcile(client, db, days)} group(s) of {db}.{mastery_sums.SUMS} corrected")
-        typer.echo(f"{gain_sums.reconcile(client, db, days)} group(s) of {db}.{gain_sums.SUMS} corrected")
-        typer.echo(f"{effect_sums.reconcile(client, db, days)} cell(s) of {db}.{effect_sums.SUMS} corrected")
+        from vigie.warehouse.daily import reconcile_all
+
+        for table, corrected in reconcile_all(client, db, days).items():
+            unit = "cell(s)" if table == effect_sums.SUMS else "group(s)"
+            typer.echo(f"{corrected} {unit} of {db}.{table} corrected")
         return
     drifted = mastery_sums.drift(client, db, days)
     typer.echo(f"{len(drifted)} group(s) of {db}.{mastery_sums.SUMS} differ from the pupils' latest estimates")

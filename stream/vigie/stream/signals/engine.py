@@ -59,6 +59,7 @@ from vigie.stream.signals.risk_reasons import cleared as risk_cleared
 from vigie.stream.signals.risk_reasons import explain
 from vigie.stream.signals.rules import RANK, RISK_SIGNAL, Finding, SignalRules, counts_as_at_risk
 from vigie.stream.signals.state import ID_BYTES, OpenSignal, PupilSignals
+from vigie.stream.state_cache import DEFAULT_DECODED_PUPILS, DecodedStates
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ class SignalEngine:
         rules: SignalRules | None = None,
         risk_model: RiskModel | None = None,
         score_risk: bool = True,
+        decoded_pupils: int = DEFAULT_DECODED_PUPILS,
     ) -> None:
         self.store = store
         self.partitions = partitions
@@ -181,6 +183,8 @@ class SignalEngine:
         self.risk_log: list[tuple[str, date, float]] | None = None
         self._labels = {code: skill.label for code, skill in skills().items()}
         self._gaps: dict[tuple[str, str | None, Zone], float] = {}
+        #: The states last written, decoded (``vigie.stream.state_cache``): not decoded again next batch.
+        self.decoded: DecodedStates[PupilSignals] = DecodedStates(decoded_pupils)
 
     # -- entry points -----------------------------------------------------------------------------
     def process(self, events: Iterable[LearningEvent]) -> list[SignalChanged]:
@@ -203,10 +207,13 @@ class SignalEngine:
             cache[pupil] = state
             self._apply(pupil, state, event, mark.date(), out)  # type: ignore[arg-type]
         for pupil, state in cache.items():
-            if state is None:
+            if state is None:  # erased: forgotten here too, not only in the table
                 self.store.pop(pupil, None)
+                self.decoded.forget(pupil)
             else:
-                self.store[pupil] = state.encode()
+                value = state.encode()
+                self.store[pupil] = value
+                self.decoded.keep(pupil, value, state)
         return out
 
     def tick(self, partitions: Iterable[int] | None = None) -> list[SignalChanged]:
@@ -226,15 +233,22 @@ class SignalEngine:
             if state is None or day is None:
                 continue
             if self._catch_up_all(pupil, state, day, out):
-                self.store[pupil] = state.encode()
+                value = state.encode()
+                self.store[pupil] = value
+                self.decoded.keep(pupil, value, state)
         self.scanned.update(due)
         log.debug("signals tick: partitions %s, %d changes", sorted(due), len(out))
         return out
 
     # -- internals --------------------------------------------------------------------------------
     def _load(self, pupil: str) -> PupilSignals | None:
+        """The pupil's state (``None``: none stored); once loaded, it is the caller's to write back."""
         value = self.store.get(pupil)
-        return PupilSignals.decode(value) if value else None
+        if not value:
+            self.decoded.forget(pupil)
+            return None
+        state = self.decoded.take(pupil, value)
+        return PupilSignals.decode(value) if state is None else state
 
     def _apply(self, pupil: str, state: PupilSignals, event: PupilEvent, today: date, out: list[SignalChanged]) -> None:
         today_iso = _iso(today)
