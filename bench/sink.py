@@ -1,18 +1,17 @@
 """Sink throughput per table: message bytes → stored rows through the sink's own path, dedup included.
 
-``python -m bench.sink [--rows 200000] [--history 1000000] [--batch 20000]``
+``python -m bench.sink [--rows 200000] [--history 1000000] [--batch 100000]``
 
-For each table (answers, session events, mastery updates, signals), ``--rows`` valid contract events are
-encoded once, then fed to ``vigie.warehouse.sink.Sink`` exactly as its poll loop does (``_accept_batch`` per
-poll of ``--poll`` records: decode, route, key check, buffer; ``_flush`` every ``--batch`` rows: duplicate
-lookup in ``event_ids``, insert,
-materialized views, commit), on an embedded warehouse already holding ``--history`` answers (bulk-generated
-in the engine, so the lookup runs against a real index). Kafka's fetch is not in the figure: bench.stream
-measures what the consumer alone reaches. A second pass redelivers the same messages: every row must be
-recognised and skipped. Prints rows/s per table, first pass and redelivery, with the process's CPU µs per
-row (the engine runs in the process: its threads count; on a shared machine CPU time varies less than wall
-time), and records ``sink_rows_per_s`` (the slowest table, first pass) and each table's figure in
-``bench/results/latest.json``.
+For each table (answers, session events, mastery updates, signals), ``--rows`` valid contract events are encoded
+once, then fed to ``vigie.warehouse.sink.Sink`` exactly as its poll loop does (``_accept_batch`` per poll of
+``--poll`` records: decode, route, key check, buffer; ``_flush`` every ``--batch`` rows, by default the sink's
+``batch_rows``: duplicate lookup in ``event_ids``, insert, materialized views, commit), on an embedded warehouse
+already holding ``--history`` answers (bulk-generated in the engine, so the lookup runs against a real index), after
+tuning the garbage collector as ``Sink.run`` does. Kafka's fetch is not in the figure: bench.stream measures what
+the consumer alone reaches. A second pass redelivers the same messages: every row must be recognised and skipped.
+Prints rows/s per table, first pass and redelivery, with the process's CPU µs per row (the engine runs in the
+process: its threads count; on a shared machine CPU time varies less than wall time), and records
+``sink_rows_per_s`` (the slowest table, first pass) and each table's figure in ``bench/results/latest.json``.
 
 Profile: ``py-spy record -o sink.svg -- .venv/bin/python -m bench.sink``.
 """
@@ -42,7 +41,7 @@ from vigie.core.contract.events import (
     make_event_id,
 )
 from vigie.core.contract.taxonomy import skills
-from vigie.core.settings import VigieSettings
+from vigie.core.settings import SinkSettings, VigieSettings
 from vigie.core.topics import LEARNING_EVENTS, MASTERY_UPDATES, SIGNALS, TopicSpec
 
 START = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
@@ -210,12 +209,14 @@ def main(argv: list[str] | None = None) -> None:
     from bench.warehouse_data import Shape, generate
     from vigie.warehouse.client import connect
     from vigie.warehouse.migrations import migrate
-    from vigie.warehouse.sink import Sink
+    from vigie.warehouse.sink import Sink, tune_garbage_collector
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000, help="events per table")
     parser.add_argument("--history", type=int, default=1_000_000, help="answers already stored (bulk-generated)")
-    parser.add_argument("--batch", type=int, default=20_000, help="rows per flush (the sink's batch_rows)")
+    parser.add_argument(
+        "--batch", type=int, default=SinkSettings().batch_rows, help="rows per flush (the sink's batch_rows)"
+    )
     parser.add_argument("--poll", type=int, default=5000, help="records per poll (the sink's max_poll_records)")
     parser.add_argument("--tables", default=",".join(MAKERS), help="comma-separated subset")
     parser.add_argument("--no-record", action="store_true")
@@ -230,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.history:
             generate(client, "bench", Shape(), args.history, 2_000_000, verbose=False)
             print(f"history: {args.history:,} answers (and their mastery updates, sessions) in the engine")
+        tune_garbage_collector()  # as Sink.run does before its poll loop
         rng = random.Random(7)
         pupils = _pupils(5_000)
         figures: dict[str, Any] = {}

@@ -69,12 +69,15 @@ def test_every_topic_is_stored_once_under_redelivery(settings, warehouse) -> Non
     assert warehouse.query(f"SELECT params_version FROM {db}.skill_parameters_current FINAL").result_rows == [(2,)]
 
 
-def test_a_full_default_batch_is_deduplicated(settings, warehouse) -> None:
-    """A batch of the default size (20k ids) fits the dedup lookup (ids are a bound parameter, not SQL text)."""
+def test_a_batch_larger_than_one_lookup_is_deduplicated(settings, warehouse) -> None:
+    """A full lookup (20k ids) fits one query (ids are a bound parameter, not SQL text), and a batch with more
+    ids (the default batch_rows is larger) is looked up in several queries, none of its ids missed."""
     from tests.integration.warehouse_data import store
     from vigie.core.settings import SinkSettings
+    from vigie.warehouse.sink import LOOKUP_IDS
 
-    size = SinkSettings().batch_rows
+    assert SinkSettings().batch_rows > LOOKUP_IDS
+    size = LOOKUP_IDS + 7
     events = [factories.answer(student_id=factories.student(i % 50)) for i in range(size)]
     db = settings.warehouse.database
     assert store(warehouse, db, events) == {"answers": (size, 0)}

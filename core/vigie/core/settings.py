@@ -70,7 +70,7 @@ class WarehouseSettings(BaseModel):
 class SinkSettings(BaseModel):
     """Batching of the Kafka -> ClickHouse sink: flush on size or on age, whichever comes first."""
 
-    batch_rows: int = Field(20_000, ge=1)
+    batch_rows: int = Field(100_000, ge=1, description="Rows per flush at most (each insert feeds every view once).")
     batch_seconds: float = Field(1.0, gt=0)
     group_id: str = "vigie-sink"
     metrics_port: int = Field(9463, ge=0, le=65535, description="Prometheus /metrics on loopback; 0: off.")
