@@ -91,6 +91,11 @@ def test_erasure_leaves_no_row_of_the_pupil_and_publishes_the_request(settings, 
     for table in ("agg_activity_daily_school", "agg_activity_daily_academy"):  # per school / academy and day
         rebuilt = warehouse.query(f"SELECT sum(answers), uniqExactMerge(pupils_state) FROM {db}.{table}").result_rows
         assert rebuilt == [(2, 1)], table
+    capped = warehouse.query(
+        f"SELECT sum(answers), uniqUpToMerge(100)(pupils_upto_state) FROM {db}.agg_answers_daily_academy"
+    )
+    assert capped.result_rows == [(2, 1)]  # the national activity's capped counts (0030) too
+    assert report.deleted["agg_answers_daily_academy"] > 0
     signals = warehouse.query(f"SELECT sum(raised), uniqExactMerge(pupils_state) FROM {db}.agg_signals_daily")
     assert signals.result_rows == [(1, 1)]
     # The group mastery sums (no per-pupil rows) lost the pupil's estimate: the kept pupil's only.

@@ -65,6 +65,7 @@ def test_academy_views_hide_small_academies(settings, warehouse, cohort) -> None
     db, k = settings.warehouse.database, cohort
     lyon = 2 * k - 1
     assert _rows(warehouse, db, "v_academy_activity_daily", "academy, pupils") == [("lyon", lyon)]
+    assert _rows(warehouse, db, "v_academy_answers_daily", "academy, answers_count") == [("lyon", lyon)]
     assert _rows(warehouse, db, "v_academy_mastery_skill", "academy, pupils") == [("lyon", lyon)]
     assert _rows(warehouse, db, "v_academy_at_risk", "academy, pupils, pupils_at_risk") == [("lyon", lyon, k - 1 + 2)]
     # progress per academy and level: shown when a skill has k pupils (here the only skill: all of them)

@@ -86,7 +86,7 @@ ORDER BY academy""",
 FROM ({risk}) AS risk
 LEFT JOIN (
     SELECT academy, sum(answers_count) AS n_answers, sum(correct_count) / sum(answers_count) AS rate
-    FROM $database.v_academy_activity_daily
+    FROM $database.v_academy_answers_daily
     WHERE $__dateFilter(day) AND {SUBJECT} AND {LEVEL}
     GROUP BY academy
 ) AS activity USING (academy)
