@@ -26,6 +26,8 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from vigie.warehouse.mastery_sums import insert_drifts, query_drifts
+
 log = logging.getLogger(__name__)
 
 SUMS = "agg_level_mastery_gain"
@@ -72,17 +74,11 @@ def _sums(database: str) -> str:
 
 
 def _drifts(client: Client, sql: str, parameters: dict[str, Any] | None = None) -> list[Drift]:
-    width = len(GROUP)
-    return [
-        Drift(tuple(str(v) for v in r[:width]), int(r[width]), int(r[width + 1]), int(r[width + 2]), r[width + 3])
-        for r in client.query(sql, parameters=parameters).result_rows
-    ]
+    return query_drifts(client, sql, len(GROUP), Drift, parameters)
 
 
 def _add(client: Client, database: str, rows: list[Drift]) -> int:
-    if rows:
-        client.insert(f"{database}.{SUMS}", [r.row() for r in rows], column_names=list(COLUMNS))
-    return len(rows)
+    return insert_drifts(client, f"{database}.{SUMS}", COLUMNS, rows)
 
 
 def retract(client: Client, database: str, where: str, parameters: dict[str, Any]) -> int:

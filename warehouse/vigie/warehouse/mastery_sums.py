@@ -21,9 +21,10 @@ with its group, never alone.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from clickhouse_connect.driver.client import Client
 
@@ -36,6 +37,9 @@ _KEY = ", ".join(GROUP)
 
 
 COLUMNS = (*GROUP, "pupils", "p_sum_e9", "mastered", "last_update")
+
+
+D = TypeVar("D")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +71,30 @@ def _sums(database: str) -> str:
     )
 
 
-def _drifts(client: Client, sql: str, parameters: dict[str, Any] | None = None) -> list[Drift]:
-    width = len(GROUP)
+def query_drifts(
+    client: Client, sql: str, width: int, make: Callable[..., D], parameters: dict[str, Any] | None = None
+) -> list[D]:
+    """Rows of ``sql`` (``width`` group columns, three integers, a time) as drifts built by ``make``; shared
+    by every running-sums module whose figures are three integers."""
     return [
-        Drift(tuple(str(v) for v in r[:width]), int(r[width]), int(r[width + 1]), int(r[width + 2]), r[width + 3])
+        make(tuple(str(v) for v in r[:width]), int(r[width]), int(r[width + 1]), int(r[width + 2]), r[width + 3])
         for r in client.query(sql, parameters=parameters).result_rows
     ]
 
 
-def _add(client: Client, database: str, rows: list[Drift]) -> int:
+def insert_drifts(client: Client, table: str, columns: tuple[str, ...], rows: Sequence[Any]) -> int:
+    """Add ``rows`` (drifts, each with ``row()``) to the sums ``table``; rows written."""
     if rows:
-        client.insert(f"{database}.{SUMS}", [r.row() for r in rows], column_names=list(COLUMNS))
+        client.insert(table, [r.row() for r in rows], column_names=list(columns))
     return len(rows)
+
+
+def _drifts(client: Client, sql: str, parameters: dict[str, Any] | None = None) -> list[Drift]:
+    return query_drifts(client, sql, len(GROUP), Drift, parameters)
+
+
+def _add(client: Client, database: str, rows: list[Drift]) -> int:
+    return insert_drifts(client, f"{database}.{SUMS}", COLUMNS, rows)
 
 
 def retract(client: Client, database: str, where: str, parameters: dict[str, Any]) -> int:
