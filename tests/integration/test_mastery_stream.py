@@ -70,8 +70,11 @@ class TopicReader:
             if condition(self.records):
                 return self.records
             for worker, log in zip(workers, logs, strict=True):
-                assert worker.poll() is None, log.read_text()[-3000:]
-        raise AssertionError(f"condition not met after {timeout_s}s with {len(self.records)} records: {condition}")
+                assert worker.poll() is None, log.read_text()[-6000:]
+        tails = "".join(f"\n--- {log.name} (last 6000 characters) ---\n{log.read_text()[-6000:]}" for log in logs)
+        raise AssertionError(
+            f"condition not met after {timeout_s}s with {len(self.records)} records: {condition}{tails}"
+        )
 
     def close(self) -> None:
         self.consumer.close()

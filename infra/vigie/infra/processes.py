@@ -20,6 +20,7 @@ def settings_env(settings: VigieSettings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
+            "PYTHONUNBUFFERED": "1",  # a killed child's last log lines are the ones that explain it
             "VIGIE_STATE_DIR": str(settings.state_dir),
             "VIGIE_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
             "VIGIE_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,

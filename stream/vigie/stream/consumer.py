@@ -98,6 +98,10 @@ class BatchConsumer(faust_aiokafka.Consumer):
         #: Next offset to deliver per source partition (None: take the first fetched, e.g. no commit yet).
         self._next_offset: dict[TP, int | None] = {}
         self._holes: dict[TP, tuple[int, int]] = {}
+        #: Fetches handed on (source records or changelog records in recovery): the stall watchdog's pulse.
+        self.deliveries_made = 0
+        #: True once the fetch loop ended outside a shutdown (it is not restarted: the worker must be).
+        self.fetch_loop_ended = False
 
     # -- positions ---------------------------------------------------------------------------------------
 
@@ -144,6 +148,7 @@ class BatchConsumer(faust_aiokafka.Consumer):
         consumer_stopped = cast(Any, self)._stopped.is_set
         fetcher_stopped = fetcher._stopped.is_set
         commit_every = self._commit_every
+        self.fetch_loop_ended = False
         try:
             while not (consumer_stopped() or fetcher_stopped()):
                 records, active = await self._wait_next_records(1.0)
@@ -151,18 +156,38 @@ class BatchConsumer(faust_aiokafka.Consumer):
                 if not records or self.should_stop:
                     continue
                 if not self.flow_active:  # a rebalance began after the fetch: faust's own answer
-                    await self.perform_seek()
+                    await self._back_to_committed()
                     continue
                 await self._dispatch(records, active)
+                self.deliveries_made += 1
                 if commit_every is not None and self._n_acked >= commit_every:
                     self._n_acked = 0
                     await self.commit()
         except self.consumer_stopped_errors:
             if not self.transport.app.should_stop:
+                log.exception("the fetch loop stopped: the broker stopped the consumer")
                 raise
         except asyncio.CancelledError:
             if not self.transport.app.should_stop:
+                log.error("the fetch loop was cancelled outside a shutdown: nothing is fetched any more")
                 raise
+        except Exception:
+            log.exception("the fetch loop failed: nothing is fetched any more")
+            raise
+        finally:
+            self.fetch_loop_ended = not self.transport.app.should_stop
+
+    async def _back_to_committed(self) -> None:
+        """Every partition back to its commit point (faust's answer to a fetch that a rebalance overtook).
+
+        Mid-rebalance the seek can fail (no assignment yet, a partition revoked meanwhile): the next
+        assignment seeks again, so the failure is logged and the loop goes on, as faust's own loop does —
+        an exception here used to end the fetch loop, and the worker stopped reading without a word.
+        """
+        try:
+            await self.perform_seek()
+        except Exception as error:
+            log.warning("could not seek back to the committed offsets during a rebalance: %r", error)
 
     async def _dispatch(self, records: Mapping[TP, list[Any]], active: set[TP] | None) -> None:
         generation = self.app.consumer_generation_id

@@ -37,7 +37,7 @@ class _Worker(faust.Worker):
 
     def _setup_logging(self) -> None:
         super()._setup_logging()
-        keep_vigie_lines()
+        keep_vigie_lines(self.loglevel)
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
@@ -58,13 +58,19 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
-def keep_vigie_lines() -> None:
-    """After faust configured logging: Vigie's loggers at INFO (faust's own stay at its level), and one line
-    per window for a Kafka client's repeated error (a broker down: thousands a minute otherwise)."""
+def keep_vigie_lines(faust_level: str | int | None = None) -> None:
+    """After faust configured logging: Vigie's loggers at INFO, faust's and mode's at the worker's
+    ``--log-level`` (``vigie.core.logs.configure`` had quietened them to WARNING: ``--log-level info`` showed
+    none of faust's recovery lines), and one line per window for a Kafka client's repeated error (a broker
+    down: thousands a minute otherwise)."""
     for handler in logging.getLogger().handlers:
         if handler.level > logging.INFO:
             handler.setLevel(logging.INFO)
     logging.getLogger("vigie").setLevel(logging.INFO)
+    if faust_level is not None:
+        level = faust_level.upper() if isinstance(faust_level, str) else faust_level
+        for name in ("faust", "mode"):
+            logging.getLogger(name).setLevel(level)
     install_repeat_filter()
 
 

@@ -1,0 +1,106 @@
+"""End a worker that holds partitions but no longer moves, so that its supervisor restarts it.
+
+A faust worker can stall for good without a word: a recovery step that waits longer than the broker's
+request timeout ends faust's recovery task (``Recovery._wait`` takes the timeout for a stop), a fetch loop
+that failed is not restarted, and the partitions stay assigned to a worker that reads nothing — the group
+never gives them to another one. Nothing is lost (no offset is committed past what was processed), but
+the stream stops. The watchdog turns that into an exit: restarted, the worker rejoins the group, recovers
+its tables from the changelogs and reads on from the commit points.
+
+Stalled means: the fetch loop ended outside a shutdown, or a rebalance has lasted ``STALL_S`` without a
+single fetch handed on (changelog records during recovery count: a long recovery that progresses is not a
+stall). Before exiting, the worker logs where every task waits, the evidence an operator needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any, cast
+
+from vigie.stream.app import StreamApp
+from vigie.stream.consumer import BatchConsumer
+from vigie.stream.lifecycle import describe
+
+log = logging.getLogger(__name__)
+
+#: Seconds of rebalance without any fetch before the worker is taken as stalled: well past a rebalance's
+#: own waits (session timeout 15 s, rebalance timeout 20 s) and any single broker request of faust's.
+STALL_S = 120.0
+CHECK_EVERY_S = 5.0
+#: Exit status of a stalled worker (EX_TEMPFAIL: start it again).
+EXIT_STALLED = 75
+
+
+class StallWatch:
+    """Decides, from one look every few seconds, whether the worker is stalled (no I/O of its own)."""
+
+    def __init__(self, stall_s: float = STALL_S) -> None:
+        self.stall_s = stall_s
+        self._pulse = -1
+        self._still_since: float | None = None
+
+    def stalled(self, *, rebalancing: bool, pulse: int, fetch_loop_ended: bool, now: float) -> str | None:
+        """Why the worker is stalled, or None. ``pulse`` grows with every fetch handed on."""
+        if fetch_loop_ended:
+            return "the fetch loop ended outside a shutdown"
+        if pulse != self._pulse or not rebalancing:
+            self._pulse, self._still_since = pulse, (now if rebalancing else None)
+            return None
+        if self._still_since is None:
+            self._still_since = now
+        if now - self._still_since >= self.stall_s:
+            return f"a rebalance has lasted {now - self._still_since:.0f} s without any fetch"
+        return None
+
+
+def task_stacks() -> str:
+    """Where every task of this loop waits: its chain of awaits, outermost first, one line per frame
+    (``Task.get_stack`` shows a suspended task's outermost frame only)."""
+    lines = []
+    for task in asyncio.all_tasks():
+        lines.append(f"- {task.get_name()}")
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is not None:
+                lines.append(f"    {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return "\n".join(lines)
+
+
+def state_of(faust_app: Any, consumer: BatchConsumer) -> str:
+    """One line of what faust believes: the assignment, what is paused, the recovery's progress."""
+    recovery = faust_app.tables.recovery
+    try:
+        assignment, paused = consumer.assignment(), consumer._paused_partitions
+    except Exception as error:  # not started: nothing to describe
+        return f"consumer unavailable: {error!r}"
+    return (
+        f"generation {faust_app.consumer_generation_id}; assigned {describe(assignment)}; "
+        f"paused {describe(paused)}; recovery in progress {recovery.in_recovery}, "
+        f"completed {recovery.completed.is_set()}, changelog records left {recovery.active_remaining_total()}"
+    )
+
+
+def register_watchdog(app: StreamApp, stall_s: float = STALL_S) -> None:
+    faust_app = app.app
+    watch = StallWatch(stall_s)
+
+    @faust_app.timer(interval=CHECK_EVERY_S, name="stall-watchdog")
+    async def check() -> None:
+        consumer = cast(BatchConsumer, faust_app.consumer)
+        why = watch.stalled(
+            rebalancing=bool(faust_app.rebalancing),
+            pulse=consumer.deliveries_made,
+            fetch_loop_ended=consumer.fetch_loop_ended,
+            now=time.monotonic(),
+        )
+        if why is None:
+            return
+        log.critical("worker stalled (%s); its tasks:\n%s", why, task_stacks())
+        log.critical("worker stalled: %s; %s; exiting for a restart", why, state_of(faust_app, consumer))
+        logging.shutdown()
+        os._exit(EXIT_STALLED)
