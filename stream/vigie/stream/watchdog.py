@@ -1,15 +1,18 @@
-"""End a worker that holds partitions but no longer moves, so that its supervisor restarts it.
+"""Start a worker again when it holds partitions but no longer moves.
 
 A faust worker can stall for good without a word: a recovery step that waits longer than the broker's
 request timeout ends faust's recovery task (``Recovery._wait`` takes the timeout for a stop), a fetch loop
-that failed is not restarted, and the partitions stay assigned to a worker that reads nothing — the group
-never gives them to another one. Nothing is lost (no offset is committed past what was processed), but
-the stream stops. The watchdog turns that into an exit: restarted, the worker rejoins the group, recovers
-its tables from the changelogs and reads on from the commit points.
+cancelled outside a rebalance is not restarted, and the partitions stay assigned to a worker that reads
+nothing — the group never gives them to another one. Nothing is lost (no offset is committed past what
+was processed), but the stream stops.
 
 Stalled means: the fetch loop ended outside a shutdown, or a rebalance has lasted ``STALL_S`` without a
 single fetch handed on (changelog records during recovery count: a long recovery that progresses is not a
-stall). Before exiting, the worker logs where every task waits, the evidence an operator needs.
+stall). The worker then logs where every task waits (the evidence an operator needs) and replaces itself
+with a fresh run of the same command (``exec``: same process id, arguments, environment and log), which
+rejoins the group once the broker has dropped the stalled member (its session timeout), recovers its
+tables from the changelogs and reads on from the commit points. No supervisor is needed for that; if the
+``exec`` fails the worker exits with ``EXIT_STALLED`` for its supervisor to restart it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from vigie.stream.app import StreamApp
 from vigie.stream.consumer import BatchConsumer
@@ -27,10 +31,10 @@ from vigie.stream.lifecycle import describe
 log = logging.getLogger(__name__)
 
 #: Seconds of rebalance without any fetch before the worker is taken as stalled: well past a rebalance's
-#: own waits (session timeout 15 s, rebalance timeout 20 s) and any single broker request of faust's.
-STALL_S = 120.0
+#: own waits (a dead member's session timeout, 15 s, then the rebalance timeout, 20 s).
+STALL_S = 60.0
 CHECK_EVERY_S = 5.0
-#: Exit status of a stalled worker (EX_TEMPFAIL: start it again).
+#: Exit status of a stalled worker that could not start itself again (EX_TEMPFAIL: start it again).
 EXIT_STALLED = 75
 
 
@@ -101,6 +105,17 @@ def register_watchdog(app: StreamApp, stall_s: float = STALL_S) -> None:
         if why is None:
             return
         log.critical("worker stalled (%s); its tasks:\n%s", why, task_stacks())
-        log.critical("worker stalled: %s; %s; exiting for a restart", why, state_of(faust_app, consumer))
+        log.critical("worker stalled: %s; %s; starting again", why, state_of(faust_app, consumer))
+        start_again()
+
+
+def start_again() -> NoReturn:
+    """Replace this process with a fresh run of the command that started it (or exit for a supervisor)."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    try:
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+    except OSError as error:
+        log.critical("could not start again (%r): exiting with %d", error, EXIT_STALLED)
         logging.shutdown()
         os._exit(EXIT_STALLED)
