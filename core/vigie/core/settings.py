@@ -88,6 +88,12 @@ class StreamSettings(BaseModel):
     web_enabled: bool = False
     web_port: int = 6066
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus /metrics on loopback; 0: off.")
+    stall_s: float = Field(
+        60.0,
+        ge=10,
+        description="Seconds of rebalance without any fetch after which a worker starts itself again "
+        "(vigie.stream.watchdog); past a dead member's session timeout plus the rebalance timeout.",
+    )
 
 
 class GatewaySettings(BaseModel):

@@ -12,7 +12,6 @@ from vigie.stream.lifecycle import register_lifecycle
 from vigie.stream.mastery.agents import register_mastery
 from vigie.stream.pipeline import register_pipeline
 from vigie.stream.signals.agents import register_signals
-from vigie.stream.watchdog import register_watchdog
 
 
 def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamApp:
@@ -23,5 +22,4 @@ def create_app(settings: VigieSettings, *, app_id: str | None = None) -> StreamA
     register_mastery(stream_app)
     register_pipeline(stream_app)
     register_lifecycle(stream_app)
-    register_watchdog(stream_app)
     return stream_app

@@ -6,7 +6,7 @@ cancelled outside a rebalance is not restarted, and the partitions stay assigned
 nothing — the group never gives them to another one. Nothing is lost (no offset is committed past what
 was processed), but the stream stops.
 
-Stalled means: the fetch loop ended outside a shutdown, or a rebalance has lasted ``STALL_S`` without a
+Stalled means: the fetch loop ended outside a shutdown, or a rebalance has lasted ``stream.stall_s`` (60 s) without a
 single fetch handed on (changelog records during recovery count: a long recovery that progresses is not a
 stall). The worker then logs where every task waits (the evidence an operator needs) and replaces itself
 with a fresh run of the same command (``exec``: same process id, arguments, environment and log), which
@@ -30,9 +30,6 @@ from vigie.stream.lifecycle import describe
 
 log = logging.getLogger(__name__)
 
-#: Seconds of rebalance without any fetch before the worker is taken as stalled: well past a rebalance's
-#: own waits (a dead member's session timeout, 15 s, then the rebalance timeout, 20 s).
-STALL_S = 60.0
 CHECK_EVERY_S = 5.0
 #: Exit status of a stalled worker that could not start itself again (EX_TEMPFAIL: start it again).
 EXIT_STALLED = 75
@@ -41,7 +38,7 @@ EXIT_STALLED = 75
 class StallWatch:
     """Decides, from one look every few seconds, whether the worker is stalled (no I/O of its own)."""
 
-    def __init__(self, stall_s: float = STALL_S) -> None:
+    def __init__(self, stall_s: float) -> None:
         self.stall_s = stall_s
         self._pulse = -1
         self._still_since: float | None = None
@@ -89,21 +86,28 @@ def state_of(faust_app: Any, consumer: BatchConsumer) -> str:
     )
 
 
-def register_watchdog(app: StreamApp, stall_s: float = STALL_S) -> None:
+async def watch(app: StreamApp) -> None:
+    """Look every ``CHECK_EVERY_S`` for as long as the worker runs. A task of the worker's own, not a faust
+    timer: faust starts its timers only once the first recovery is complete, which is where one stalls."""
     faust_app = app.app
-    watch = StallWatch(stall_s)
-
-    @faust_app.timer(interval=CHECK_EVERY_S, name="stall-watchdog")
-    async def check() -> None:
-        consumer = cast(BatchConsumer, faust_app.consumer)
-        why = watch.stalled(
-            rebalancing=bool(faust_app.rebalancing),
-            pulse=consumer.deliveries_made,
-            fetch_loop_ended=consumer.fetch_loop_ended,
-            now=time.monotonic(),
-        )
+    watch = StallWatch(app.settings.stream.stall_s)
+    while True:
+        await asyncio.sleep(CHECK_EVERY_S)
+        consumer = cast(BatchConsumer | None, faust_app._consumer)
+        if consumer is None or faust_app.should_stop:
+            continue
+        try:
+            why = watch.stalled(
+                rebalancing=bool(faust_app.rebalancing),
+                pulse=consumer.deliveries_made,
+                fetch_loop_ended=consumer.fetch_loop_ended,
+                now=time.monotonic(),
+            )
+        except Exception:  # the watchdog's own failure must not end a working worker
+            log.exception("the stall watchdog could not look at the worker")
+            continue
         if why is None:
-            return
+            continue
         log.critical("worker stalled (%s); its tasks:\n%s", why, task_stacks())
         log.critical("worker stalled: %s; %s; starting again", why, state_of(faust_app, consumer))
         start_again()

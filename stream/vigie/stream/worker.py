@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 
@@ -10,7 +11,7 @@ import faust
 from vigie.core.logs import install_repeat_filter
 from vigie.core.settings import VigieSettings
 from vigie.core.topics import ensure_named_topics, ensure_topics
-from vigie.stream import lifecycle, metrics
+from vigie.stream import lifecycle, metrics, watchdog
 from vigie.stream.app import StreamApp
 from vigie.stream.topology import create_app
 
@@ -31,13 +32,19 @@ def ensure_changelog_topics(stream_app: StreamApp) -> list[str]:
 
 
 class _Worker(faust.Worker):
-    """faust's worker, whose logging keeps Vigie's lines and rate-limits the Kafka clients' repeated errors."""
+    """faust's worker, whose logging keeps Vigie's lines and rate-limits the Kafka clients' repeated errors,
+    with the stall watchdog running from its first start (``vigie.stream.watchdog``)."""
 
     stream_app: StreamApp
+    _watchdog: asyncio.Future[None]
 
     def _setup_logging(self) -> None:
         super()._setup_logging()
         keep_vigie_lines(self.loglevel)
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        self._watchdog = asyncio.ensure_future(watchdog.watch(self.stream_app))
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
