@@ -62,7 +62,7 @@ class Outbox:
 
     def remember(self, store: MutableMapping[str, Any], key: str, previous: Any) -> None:
         """Note the value ``key`` had in ``store`` before a write (``ABSENT`` if none)."""
-        self.journal.append((put_back, (store, key, previous)))
+        self.journal.append((put_back, store, key, previous))
 
     def checkpoint(self) -> tuple[int, int]:
         """A point to come back to: what was added and changed so far."""

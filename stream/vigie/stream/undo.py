@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-#: One change: (the call that undoes it, its arguments).
-Undo = tuple[Callable[..., object], tuple[Any, ...]]
+#: One change: (the call that undoes it, then its arguments); flat, one tuple per change.
+Undo = tuple[Callable[..., object], *tuple[Any, ...]]
 
 #: The changes since the journal was last emptied, in order (undone last first).
 Journal = list[Undo]
@@ -44,5 +44,5 @@ def put_back(mapping: MutableMapping[Any, Any], key: Any, previous: Any) -> None
 def undo(journal: Journal, since: int = 0) -> None:
     """Undo the changes journalled after the first ``since``, last first, and forget them."""
     while len(journal) > since:
-        call, arguments = journal.pop()
+        call, *arguments = journal.pop()
         call(*arguments)

@@ -162,11 +162,11 @@ class ItemTimes:
         self._stats[item] = (answers, mean + max(1 / answers, 0.05) * (math.log(max(response_ms, 100)) - mean))
         journal = self.journal
         if journal is not None:
-            journal.append((put_back, (self._stats, item, ABSENT if stats is None else stats)))
+            journal.append((put_back, self._stats, item, ABSENT if stats is None else stats))
         if len(self._stats) > self.max_items:
             oldest = next(iter(self._stats))
             if journal is not None:
-                journal.append((put_back, (self._stats, oldest, self._stats[oldest])))
+                journal.append((put_back, self._stats, oldest, self._stats[oldest]))
             del self._stats[oldest]
 
 
@@ -210,7 +210,7 @@ class SignalEngine:
         out: list[SignalChanged] = []
         cache: dict[str, PupilSignals | None] = {}
         if self.journal is not None:  # the counters and watermarks as they were (a copy per batch, not per event)
-            self.journal.append((self._restore, (self.events, self.duplicates, dict(self.watermarks))))
+            self.journal.append((self._restore, self.events, self.duplicates, dict(self.watermarks)))
         for event in events:
             self.events += 1
             pupil = event.student_id

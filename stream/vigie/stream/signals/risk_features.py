@@ -277,17 +277,17 @@ class ClassActivity:
         if c is None:
             c = _Class()
             if journal is not None:
-                journal.append((classes.pop, (class_id,)))
+                journal.append((classes.pop, class_id))
         classes[class_id] = c  # re-inserted last: least recently used first
         if len(classes) > self.max_classes:
             oldest = next(iter(classes))
             if journal is not None:
-                journal.append((classes.__setitem__, (oldest, classes[oldest])))
+                journal.append((classes.__setitem__, oldest, classes[oldest]))
             del classes[oldest]
         if t > c.day:
             if journal is not None:
                 dropped = c.history[0] if len(c.history) >= CLASS_HISTORY else None
-                journal.append((_reopen, (c, c.day, c.cum, c.fast, c.fast_t, c.active, dropped)))
+                journal.append((_reopen, c, c.day, c.cum, c.fast, c.fast_t, c.active, dropped))
             if c.day >= 0:
                 share = len(c.active) / len(c.members)
                 c.cum += share
@@ -297,13 +297,14 @@ class ClassActivity:
             c.day = t
             c.history.append((t, c.cum, c.fast, c.fast_t))
             del c.history[:-CLASS_HISTORY]
-        if journal is not None and pupil not in c.members:
-            journal.append((c.members.discard, (pupil,)))
-        c.members.add(pupil)
-        if t == c.day:
-            if journal is not None and pupil not in c.active:
-                journal.append((c.active.discard, (pupil,)))
+        if pupil not in c.members:
+            c.members.add(pupil)
+            if journal is not None:
+                journal.append((c.members.discard, pupil))
+        if t == c.day and pupil not in c.active:
             c.active.add(pupil)
+            if journal is not None:
+                journal.append((c.active.discard, pupil))
 
     def _before(self, c: _Class, t: float) -> tuple[float, float, float]:
         """(cum, fast, fast_t) over the days before ``t``, open day included when it is before ``t``."""
