@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import inspect
 import json
 import os
 import subprocess
@@ -97,10 +98,12 @@ def batches(answers: int, pupils: int, batch: int) -> list[list[LearningEvent]]:
 
 def side(mastery: Any, signals: Any, book: Any) -> tuple[Outbox, Any, Any]:
     outbox = Outbox()
+    # The engine journals its memory in the outbox as in the worker (vigie.stream.signals.agents), if it can.
+    journal = {"journal": outbox.journal} if "journal" in inspect.signature(signals).parameters else {}
     return (
         outbox,
         mastery(ChangelogTable(_Table("mastery-changelog"), outbox), book, threshold=0.95, model="learner"),
-        signals(ChangelogTable(_Table("signals-changelog"), outbox), partitions=PARTITIONS),
+        signals(ChangelogTable(_Table("signals-changelog"), outbox), partitions=PARTITIONS, **journal),
     )
 
 

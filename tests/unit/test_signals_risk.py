@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from datetime import date
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests import factories
 from tests.unit.test_signals import a_day_of_work, run, school_days
 from vigie.core.errors import ConfigurationError
-from vigie.stream.signals.engine import SignalEngine
+from vigie.stream.signals.engine import ItemTimes, SignalEngine
 from vigie.stream.signals.risk_features import FEATURES, ClassActivity, RiskState, school_days_left, school_time
 from vigie.stream.signals.risk_fit import FitOptions, fit, severity_thresholds
 from vigie.stream.signals.risk_model import RiskModel, default_model
 from vigie.stream.signals.rules import RISK_SIGNAL
+from vigie.stream.undo import Journal, undo
 
 pytestmark = pytest.mark.unit
 
@@ -46,6 +50,33 @@ def test_class_activity_answers_for_a_past_time_whatever_comes_after() -> None:
     classes.observe("c", "a", 4)
     assert classes.cumulated_before("c", 2) == before == pytest.approx(1.0)
     assert classes.recent_through("c", 2) == pytest.approx(0.5 ** (1 / 7) + 0.5)
+
+
+_OBSERVATIONS = st.lists(st.tuples(st.sampled_from("cdef"), st.sampled_from("abc"), st.integers(60, 90)), max_size=60)
+
+
+@given(_OBSERVATIONS, _OBSERVATIONS)
+def test_the_per_worker_memory_undoes_every_change_it_journals(before: list, undone: list) -> None:
+    """What a failed batch's rollback relies on (``vigie.stream.undo``): class activity and item times come back
+    to what they held, whatever the changes: new classes and items, days started (class ``c``'s history full),
+    late events, pupils joining, the bounds pushing the least recently used out."""
+    journal: Journal = []
+    classes, items = ClassActivity(max_classes=3, journal=journal), ItemTimes(max_items=3, journal=journal)
+
+    def observe(class_id: str, pupil: str, t: int) -> None:
+        classes.observe(class_id, pupil, t)
+        items.observe(f"{class_id}{pupil}", 100 * t)
+
+    for t in range(70):
+        observe("c", "a", t)
+    for observation in before:
+        observe(*observation)
+    journal.clear()
+    kept = copy.deepcopy((classes._classes, items._stats))
+    for observation in undone:
+        observe(*observation)
+    undo(journal)
+    assert (classes._classes, items._stats) == kept and journal == []
 
 
 def test_school_time_counts_school_days_only() -> None:

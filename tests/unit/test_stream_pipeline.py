@@ -1,25 +1,33 @@
 """The pipeline's entrance and processor isolation without a broker: every message ends processed or
-dead-lettered, a poison event is undone and isolated, and dead letters keep no raw identifier."""
+dead-lettered, a poison event is undone and isolated (table writes and a processor's in-memory data alike),
+and dead letters keep no raw identifier."""
 
 from __future__ import annotations
 
 import base64
+import copy
 import json
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from tests import factories
+from tests.unit.test_signals_state import BATCH, EVENTS, HALF, PARTITIONS
+from tests.unit.test_state_cache import reusable
 from vigie.core.contract.codec import decode, encode
-from vigie.core.contract.events import DeadLetter
-from vigie.core.settings import PrivacySettings
-from vigie.core.topics import MASTERY_UPDATES
+from vigie.core.contract.events import DeadLetter, LearningEvent
+from vigie.core.settings import PrivacySettings, VigieSettings
+from vigie.core.topics import MASTERY_UPDATES, SIGNALS
 from vigie.producers.pseudonym import Pseudonymizer
 from vigie.stream.deadletters import DeadLetterWriter
 from vigie.stream.emit import ChangelogTable, Outbox
 from vigie.stream.mastery.params import ParameterBook
 from vigie.stream.mastery.processor import MasteryProcessor
 from vigie.stream.pipeline import PROCESS_ATTEMPTS, processing_error, run_processors, split_valid
+from vigie.stream.signals.agents import SignalsProcessor
+from vigie.stream.signals.engine import SignalEngine
 
 pytestmark = pytest.mark.unit
 
@@ -96,13 +104,13 @@ def test_a_payload_that_is_not_a_json_object_is_withheld_with_its_size_and_diges
 class _Table:
     """What ChangelogTable needs of a faust table."""
 
-    def __init__(self) -> None:
+    def __init__(self, changelog: str = "app-mastery-changelog") -> None:
         self.data: dict[str, bytes] = {}
         self.value_serializer = "raw"
 
         class _Topic:
             def get_topic_name(self) -> str:
-                return "app-mastery-changelog"
+                return changelog
 
         self.changelog_topic = _Topic()
 
@@ -139,3 +147,112 @@ def test_a_poison_event_is_undone_retried_then_isolated_and_every_other_event_is
     records = outbox.drain()
     assert sorted(r for r in records if r[0] == "mu") == sorted(r for r in expected_records if r[0] == "mu")
     assert f"({PROCESS_ATTEMPTS} attempts)" in str(processing_error(failures[4]))
+
+
+class _Failing(SignalsProcessor):
+    """The real signals processor with a bug: the first ``times`` batches holding ``event_id`` raise once the
+    engine has applied all of them (item times, class activity, watermarks and states changed)."""
+
+    def __init__(self, engine: SignalEngine, event_id: uuid.UUID | None = None, times: int = 0) -> None:
+        super().__init__(engine)
+        self.event_id, self.times = event_id, times
+
+    def process(self, events):
+        emissions = super().process(events)
+        if self.times > 0 and any(e.event_id == self.event_id for e in events):
+            self.times -= 1
+            raise RuntimeError("a processor bug")
+        return emissions
+
+
+def _signals_run(batches: list[list[LearningEvent]], fails_on: uuid.UUID | None = None, times: int = 0):
+    """The batches through ``run_processors`` and the day-boundary timer, wired as in a worker: (the signal
+    changes produced, the events dead-lettered, the engine's memory after each batch, the engine)."""
+    table, outbox = _Table("app-signals-state-changelog"), Outbox()
+    engine = SignalEngine(ChangelogTable(table, outbox), partitions=PARTITIONS, journal=outbox.journal)
+    processor, names = _Failing(engine, fails_on, times), {SIGNALS: "signals"}
+    changes, dead, memories = [], [], []
+    for batch in batches:
+        valid = [(e, _Message(b"", b"", offset=i)) for i, e in enumerate(batch)]
+        dead += [batch[i] for i in run_processors([processor], valid, outbox, names)]
+        changes += [record for record in outbox.drain() if record[0] == "signals"]
+        changes += [("signals", c.student_id.encode(), encode(c)) for c in engine.tick()]
+        outbox.drain()
+        memories.append(copy.deepcopy(_memory(engine)))
+    return changes, dead, memories, engine
+
+
+def _memory(engine: SignalEngine) -> dict[str, object]:
+    """What a worker's engine keeps in memory besides its table and its decoded states."""
+    return {
+        "item_times": engine.items._stats,
+        "class_activity": engine.classes._classes,
+        "watermarks": engine.watermarks,
+        "scanned": engine.scanned,
+        "events": engine.events,
+        "duplicates": engine.duplicates,
+    }
+
+
+EARLY = EVENTS[: HALF + 2 * BATCH]
+#: The batch that fails, and where in it the event that makes it fail is.
+FAILING, MIDDLE = HALF // BATCH, BATCH // 2
+
+
+def _batches(extra: LearningEvent | None = None) -> list[list[LearningEvent]]:
+    """``EARLY`` in batches, ``extra`` in the middle of batch ``FAILING``."""
+    batches = [EARLY[start : start + BATCH] for start in range(0, len(EARLY), BATCH)]
+    if extra is not None:
+        batches[FAILING] = [*batches[FAILING][:MIDDLE], extra, *batches[FAILING][MIDDLE:]]
+    return batches
+
+
+def test_a_poison_event_in_the_signals_leaves_their_memory_and_outputs_as_if_it_never_came() -> None:
+    """An event that makes the engine raise halfway through a batch, once it moved its partition's watermark to
+    the next day and caught its pupil up to it: the batch is undone and replayed, the event dead-lettered, and
+    the engine's memory (item times, class activity, watermarks) after every batch, its signals and its table
+    are those of a run that never saw the event."""
+    last = _batches()[FAILING][-1].occurred_at
+    poison = _batches()[FAILING][MIDDLE].model_copy(  # no such academy: the engine raises (the contract refuses it)
+        update={"academy": "atlantide", "event_id": uuid.uuid4(), "occurred_at": last + timedelta(days=1)}
+    )
+    expected, none, clean_memories, clean = _signals_run(_batches())
+    changes, dead, memories, engine = _signals_run(_batches(poison))
+    assert none == [] and dead == [poison]
+    assert memories == clean_memories
+    assert engine.store == clean.store
+    assert changes == expected, "the same signal changes, in the same order"
+    assert reusable(engine) == set(engine.decoded._entries), "every decoded state kept is of a value stored"
+
+
+@pytest.mark.parametrize("failures", [1, PROCESS_ATTEMPTS + 1], ids=["transient", "dead-lettered"])
+def test_a_failed_signals_batch_counts_no_event_twice(failures: int) -> None:
+    """A failure after the engine applied a whole batch holding an answer of a new class on the next day: the
+    batch is undone and replayed, each event applied once (or not at all if it fails every time: then it is
+    dead-lettered), and nothing of the failed attempts stays in memory (item times, class activity, watermarks,
+    decoded states): the same as a run of what was applied, without the failure."""
+    answer = next(e for e in _batches()[FAILING][MIDDLE:] if e.kind == "answer")
+    extra = answer.model_copy(
+        update={
+            "class_id": "a-new-class",
+            "event_id": uuid.uuid4(),
+            "occurred_at": answer.occurred_at + timedelta(days=1),
+        }
+    )
+    applied = _batches(extra) if failures <= PROCESS_ATTEMPTS else _batches()
+    expected, _, clean_memories, clean = _signals_run(applied)
+    changes, dead, memories, engine = _signals_run(_batches(extra), extra.event_id, failures)
+    assert dead == ([] if failures <= PROCESS_ATTEMPTS else [extra])
+    assert memories == clean_memories
+    assert engine.store == clean.store
+    assert changes == expected
+    assert reusable(engine) == set(engine.decoded._entries), "every decoded state kept is of a value stored"
+
+
+def test_a_workers_signals_engine_journals_its_memory_where_the_pipeline_rolls_back(tmp_path) -> None:
+    from vigie.stream.topology import create_app
+
+    stream_app = create_app(VigieSettings(state_dir=tmp_path, kafka={"partitions": 3}))
+    [processor] = [p for p in stream_app.processors if isinstance(p, SignalsProcessor)]
+    engine, journal = processor.engine, stream_app.outbox.journal
+    assert engine.journal is journal and engine.items.journal is journal and engine.classes.journal is journal

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from vigie.core.topics import key_hash
+from vigie.stream.undo import ABSENT, Journal, put_back, undo
 
 #: (topic name, key, value); a ``None`` value is a tombstone.
 Record = tuple[str, bytes, bytes | None]
@@ -37,17 +38,16 @@ HASH_MEMO_SIZE = 1 << 20
 #: Batches whose records are still being acknowledged while the next one is processed (backpressure).
 BATCHES_AHEAD = 2
 
-#: A table value that was absent before a write (``rollback`` deletes the key again).
-_ABSENT = object()
-
 
 class Outbox:
     """Records waiting to be produced; ``drain`` hands them over in the order they were added.
 
     ``state_topics`` names the changelog topics of the tables writing here (see ``Emitter.send_and_wait``).
-    Every table write through ``ChangelogTable`` is journalled with the value it replaced, so that a
-    processor that raised halfway through a batch can be undone (``checkpoint`` / ``rollback``): the
-    pipeline then replays the batch event by event and dead-letters only the event that fails.
+    Every table write through ``ChangelogTable`` is journalled with the value it replaced, and so is every
+    change a processor makes to data it keeps in memory (``vigie.stream.undo``: the signals engine writes
+    to ``journal``), so that a processor that raised halfway through a batch can be undone whole
+    (``checkpoint`` / ``rollback``): the pipeline then replays the batch event by event and dead-letters
+    only the event that fails.
     """
 
     __slots__ = ("journal", "records", "state_topics")
@@ -55,29 +55,25 @@ class Outbox:
     def __init__(self) -> None:
         self.records: list[Record] = []
         self.state_topics: set[str] = set()
-        self.journal: list[tuple[MutableMapping[str, Any], str, Any]] = []
+        self.journal: Journal = []
 
     def add(self, topic: str, key: bytes, value: bytes | None) -> None:
         self.records.append((topic, key, value))
 
     def remember(self, store: MutableMapping[str, Any], key: str, previous: Any) -> None:
-        """Note the value ``key`` had in ``store`` before a write (``_ABSENT`` if none)."""
-        self.journal.append((store, key, previous))
+        """Note the value ``key`` had in ``store`` before a write (``ABSENT`` if none)."""
+        self.journal.append((put_back, store, key, previous))
 
     def checkpoint(self) -> tuple[int, int]:
-        """A point to come back to: what was added and written so far."""
+        """A point to come back to: what was added and changed so far."""
         return len(self.records), len(self.journal)
 
     def rollback(self, point: tuple[int, int]) -> None:
-        """Forget the records added since ``point`` and put back the table values they overwrote."""
-        records, writes = point
+        """Forget the records added since ``point`` and undo the changes journalled since: the table values
+        they overwrote are put back, and so is the data kept in memory."""
+        records, changes = point
         del self.records[records:]
-        while len(self.journal) > writes:
-            store, key, previous = self.journal.pop()
-            if previous is _ABSENT:
-                store.pop(key, None)
-            else:
-                store[key] = previous
+        undo(self.journal, changes)
 
     def drain(self) -> list[Record]:
         records, self.records = self.records, []
@@ -115,7 +111,7 @@ class ChangelogTable(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         data = self.table.data
-        self.outbox.remember(data, key, data.get(key, _ABSENT))
+        self.outbox.remember(data, key, data.get(key, ABSENT))
         encoded = self._encode(value)  # before the write: a value that cannot be encoded changes nothing
         data[key] = value
         self.outbox.add(self.topic, key.encode(), encoded)

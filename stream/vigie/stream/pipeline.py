@@ -13,10 +13,13 @@ Nothing a producer sends can stop the stream. Every message ends as a processed 
 - so is a valid event whose Kafka key is not its pupil's pseudonym: processed on whichever partition it
   landed, it would split the pupil's state across partitions (a repartition topic could re-key it, but
   a producer that keys wrongly has a bug to fix, and the dead letter tells it so);
-- an event that makes a processor raise: the processor's writes of the batch are rolled back
-  (``Outbox.checkpoint``/``rollback``), the batch is replayed through that processor one event at a
-  time, each event tried ``PROCESS_ATTEMPTS`` times; the ones that still fail are dead-lettered with the
-  error, every other event is processed, and the worker goes on.
+- an event that makes a processor raise: what the processor changed in the batch is rolled back
+  (``Outbox.checkpoint``/``rollback``), its table writes and the data it keeps in memory alike (the
+  signals engine's item times, class activity and watermarks: both are journalled in the outbox,
+  ``vigie.stream.undo``), so that no event of the batch is counted twice; the batch is replayed through
+  that processor one event at a time, each event tried ``PROCESS_ATTEMPTS`` times (each failed attempt
+  rolled back the same way); the ones that still fail are dead-lettered with the error, every other
+  event is processed, and the worker goes on.
 
 Dead letters hold no raw identifier (``vigie.stream.deadletters``) and always fit the broker. Only a
 failure to produce the batch's output (the broker refusing for longer than the producer's retries)

@@ -3,6 +3,9 @@
 A processor receives a batch of valid learning events, in partition order, and returns the
 events it emits. It keeps its state in its own faust table, keyed by pupil; it must be
 idempotent for a redelivered event (same ``event_id``), since delivery is at least once.
+A processor that raises on a batch is undone and replayed event by event (``vigie.stream.pipeline``):
+any data it keeps in memory besides its table must journal its changes in the outbox's journal
+(``vigie.stream.undo``), as the signals engine does, or the replay would count the batch twice there.
 """
 
 from __future__ import annotations

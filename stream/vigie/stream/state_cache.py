@@ -11,6 +11,10 @@ and the value is decoded as before. The cached object is an exact twin of its va
 encodes it at the end of the batch, after its last change), so the results are the same as decoding,
 which the tests check (batches against one event at a time).
 
+So a rolled-back attempt leaves nothing here that could be served, and the rollback need not journal this
+cache (``vigie.stream.undo``): what the attempt kept goes with the values it wrote, which the rollback
+replaces; what it found here it took (below), and the values put back are decoded again.
+
 ``take`` hands the object over and forgets it: while a batch changes it, it is not in the cache, so a
 batch that fails halfway can never leave a half-changed object behind. ``keep`` puts it back with the
 value just written. Bounded: least recently written first out.

@@ -6,6 +6,10 @@ pupil's value is read once and written once per batch. An erasure deletes the va
 tombstone); answers after it in the same batch start from a fresh state. An answer already in the
 pupil's window (a redelivery) changes nothing and emits nothing: its update was acknowledged by the
 broker before the state that remembers it (``vigie.stream.mastery.state``).
+
+The table is all the processor keeps (no decoded states: see ``vigie.stream.state_cache``; the parameters
+come from their own topic): a batch the pipeline rolls back is undone by the outbox's rollback of its table
+writes alone. Only the ``duplicates`` figure, a diagnostic, counts again a redelivery in a replayed batch.
 """
 
 from __future__ import annotations

@@ -60,7 +60,10 @@ def register_signals(stream_app: StreamApp) -> SignalsProcessor:
     # restarted worker's recovery fails to decode the raw keys and never ends.
     table.changelog_topic = table._new_changelog_topic()
     state = ChangelogTable(table, stream_app.outbox)
-    processor = SignalsProcessor(SignalEngine(state, partitions=settings.kafka.partitions))
+    # The engine's memory (item times, class activity, watermarks) is journalled with its table writes: the
+    # pipeline undoes both when the processor fails on a batch (vigie.stream.undo).
+    engine = SignalEngine(state, partitions=settings.kafka.partitions, journal=stream_app.outbox.journal)
+    processor = SignalsProcessor(engine)
     stream_app.processors.append(processor)
     source_name = LEARNING_EVENTS.name(settings.kafka.topic_prefix)
     signals_topic = stream_app.names[SIGNALS]

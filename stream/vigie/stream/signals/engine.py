@@ -24,6 +24,11 @@ cannot raise a signal twice. Signal and emission ids are UUIDv5 of (pupil, signa
 Approximation, documented: an item's typical response time (for rapid guessing) is a running
 mean of log-times per item kept in memory by each worker (not in the table): each worker learns it
 from the pupils of its own partitions, and it restarts empty after a restart.
+
+In the worker, every change to that memory (item times, class activity, watermarks and counters) is
+journalled with the table writes (``journal``: the outbox's, ``vigie.stream.undo``), so that a batch the
+pipeline rolls back leaves none of it behind: replayed, its events are counted once. The decoded states
+need no journal: one is reused only for the very value the table holds (``vigie.stream.state_cache``).
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from vigie.stream.signals.risk_reasons import explain
 from vigie.stream.signals.rules import RANK, RISK_SIGNAL, Finding, SignalRules, counts_as_at_risk
 from vigie.stream.signals.state import ID_BYTES, OpenSignal, PupilSignals
 from vigie.stream.state_cache import DEFAULT_DECODED_PUPILS, DecodedStates
+from vigie.stream.undo import ABSENT, Journal, put_back
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +129,16 @@ def legacy_value(value: bytes | dict[str, Any]) -> dict[str, Any]:
 
 
 class ItemTimes:
-    """Per-item typical response time: a running mean of log-times (per worker, in memory, bounded)."""
+    """Per-item typical response time: a running mean of log-times (per worker, in memory, bounded).
 
-    def __init__(self, max_items: int = 200_000) -> None:
+    With a ``journal`` (``vigie.stream.undo``), every change is journalled: an item's figures are replaced,
+    never changed in place, so the entry holds the figures it replaced.
+    """
+
+    def __init__(self, max_items: int = 200_000, journal: Journal | None = None) -> None:
         self.max_items = max_items
-        self._stats: dict[str, list[Any]] = {}
+        self.journal = journal
+        self._stats: dict[str, tuple[int, float]] = {}
 
     def typical_ms(self, item: str, min_answers: int) -> float | None:
         stats = self._stats.get(item)
@@ -136,23 +147,27 @@ class ItemTimes:
     def typical_then_observe(self, item: str, min_answers: int, response_ms: int) -> float | None:
         """``typical_ms`` before this answer, then ``observe`` it (one look-up)."""
         stats = self._stats.pop(item, None)
-        if stats is None:
-            typical, stats = None, [0, 0.0]
-        else:
-            typical = math.exp(stats[1]) if stats[0] >= min_answers else None
+        typical = math.exp(stats[1]) if stats is not None and stats[0] >= min_answers else None
         self._observe(stats, item, response_ms)
         return typical
 
     def observe(self, item: str, response_ms: int) -> None:
-        stats = self._stats.pop(item, None)
-        self._observe(stats or [0, 0.0], item, response_ms)
+        self._observe(self._stats.pop(item, None), item, response_ms)
 
-    def _observe(self, stats: list[Any], item: str, response_ms: int) -> None:
-        stats[0] += 1
-        stats[1] += max(1 / stats[0], 0.05) * (math.log(max(response_ms, 100)) - stats[1])
-        self._stats[item] = stats  # re-inserted last: the dict's order is least recently used first
+    def _observe(self, stats: tuple[int, float] | None, item: str, response_ms: int) -> None:
+        """``stats``: the item's figures, just taken out of the dict (``None``: a new item)."""
+        answers, mean = stats or (0, 0.0)
+        answers += 1
+        # re-inserted last: the dict's order is least recently used first
+        self._stats[item] = (answers, mean + max(1 / answers, 0.05) * (math.log(max(response_ms, 100)) - mean))
+        journal = self.journal
+        if journal is not None:
+            journal.append((put_back, self._stats, item, ABSENT if stats is None else stats))
         if len(self._stats) > self.max_items:
-            del self._stats[next(iter(self._stats))]
+            oldest = next(iter(self._stats))
+            if journal is not None:
+                journal.append((put_back, self._stats, oldest, self._stats[oldest]))
+            del self._stats[oldest]
 
 
 class SignalEngine:
@@ -167,13 +182,16 @@ class SignalEngine:
         risk_model: RiskModel | None = None,
         score_risk: bool = True,
         decoded_pupils: int = DEFAULT_DECODED_PUPILS,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self.partitions = partitions
         self.rules = rules or SignalRules()
         self.risk_model = risk_model or (default_model() if score_risk else None)
-        self.items = ItemTimes()
-        self.classes = ClassActivity()
+        #: Where the changes to the data below are journalled (``vigie.stream.undo``; ``None``: nowhere).
+        self.journal = journal
+        self.items = ItemTimes(journal=journal)
+        self.classes = ClassActivity(journal=journal)
         self.watermarks: dict[int, datetime] = {}
         self.scanned: dict[int, date] = {}
         self.events = 0
@@ -191,6 +209,8 @@ class SignalEngine:
         """Apply a batch in order; each touched pupil's state is read once and written once."""
         out: list[SignalChanged] = []
         cache: dict[str, PupilSignals | None] = {}
+        if self.journal is not None:  # the counters and watermarks as they were (a copy per batch, not per event)
+            self.journal.append((self._restore, self.events, self.duplicates, dict(self.watermarks)))
         for event in events:
             self.events += 1
             pupil = event.student_id
@@ -241,6 +261,10 @@ class SignalEngine:
         return out
 
     # -- internals --------------------------------------------------------------------------------
+    def _restore(self, events: int, duplicates: int, watermarks: dict[int, datetime]) -> None:
+        """Undo a batch's changes to the counters and watermarks (journalled by ``process``)."""
+        self.events, self.duplicates, self.watermarks = events, duplicates, watermarks
+
     def _load(self, pupil: str) -> PupilSignals | None:
         """The pupil's state (``None``: none stored); once loaded, it is the caller's to write back."""
         value = self.store.get(pupil)

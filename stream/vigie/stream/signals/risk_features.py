@@ -26,6 +26,7 @@ from operator import attrgetter
 
 from vigie.core.contract.calendar import is_school_day
 from vigie.core.contract.referential import Zone
+from vigie.stream.undo import Journal
 
 #: Half-lives (time units) of the recent and the longer-term windows.
 FAST, SLOW = 7.0, 28.0
@@ -226,6 +227,10 @@ class RiskState:
 _risk_values = attrgetter(*(f.name for f in fields(RiskState)))
 
 
+#: A day of a class's history: (day, cum, fast, fast_t) before it.
+_Day = tuple[float, float, float, float]
+
+
 @dataclass(slots=True)
 class _Class:
     members: set[str] = field(default_factory=set)
@@ -234,11 +239,22 @@ class _Class:
     cum: float = 0.0  # cumulated share of members active, over the closed days
     fast: float = 0.0  # the same, decayed (half-life FAST) to ``fast_t``, the last closed day
     fast_t: float = 0.0
-    history: list[tuple[float, float, float, float]] = field(default_factory=list)  # (day, cum, fast, fast_t) before it
+    history: list[_Day] = field(default_factory=list)
 
 
 #: Days of a class remembered to answer for a recent past time (a tick that comes late).
 CLASS_HISTORY = 64
+
+
+def _reopen(
+    c: _Class, day: float, cum: float, fast: float, fast_t: float, active: set[str], dropped: _Day | None
+) -> None:
+    """Undo the start of a class's day (``ClassActivity.observe``): the day before is open again, and the
+    history is as it was (its oldest day back, if the new day had pushed it out)."""
+    c.day, c.cum, c.fast, c.fast_t, c.active = day, cum, fast, fast_t, active
+    c.history.pop()
+    if dropped is not None:
+        c.history.insert(0, dropped)
 
 
 class ClassActivity:
@@ -246,18 +262,32 @@ class ClassActivity:
 
     A day is closed by the class's first event of a later day, before that event's pupil joins the
     members, so the figures depend only on the order of the events, not on when they are asked for.
+    With a ``journal`` (``vigie.stream.undo``), every change is journalled (most events change nothing:
+    the pupil was already active that day).
     """
 
-    def __init__(self, max_classes: int = 500_000) -> None:
+    def __init__(self, max_classes: int = 500_000, journal: Journal | None = None) -> None:
         self.max_classes = max_classes
+        self.journal = journal
         self._classes: dict[str, _Class] = {}
 
     def observe(self, class_id: str, pupil: str, t: float) -> None:
-        c = self._classes.pop(class_id, None) or _Class()
-        self._classes[class_id] = c  # re-inserted last: least recently used first
-        if len(self._classes) > self.max_classes:
-            del self._classes[next(iter(self._classes))]
+        classes, journal = self._classes, self.journal
+        c = classes.pop(class_id, None)
+        if c is None:
+            c = _Class()
+            if journal is not None:
+                journal.append((classes.pop, class_id))
+        classes[class_id] = c  # re-inserted last: least recently used first
+        if len(classes) > self.max_classes:
+            oldest = next(iter(classes))
+            if journal is not None:
+                journal.append((classes.__setitem__, oldest, classes[oldest]))
+            del classes[oldest]
         if t > c.day:
+            if journal is not None:
+                dropped = c.history[0] if len(c.history) >= CLASS_HISTORY else None
+                journal.append((_reopen, c, c.day, c.cum, c.fast, c.fast_t, c.active, dropped))
             if c.day >= 0:
                 share = len(c.active) / len(c.members)
                 c.cum += share
@@ -267,9 +297,14 @@ class ClassActivity:
             c.day = t
             c.history.append((t, c.cum, c.fast, c.fast_t))
             del c.history[:-CLASS_HISTORY]
-        c.members.add(pupil)
-        if t == c.day:
+        if pupil not in c.members:
+            c.members.add(pupil)
+            if journal is not None:
+                journal.append((c.members.discard, pupil))
+        if t == c.day and pupil not in c.active:
             c.active.add(pupil)
+            if journal is not None:
+                journal.append((c.active.discard, pupil))
 
     def _before(self, c: _Class, t: float) -> tuple[float, float, float]:
         """(cum, fast, fast_t) over the days before ``t``, open day included when it is before ``t``."""
