@@ -98,7 +98,8 @@ class BatchConsumer(faust_aiokafka.Consumer):
         #: Next offset to deliver per source partition (None: take the first fetched, e.g. no commit yet).
         self._next_offset: dict[TP, int | None] = {}
         self._holes: dict[TP, tuple[int, int]] = {}
-        #: Fetches handed on (source records or changelog records in recovery): the stall watchdog's pulse.
+        #: Fetches dispatched (source records, or changelog records in recovery; a fetch sought back counts
+        #: too): the stall watchdog's pulse, which only asks whether the loop still turns.
         self.deliveries_made = 0
         #: True once the fetch loop ended outside a shutdown (it is not restarted: the worker must be).
         self.fetch_loop_ended = False
