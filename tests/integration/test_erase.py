@@ -61,8 +61,8 @@ def test_erasure_leaves_no_row_of_the_pupil_and_publishes_the_request(settings, 
     store(warehouse, db, _everything_about(ERASED) + _everything_about(KEPT))
     with_pupils = tables_with_column(warehouse, db, "student_id")
     assert len(with_pupils) >= 8
-    # the dashboards' per-pupil state (migration 0021) holds the pupil, and is erased with the rest
-    for table in ("mastery_skill_current", "agg_pupil_platform", "agg_pupil_progress"):
+    # the dashboards' per-pupil state holds the pupil, and is erased with the rest
+    for table in ("mastery_skill_current", "agg_pupil_mastery_sums", "agg_pupil_usage"):
         assert table in with_pupils
         held = warehouse.query(f"SELECT count() FROM {db}.{table} WHERE student_id = %(s)s", parameters={"s": ERASED})
         assert held.result_rows[0][0] > 0, table
