@@ -14,6 +14,8 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,25 @@ def _count(env: dict[str, str], cwd: Path, sql: str) -> int:
     assert done.returncode == 0, done.stderr
     with out.open() as rows:
         return int(list(csv.reader(rows))[1][0])
+
+
+@contextmanager
+def _owner_process(env: dict[str, str], cwd: Path) -> Iterator[None]:
+    """A process that opens the embedded warehouse and serves it (as the sink does), until the block ends."""
+    script = (
+        "import time; from vigie.core.settings import load_settings; from vigie.warehouse.client import connect; "
+        "from vigie.warehouse.endpoint import serve; s = load_settings(); connect(s); e = serve(s); "
+        "print('ready', flush=True); time.sleep(120)"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=cwd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        yield
+    finally:
+        server.kill()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 @pytest.fixture
@@ -153,20 +174,26 @@ def test_a_wrong_token_is_refused(own_state: VigieSettings, tmp_path: Path) -> N
     env = settings_env(own_state)
     env.pop("CLICKHOUSE_URL", None)
     file = owner.endpoint_file(own_state.state_dir)
-    script = (
-        "import time; from vigie.core.settings import load_settings; from vigie.warehouse.client import connect; "
-        "from vigie.warehouse.endpoint import serve; s = load_settings(); connect(s); e = serve(s); "
-        "print('ready', flush=True); time.sleep(120)"
-    )
-    server = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    with _owner_process(env, tmp_path):
         real = owner.read(file)
         assert real is not None
         assert OwnerClient(real).query("SELECT 41 + 1").result_rows == [(42,)]
         forged = owner.Endpoint(real.pid, real.port, "not-the-token", real.path)
         with pytest.raises(OperationalError, match="token"):
             OwnerClient(forged).query("SELECT 1")
-    finally:
-        server.kill()
-        server.wait()
+
+
+def test_the_sinks_column_oriented_insert_goes_through_the_owner(own_state: VigieSettings, tmp_path: Path) -> None:
+    """The sink's writer inserts columns (``column_oriented=True``); through an owner it must store the same
+    rows as a row-oriented insert."""
+    env = settings_env(own_state)
+    env.pop("CLICKHOUSE_URL", None)
+    with _owner_process(env, tmp_path):
+        endpoint = owner.read(owner.endpoint_file(own_state.state_dir))
+        assert endpoint is not None
+        client = OwnerClient(endpoint)
+        client.command("CREATE TABLE default.owner_insert (n UInt32, s String) ENGINE = MergeTree ORDER BY n")
+        client.insert("owner_insert", [[1, 2, 3], ["a", "b", "c"]], ["n", "s"], "default", column_oriented=True)
+        client.insert("owner_insert", [[4, "d"]], ["n", "s"], "default")
+        stored = client.query("SELECT n, s FROM default.owner_insert ORDER BY n").result_rows
+        assert stored == [(1, "a"), (2, "b"), (3, "c"), (4, "d")]

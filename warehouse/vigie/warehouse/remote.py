@@ -72,12 +72,16 @@ class OwnerClient:
         column_names: str | Sequence[str] = "*",
         database: str | None = None,
         settings: dict[str, Any] | None = None,
+        column_oriented: bool = False,
     ) -> QuerySummary:
+        """As clickhouse-connect's ``insert``: ``data`` is rows, or columns with ``column_oriented`` (what the
+        sink's writer sends); the owner is sent rows either way."""
+        rows = zip(*data, strict=True) if column_oriented else data
         request = {
             "table": table,
             "database": database,
             "column_names": column_names if isinstance(column_names, str) else list(column_names),
-            "rows": [wire.encode(list(row)) for row in data],
+            "rows": [wire.encode(list(row)) for row in rows],
             "settings": settings,
         }
         return QuerySummary(wire.loads(self._call("insert", wire.dumps(request)))["summary"])
