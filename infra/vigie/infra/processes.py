@@ -31,6 +31,7 @@ def settings_env(settings: VigieSettings) -> dict[str, str]:
             "VIGIE_STREAM__MASTERY_THRESHOLD": str(settings.stream.mastery_threshold),
             "VIGIE_STREAM__METRICS_PORT": str(settings.stream.metrics_port),
             "VIGIE_STREAM__STALL_S": str(settings.stream.stall_s),
+            "VIGIE_STREAM__COMPRESSION": settings.stream.compression,
             "VIGIE_SINK__METRICS_PORT": str(settings.sink.metrics_port),
             "VIGIE_STREAM__MASTERY_MODEL": settings.stream.mastery_model,
         }
