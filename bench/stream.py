@@ -12,7 +12,9 @@ encoded once, published by a plain kafka-python producer so it is not the bottle
   topic (the worker's start and group join are reported apart);
 - latency: the workers still running, answers are published at a steady ``--rate`` for ``--latency-s``
   seconds; the latency of an answer is its ``MasteryUpdated``'s record timestamp minus its own (both
-  CreateTime: the producers' clocks, same machine), p50/p95/max.
+  CreateTime: the producers' clocks, same machine), p50/p95/max. ``--answer-time broker`` takes the
+  answer's time from the broker instead (the topic is switched to LogAppendTime for that phase): the
+  publisher's own queueing, here on the same two cores, is then left out.
 
 Before the workers start, the raw limit is measured on the same pre-filled topic: aiokafka alone drains
 it (no work, ``orjson.loads``, the contract's decoder), so the worker's figure is printed next to what
@@ -208,6 +210,18 @@ def latency(
     }
 
 
+def stamp_on_append(bootstrap: str, topic: str) -> None:
+    """Records of ``topic`` appended from now on carry the broker's append time instead of the producer's."""
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        config = {"message.timestamp.type": "LogAppendTime"}
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=config)])
+    finally:
+        admin.close()
+
+
 def _by_second(stamped: list[tuple[int, int]]) -> list[float]:
     if not stamped:
         return []
@@ -272,6 +286,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2000.0, help="answers/s of the latency phase (0: skip)")
     parser.add_argument("--latency-s", type=float, default=60.0)
     parser.add_argument("--publish-linger-ms", type=int, default=PUBLISH_LINGER_MS, help="latency phase's publisher")
+    parser.add_argument(
+        "--answer-time",
+        choices=["producer", "broker"],
+        default="producer",
+        help="latency from the answer's CreateTime (producer: the publisher's queue counts) or from its append "
+        "to the topic (broker: the topic switched to LogAppendTime for the latency phase)",
+    )
     parser.add_argument("--profile", type=Path, default=None, help="py-spy collapsed stacks of worker 0 (throughput)")
     parser.add_argument("--batch-size", type=int, default=None, help="VIGIE_STREAM__BATCH_SIZE of workers")
     parser.add_argument("--model", choices=["learner", "bkt"], default="learner", help="the workers' mastery model")
@@ -369,6 +390,8 @@ def main() -> None:
         }
         print(json.dumps({"ratios": ratios}), flush=True)
         figures_out = raw | ratios | {"stream_partitions": args.partitions, "stream_workers": args.workers}
+        if args.rate > 0 and args.answer_time == "broker":
+            stamp_on_append(broker.bootstrap, LEARNING_EVENTS.name(prefix))
         if args.rate > 0:
             lat = latency(broker.bootstrap, prefix, factory, args.rate, args.latency_s, args.publish_linger_ms)
             print(json.dumps({"latency": lat}))
@@ -378,6 +401,7 @@ def main() -> None:
                 "latency_p50_ms": lat.get("latency_ms_p50"),
                 "latency_p95_ms": lat.get("latency_ms_p95"),
                 "latency_p99_ms": lat.get("latency_ms_p99"),
+                "latency_answer_time": args.answer_time,
             }
         print(json.dumps({"recorded": str(results.record("stream", figures_out, started_on))}))
     finally:
