@@ -97,7 +97,7 @@ class StreamSettings(BaseModel):
     compression: Literal["zstd", "lz4", "gzip", "none"] = Field(
         "zstd",
         description="Codec of the worker's record batches (outputs and state changelogs). zstd: about a "
-        "quarter of the bytes for ~10 % more worker CPU (docs/performance.md); lz4 is compressed at level 9 "
+        "quarter of the bytes for ~8 % of the worker's CPU (docs/performance.md); lz4 is compressed at level 9 "
         "by aiokafka, slower than zstd here.",
     )
 
