@@ -195,17 +195,17 @@ class _KilledBetweenInsertAndCommit(Exception):
 class _SinkDyingBeforeItsFirstCommit(Sink):
     """The sink process dies right after its first insert, before committing offsets."""
 
-    def _flush(self, consumer) -> None:
+    def _finish_flush(self, consumer) -> None:
         import vigie.warehouse.sink as module
 
         real = module._commit
 
-        def die(_consumer) -> None:
+        def die(_consumer, _offsets) -> None:
             raise _KilledBetweenInsertAndCommit
 
         module._commit = die
         try:
-            super()._flush(consumer)
+            super()._finish_flush(consumer)
         finally:
             module._commit = real
 

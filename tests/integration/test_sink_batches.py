@@ -28,8 +28,11 @@ class _Record:
 
 
 class _NoCommit:
-    def commit(self) -> None:
+    def commit(self, offsets: object = None) -> None:
         return None
+
+    def assignment(self) -> set[object]:
+        return set()
 
 
 def _records(values: list[tuple[bytes | None, bytes | None]]) -> list[_Record]:

@@ -7,6 +7,10 @@ so a redelivered batch (after a crash between insert and commit) or a retry rebu
 event time adds nothing, and materialized views count each event once. Offsets are committed
 only after every buffer was accepted; while ClickHouse refuses, the sink backs off and retries
 the same batch without committing.
+
+A batch is written in a background thread while the next polls are decoded (the embedded engine
+and the HTTP client both release the GIL while ClickHouse works): at most one batch is in flight,
+and its offsets, captured when it was detached, are committed once it is stored.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, IllegalGenerationError, RebalanceInProgressError, UnknownMemberIdError
+from kafka.structs import OffsetAndMetadata
 
 from vigie.core.errors import InvalidEventError, PermanentError
 from vigie.core.settings import VigieSettings
@@ -156,6 +162,19 @@ class WarehouseWriter:
         return len(fresh), len(already)
 
 
+#: Next offset to read per partition: what a commit records.
+Positions = dict[TopicPartition, int]
+
+
+@dataclass
+class _Flush:
+    """A detached batch being written in the background, and the offsets it covers."""
+
+    written: Future[None]
+    positions: Positions
+    started: float
+
+
 class Sink:
     """Consumes the routed topics and writes them through a ``WarehouseWriter``."""
 
@@ -182,6 +201,11 @@ class Sink:
         self.buffers: dict[str, _Buffer] = {}
         self.stats = SinkStats()
         self._stop = threading.Event()
+        #: Offsets after every record accepted so far, and after the last commit.
+        self._positions: Positions = {}
+        self._committed: Positions = {}
+        self._writer_thread: ThreadPoolExecutor | None = None
+        self._in_flight: _Flush | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -224,6 +248,8 @@ class Sink:
 
     def _accept_batch(self, topic: str, partition: int, records: list[Any]) -> None:
         """Buffer the rows of a poll's records of one partition: decoded as columns where the topic allows."""
+        if records:
+            self._positions[TopicPartition(topic, partition)] = records[-1].offset + 1
         route = self.batch_routes.get(topic)
         if route is None:
             for record in records:
@@ -311,18 +337,44 @@ class Sink:
         oldest = min((b.since for b in self.buffers.values() if b.since is not None), default=None)
         return pending >= batch.batch_rows or (oldest is not None and time.monotonic() - oldest >= batch.batch_seconds)
 
+    def _start_flush(self) -> None:
+        """Detach the buffers and write them in the background; new records buffer meanwhile."""
+        assert self._in_flight is None, "one batch in flight at most"
+        buffers, self.buffers = self.buffers, {}
+        if self._writer_thread is None:
+            self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-sink-write")
+        self._in_flight = _Flush(
+            self._writer_thread.submit(self._write_all, buffers), dict(self._positions), time.perf_counter()
+        )
+
+    def _finish_flush(self, consumer: KafkaConsumer) -> None:
+        """Wait for the batch in flight (its failure is raised here) and commit the offsets it covers."""
+        flush, self._in_flight = self._in_flight, None
+        if flush is None:
+            return
+        flush.written.result()
+        self._commit(consumer, flush.positions)
+        self.stats.flushes += 1
+        metrics.flushed(flush.started)
+
     def _flush(self, consumer: KafkaConsumer) -> None:
-        started = time.perf_counter()
+        """Write what is buffered and commit, waiting for it (no overlap)."""
+        self._finish_flush(consumer)
+        self._start_flush()
+        self._finish_flush(consumer)
+
+    def _write_all(self, buffers: dict[str, _Buffer]) -> None:
+        """Store every buffer, retrying while the warehouse refuses for a reason that can pass."""
         delay = 0.5
         while True:
             try:
-                for name, buffer in list(self.buffers.items()):
+                for name, buffer in list(buffers.items()):
                     inserted, skipped = self.writer.write(buffer.table, buffer.rows)
                     self.stats.inserted[name] = self.stats.inserted.get(name, 0) + inserted
                     self.stats.duplicates_skipped += skipped
                     metrics.written(name, inserted, skipped)
-                    del self.buffers[name]
-                break
+                    del buffers[name]
+                return
             except Exception as error:  # keep the batch, commit nothing; retry only what can pass later
                 failure = classify(error, "the warehouse refused a batch")
                 if self._stop.is_set() or isinstance(failure, PermanentError):
@@ -331,11 +383,14 @@ class Sink:
                 self.stats.retries += 1
                 metrics.retried()
                 log.warning("%s; retrying in %.1fs", failure, delay)
-                time.sleep(delay)
+                self._stop.wait(delay)
                 delay = min(delay * 2, 30.0)
-        _commit(consumer)
-        self.stats.flushes += 1
-        metrics.flushed(started)
+
+    def _commit(self, consumer: KafkaConsumer, positions: Positions) -> None:
+        assigned = consumer.assignment()
+        offsets = {tp: o for tp, o in positions.items() if tp in assigned and self._committed.get(tp) != o}
+        if offsets and _commit(consumer, {tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()}):
+            self._committed.update(offsets)
 
     def run(
         self, *, until: Callable[[SinkStats], bool] | None = None, idle_timeout_s: float | None = None
@@ -354,25 +409,40 @@ class Sink:
                 if polled:
                     last_message = time.monotonic()
                     metrics.lag(consumer, polled)
+                finished = self._in_flight is not None and (
+                    self._in_flight.written.done() or not polled or bool(self.buffers and self._due())
+                )
+                if finished:
+                    self._finish_flush(consumer)
                 if self.buffers and (self._due() or not polled):
-                    self._flush(consumer)
-                    if until is not None and until(self.stats):
-                        break
-                elif polled and not self.buffers:
-                    _commit(consumer)  # only invalid messages: nothing to write, move on
+                    self._start_flush()
+                if not self.buffers and self._in_flight is None:
+                    self._commit(consumer, self._positions)  # only invalid messages since the last batch
+                if finished and until is not None and until(self.stats):
+                    break
                 if idle_timeout_s is not None and time.monotonic() - last_message > idle_timeout_s:
                     break
+            self._finish_flush(consumer)
             if self.buffers:
                 self._flush(consumer)
         finally:
+            if self._in_flight is not None:  # leaving on an error: let a retrying write give up, commit nothing
+                self._stop.set()
+                self._in_flight.written.exception()
+                self._in_flight = None
+            if self._writer_thread is not None:
+                self._writer_thread.shutdown(wait=True)
+                self._writer_thread = None
             consumer.close(autocommit=False)
         return self.stats
 
 
-def _commit(consumer: KafkaConsumer) -> None:
-    """Commit the consumed offsets; if the group is rebalancing, skip: the new owner of the partitions
+def _commit(consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]) -> bool:
+    """Commit these offsets; if the group is rebalancing, skip: the new owner of the partitions
     rereads from the last commit, and the writer skips the event ids already stored."""
     try:
-        consumer.commit()
+        consumer.commit(offsets)
     except (CommitFailedError, RebalanceInProgressError, IllegalGenerationError, UnknownMemberIdError) as error:
         log.warning("offsets not committed (group rebalancing: %s); the next owner rereads them", error)
+        return False
+    return True
