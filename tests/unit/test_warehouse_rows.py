@@ -38,7 +38,7 @@ def test_every_topic_is_routed_to_a_table_with_matching_columns() -> None:
 def test_signal_reasons_become_parallel_arrays() -> None:
     table, _, row = ROUTES[SIGNALS](encode(factories_warehouse.signal_changed()))
     values = dict(zip(table.columns, row, strict=True))
-    assert values["reasons.code"] == ["days_inactive"] and values["reasons.threshold"] == [7.0]
+    assert values["reasons.code"] == ("days_inactive",) and values["reasons.threshold"] == (7.0,)
 
 
 def test_skill_parameters_ids_are_stable_per_version() -> None:

@@ -7,6 +7,7 @@ Each topic the sink reads has a router: raw bytes in, ``(table, event_id, row)``
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 import uuid
@@ -194,10 +195,10 @@ SIGNALS_TABLE = Table(
         "reasons.threshold",
     ),
     derived={
-        "reasons.code": lambda e: [r.code for r in e.reasons],
-        "reasons.text": lambda e: [r.text for r in e.reasons],
-        "reasons.value": lambda e: [r.value for r in e.reasons],
-        "reasons.threshold": lambda e: [r.threshold for r in e.reasons],
+        "reasons.code": lambda e: tuple(r.code for r in e.reasons),
+        "reasons.text": lambda e: tuple(r.text for r in e.reasons),
+        "reasons.value": lambda e: tuple(r.value for r in e.reasons),
+        "reasons.threshold": lambda e: tuple(r.threshold for r in e.reasons),
     },
 )
 SKILL_PARAMETERS_TABLE = Table(
@@ -460,16 +461,20 @@ def _session_answers(group: Columns) -> Sequence[Any]:
 _REASON_PARTS = ("code", "text", "value", "threshold")
 
 
-def _reason_columns(group: Columns) -> dict[str, list[list[Any]]]:
-    """The four ``reasons.*`` columns in one pass over the reasons (kept on the group: asked four times)."""
+def _reason_columns(group: Columns) -> dict[str, list[tuple[Any, ...]]]:
+    """The four ``reasons.*`` columns (kept on the group: asked four times): every signal's reasons
+    flattened into one list, transposed in one ``zip``, then cut back per signal by slicing (C loops; a
+    transpose per signal cost ~2.5x more)."""
     cached = group.derived.get("reasons")
     if cached is None:
-        columns: tuple[list[Any], ...] = ([], [], [], [])
-        for reasons in group.columns["reasons"]:
-            parts = list(zip(*map(msgspec.structs.astuple, reasons), strict=True)) if reasons else [()] * 4
-            for column, part in zip(columns, parts, strict=True):
-                column.append(list(part))
-        cached = group.derived["reasons"] = dict(zip(_REASON_PARTS, columns, strict=True))
+        reasons = group.columns["reasons"]
+        flat = list(map(msgspec.structs.astuple, itertools.chain.from_iterable(reasons)))
+        parts = list(zip(*flat, strict=True)) if flat else [()] * len(_REASON_PARTS)
+        bounds = list(itertools.accumulate(map(len, reasons), initial=0))
+        spans = list(itertools.pairwise(bounds))
+        cached = group.derived["reasons"] = {
+            name: [part[start:end] for start, end in spans] for name, part in zip(_REASON_PARTS, parts, strict=True)
+        }
     return cached
 
 
