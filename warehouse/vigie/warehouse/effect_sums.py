@@ -18,12 +18,15 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from vigie.warehouse.running_sums import RunningSums, retained
+
 log = logging.getLogger(__name__)
 
 SUMS = "agg_platform_effect"
 GROUP = ("academy", "level", "platform", "usage_band")
-_KEY = ", ".join(GROUP)
-COLUMNS = (*GROUP, "pupils", "gain_sum_e9", "p_sum_e9", "days_sum", "last_update")
+_TABLE = RunningSums(SUMS, GROUP, ("pupils", "gain_sum_e9", "p_sum_e9", "days_sum"))
+_KEY = _TABLE.key
+COLUMNS = _TABLE.columns
 #: Active days -> usage band, as v_academy_platform_effect.
 BAND = "multiIf(u.active_days >= 10, '10 jours ou plus', u.active_days >= 4, '4 à 9 jours', 'moins de 4 jours')"
 
@@ -44,7 +47,7 @@ class Drift:
 
 
 def _per_pupil(database: str, academies: str, retention_days: int | None) -> str:
-    usage_kept, sums_kept = _retained("last_answer", retention_days), _retained("last_update", retention_days)
+    usage_kept, sums_kept = retained("last_answer", retention_days), retained("last_update", retention_days)
     return (
         f"SELECT {_KEY}, toInt64(count()) AS pupils, sum(gain_e9) AS gain_sum_e9, sum(p_e9) AS p_sum_e9,"
         f" toInt64(sum(active_days)) AS days_sum, max(at) AS last_update FROM ("
@@ -62,14 +65,6 @@ def _per_pupil(database: str, academies: str, retention_days: int | None) -> str
     )
 
 
-def _sums(database: str, academies: str) -> str:
-    return (
-        f"SELECT {_KEY}, sum(pupils) AS pupils, sum(gain_sum_e9) AS gain_sum_e9, sum(p_sum_e9) AS p_sum_e9,"
-        f" sum(days_sum) AS days_sum, max(last_update) AS last_update FROM {database}.{SUMS}"
-        f" WHERE {academies} GROUP BY {_KEY}"
-    )
-
-
 def drift(
     client: Client, database: str, retention_days: int | None = None, academies: list[str] | None = None
 ) -> list[Drift]:
@@ -78,26 +73,8 @@ def drift(
     where, parameters = "1", None
     if academies is not None:
         where, parameters = "academy IN {academies:Array(String)}", {"academies": academies}
-    width = len(GROUP)
-    rows = client.query(
-        f"SELECT {_KEY}, t.pupils - s.pupils AS d_pupils, t.gain_sum_e9 - s.gain_sum_e9 AS d_gain,"
-        f" t.p_sum_e9 - s.p_sum_e9 AS d_p, t.days_sum - s.days_sum AS d_days, greatest(t.last_update, s.last_update)"
-        f" FROM ({_per_pupil(database, where, retention_days)}) AS t"
-        f" FULL OUTER JOIN ({_sums(database, where)}) AS s USING ({_KEY})"
-        f" WHERE d_pupils != 0 OR d_gain != 0 OR d_p != 0 OR d_days != 0 ORDER BY {_KEY}",
-        parameters=parameters,
-    ).result_rows
-    return [
-        Drift(
-            tuple(str(v) for v in r[:width]),
-            int(r[width]),
-            int(r[width + 1]),
-            int(r[width + 2]),
-            int(r[width + 3]),
-            r[-1],
-        )
-        for r in rows
-    ]
+    sql = _TABLE.drift_sql(_per_pupil(database, where, retention_days), _TABLE.stored(database, where))
+    return _TABLE.drifts(client, sql, Drift, parameters)
 
 
 def reconcile(
@@ -105,14 +82,6 @@ def reconcile(
 ) -> int:
     """Make the cells (of ``academies``, or all) equal to the per-pupil figures by adding the drift; cells
     corrected. Run it when the sink is quiet: an answer landing while it reads is counted at the next run."""
-    drifted = drift(client, database, retention_days, academies)
-    if drifted:
-        client.insert(f"{database}.{SUMS}", [d.row() for d in drifted], column_names=list(COLUMNS))
-    log.info("platform effect cells of %s reconciled: %s cell(s) corrected", database, len(drifted))
-    return len(drifted)
-
-
-def _retained(column: str, retention_days: int | None) -> str:
-    if retention_days is None:
-        return "1"
-    return f"toDateTime({column}) + INTERVAL {int(retention_days)} DAY > now()"
+    fixed = _TABLE.add(client, database, drift(client, database, retention_days, academies))
+    log.info("platform effect cells of %s reconciled: %s cell(s) corrected", database, fixed)
+    return fixed

@@ -26,15 +26,15 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from vigie.warehouse.mastery_sums import insert_drifts, query_drifts
+from vigie.warehouse.running_sums import RunningSums, retained
 
 log = logging.getLogger(__name__)
 
 SUMS = "agg_level_mastery_gain"
 PER_PUPIL = "agg_pupil_mastery_sums"
 GROUP = ("academy", "level")
-_KEY = ", ".join(GROUP)
-COLUMNS = (*GROUP, "skills", "first_sum_e9", "latest_sum_e9", "last_update")
+_TABLE = RunningSums(SUMS, GROUP, ("skills", "first_sum_e9", "latest_sum_e9"))
+COLUMNS = _TABLE.columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,71 +51,39 @@ class Drift:
         return [*self.group, self.skills, self.first_sum_e9, self.latest_sum_e9, self.last_update]
 
 
-def _per_pupil(database: str, pupils: str, retained: str) -> str:
+def _per_pupil(database: str, pupils: str, kept: str) -> str:
     """Per group, the pupils' figures: ``pupils`` filters both per-pupil tables (academy, student_id),
-    ``retained`` the sums' rows only."""
+    ``kept`` the sums' rows only."""
     return (
         f"SELECT m.academy AS academy, l.level AS level, toInt64(sum(m.skills)) AS skills,"
         f" toInt64(sum(m.first_sum_e9)) AS first_sum_e9, toInt64(sum(m.latest_sum_e9)) AS latest_sum_e9,"
         f" max(m.last_update) AS last_update"
         f" FROM (SELECT academy, student_id, skills, first_sum_e9, latest_sum_e9, last_update"
-        f" FROM {database}.{PER_PUPIL} FINAL WHERE ({pupils}) AND ({retained})) AS m"
+        f" FROM {database}.{PER_PUPIL} FINAL WHERE ({pupils}) AND ({kept})) AS m"
         f" INNER JOIN (SELECT academy, student_id, max(level) AS level FROM {database}.mastery_current"
         f" WHERE {pupils} GROUP BY academy, student_id) AS l"
         f" ON m.academy = l.academy AND m.student_id = l.student_id GROUP BY academy, level"
     )
 
 
-def _sums(database: str) -> str:
-    return (
-        f"SELECT {_KEY}, sum(skills) AS skills, sum(first_sum_e9) AS first_sum_e9,"
-        f" sum(latest_sum_e9) AS latest_sum_e9, max(last_update) AS last_update FROM {database}.{SUMS} GROUP BY {_KEY}"
-    )
-
-
-def _drifts(client: Client, sql: str, parameters: dict[str, Any] | None = None) -> list[Drift]:
-    return query_drifts(client, sql, len(GROUP), Drift, parameters)
-
-
-def _add(client: Client, database: str, rows: list[Drift]) -> int:
-    return insert_drifts(client, f"{database}.{SUMS}", COLUMNS, rows)
-
-
 def retract(client: Client, database: str, where: str, parameters: dict[str, Any]) -> int:
     """Subtract from the sums the figures of the pupils matching ``where`` (on ``academy``, ``student_id``),
     before their rows are deleted; rows written."""
-    negated = _drifts(
-        client,
-        f"SELECT {_KEY}, -t.skills, -t.first_sum_e9, -t.latest_sum_e9, greatest(t.last_update, s.last_update)"
-        f" FROM ({_per_pupil(database, where, '1')}) AS t LEFT JOIN ({_sums(database)}) AS s USING ({_KEY})",
-        parameters,
-    )
-    return _add(client, database, negated)
+    sql = _TABLE.negated_sql(_per_pupil(database, where, "1"), _TABLE.stored(database))
+    return _TABLE.add(client, database, _TABLE.drifts(client, sql, Drift, parameters))
 
 
 def drift(client: Client, database: str, retention_days: int | None = None) -> list[Drift]:
     """Per group, the pupils' figures (those retained, with ``retention_days``) minus the sums, where nonzero;
     dated by the group's latest update."""
-    return _drifts(
-        client,
-        f"SELECT {_KEY}, t.skills - s.skills AS d_skills, t.first_sum_e9 - s.first_sum_e9 AS d_first,"
-        f" t.latest_sum_e9 - s.latest_sum_e9 AS d_latest, greatest(t.last_update, s.last_update)"
-        f" FROM ({_per_pupil(database, '1', _retained(retention_days))}) AS t"
-        f" FULL OUTER JOIN ({_sums(database)}) AS s USING ({_KEY})"
-        f" WHERE d_skills != 0 OR d_first != 0 OR d_latest != 0 ORDER BY {_KEY}",
-    )
+    per_pupil = _per_pupil(database, "1", retained("last_update", retention_days))
+    return _TABLE.drifts(client, _TABLE.drift_sql(per_pupil, _TABLE.stored(database)), Drift)
 
 
 def reconcile(client: Client, database: str, retention_days: int | None = None) -> int:
     """Make the sums equal to the pupils' figures (those retained) by adding the drift; groups corrected.
 
     Run it when the sink is quiet, as ``mastery_sums.reconcile`` (same reasons)."""
-    fixed = _add(client, database, drift(client, database, retention_days))
+    fixed = _TABLE.add(client, database, drift(client, database, retention_days))
     log.info("mastery gain sums of %s reconciled: %s group(s) corrected", database, fixed)
     return fixed
-
-
-def _retained(retention_days: int | None) -> str:
-    if retention_days is None:
-        return "1"
-    return f"toDateTime(last_update) + INTERVAL {int(retention_days)} DAY > now()"

@@ -21,25 +21,22 @@ with its group, never alone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from clickhouse_connect.driver.client import Client
+
+from vigie.warehouse.running_sums import RunningSums, retained
 
 log = logging.getLogger(__name__)
 
 SUMS = "agg_mastery_school_skill"
 PER_PUPIL = "mastery_skill_current"
 GROUP = ("academy", "school_uai", "level", "subject", "skill_code")
-_KEY = ", ".join(GROUP)
-
-
-COLUMNS = (*GROUP, "pupils", "p_sum_e9", "mastered", "last_update")
-
-
-D = TypeVar("D")
+_TABLE = RunningSums(SUMS, GROUP, ("pupils", "p_sum_e9", "mastered"))
+_KEY = _TABLE.key
+COLUMNS = _TABLE.columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,61 +61,17 @@ def _per_pupil(database: str, where: str) -> str:
     )
 
 
-def _sums(database: str) -> str:
-    return (
-        f"SELECT {_KEY}, sum(pupils) AS pupils, sum(p_sum_e9) AS p_sum_e9, sum(mastered) AS mastered,"
-        f" max(last_update) AS last_update FROM {database}.{SUMS} GROUP BY {_KEY}"
-    )
-
-
-def query_drifts(
-    client: Client, sql: str, width: int, make: Callable[..., D], parameters: dict[str, Any] | None = None
-) -> list[D]:
-    """Rows of ``sql`` (``width`` group columns, three integers, a time) as drifts built by ``make``; shared
-    by every running-sums module whose figures are three integers."""
-    return [
-        make(tuple(str(v) for v in r[:width]), int(r[width]), int(r[width + 1]), int(r[width + 2]), r[width + 3])
-        for r in client.query(sql, parameters=parameters).result_rows
-    ]
-
-
-def insert_drifts(client: Client, table: str, columns: tuple[str, ...], rows: Sequence[Any]) -> int:
-    """Add ``rows`` (drifts, each with ``row()``) to the sums ``table``; rows written."""
-    if rows:
-        client.insert(table, [r.row() for r in rows], column_names=list(columns))
-    return len(rows)
-
-
-def _drifts(client: Client, sql: str, parameters: dict[str, Any] | None = None) -> list[Drift]:
-    return query_drifts(client, sql, len(GROUP), Drift, parameters)
-
-
-def _add(client: Client, database: str, rows: list[Drift]) -> int:
-    return insert_drifts(client, f"{database}.{SUMS}", COLUMNS, rows)
-
-
 def retract(client: Client, database: str, where: str, parameters: dict[str, Any]) -> int:
     """Subtract from the sums the per-pupil rows matching ``where`` (before they are deleted); rows written."""
-    negated = _drifts(
-        client,
-        f"SELECT {_KEY}, -t.pupils, -t.p_sum_e9, -t.mastered, greatest(t.last_update, s.last_update)"
-        f" FROM ({_per_pupil(database, where)}) AS t LEFT JOIN ({_sums(database)}) AS s USING ({_KEY})",
-        parameters,
-    )
-    return _add(client, database, negated)
+    sql = _TABLE.negated_sql(_per_pupil(database, where), _TABLE.stored(database))
+    return _TABLE.add(client, database, _TABLE.drifts(client, sql, Drift, parameters))
 
 
 def drift(client: Client, database: str, retention_days: int | None = None) -> list[Drift]:
     """Per group, the per-pupil figures (rows retained, with ``retention_days``) minus the sums, where nonzero;
     dated by the group's latest update."""
-    return _drifts(
-        client,
-        f"SELECT {_KEY}, t.pupils - s.pupils AS d_pupils, t.p_sum_e9 - s.p_sum_e9 AS d_p_sum,"
-        f" t.mastered - s.mastered AS d_mastered, greatest(t.last_update, s.last_update)"
-        f" FROM ({_per_pupil(database, _retained(retention_days))}) AS t"
-        f" FULL OUTER JOIN ({_sums(database)}) AS s USING ({_KEY})"
-        f" WHERE d_pupils != 0 OR d_p_sum != 0 OR d_mastered != 0 ORDER BY {_KEY}",
-    )
+    per_pupil = _per_pupil(database, retained("occurred_at", retention_days))
+    return _TABLE.drifts(client, _TABLE.drift_sql(per_pupil, _TABLE.stored(database)), Drift)
 
 
 def reconcile(client: Client, database: str, retention_days: int | None = None) -> int:
@@ -128,12 +81,6 @@ def reconcile(client: Client, database: str, retention_days: int | None = None) 
     only, and an update whose predecessor is still in flight would be corrected twice; the next run repairs
     both once the stream is whole.
     """
-    fixed = _add(client, database, drift(client, database, retention_days))
+    fixed = _TABLE.add(client, database, drift(client, database, retention_days))
     log.info("mastery sums of %s reconciled: %s group(s) corrected", database, fixed)
     return fixed
-
-
-def _retained(retention_days: int | None) -> str:
-    if retention_days is None:
-        return "1"
-    return f"toDateTime(occurred_at) + INTERVAL {int(retention_days)} DAY > now()"
