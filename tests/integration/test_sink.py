@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from clickhouse_connect.driver.exceptions import OperationalError
 
@@ -83,3 +86,55 @@ def test_a_server_that_drops_the_connection_is_retried_until_it_takes_the_batch(
     sink.writer = _FlakyWriter(warehouse, settings.warehouse.database)
     stats = sink.run(until=lambda s: s.consumed >= 5 and not sink.buffers, idle_timeout_s=60)
     assert stats.retries == 2 and stats.inserted == {"answers": 5}
+
+
+class _HeldWriter(WarehouseWriter):
+    """The real writer, holding each batch until ``release`` is set (a slow warehouse)."""
+
+    def __init__(self, client, database: str) -> None:
+        super().__init__(client, database)
+        self.release = threading.Event()
+
+    def write(self, table, rows_by_id):
+        assert self.release.wait(60), "the test never released the batch"
+        return super().write(table, rows_by_id)
+
+
+def _poll_into(sink: Sink, consumer, records: int) -> None:
+    deadline = time.monotonic() + 60
+    got = 0
+    while got < records and time.monotonic() < deadline:
+        for tp, polled in consumer.poll(timeout_ms=200).items():
+            sink._accept_batch(tp.topic, tp.partition, polled)
+            got += len(polled)
+    assert got == records
+
+
+def _committed(consumer) -> int:
+    return sum(consumer.committed(tp) or 0 for tp in consumer.assignment())
+
+
+def test_a_batch_written_in_the_background_commits_only_its_own_offsets(settings, warehouse) -> None:
+    ensure_topics(settings.kafka)
+    first = [factories.answer(student_id=factories.student(i)) for i in range(6)]
+    later = [factories.answer(student_id=factories.student(i)) for i in range(6, 10)]
+    _publish(settings, first)
+    sink = Sink(settings, warehouse)
+    sink.writer = writer = _HeldWriter(warehouse, settings.warehouse.database)
+    consumer = sink._consumer()
+    try:
+        _poll_into(sink, consumer, len(first))
+        sink._start_flush()  # the first batch is detached and held in the background
+        _publish(settings, later)
+        _poll_into(sink, consumer, len(later))  # accepted while the first batch is being written
+        assert _committed(consumer) == 0 and len(sink.buffers["answers"].rows) == len(later)
+        writer.release.set()
+        sink._finish_flush(consumer)
+        assert _committed(consumer) == len(first), "only the stored batch's offsets are committed"
+        assert sink.stats.inserted == {"answers": len(first)}
+        sink._flush(consumer)
+        assert _committed(consumer) == len(first) + len(later)
+    finally:
+        consumer.close(autocommit=False)
+    db = settings.warehouse.database
+    assert warehouse.query(f"SELECT count() FROM {db}.answers").result_rows[0][0] == len(first) + len(later)
