@@ -202,7 +202,10 @@ def run_sink(sink: Any, topic: str, records: list[_Record], batch: int, poll: in
         sink._finish_flush(consumer)
     if sink.buffers:
         sink._flush(consumer)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    if pipelined:
+        sink.close()
+    return elapsed
 
 
 def accept(sink: Any, topic: str, records: list[_Record]) -> None:

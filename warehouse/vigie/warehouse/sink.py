@@ -386,6 +386,12 @@ class Sink:
                 self._stop.wait(delay)
                 delay = min(delay * 2, 30.0)
 
+    def close(self) -> None:
+        """End the writer thread (once nothing is in flight); a later flush starts a new one."""
+        if self._writer_thread is not None:
+            self._writer_thread.shutdown(wait=True)
+            self._writer_thread = None
+
     def _commit(self, consumer: KafkaConsumer, positions: Positions) -> None:
         assigned = consumer.assignment()
         offsets = {tp: o for tp, o in positions.items() if tp in assigned and self._committed.get(tp) != o}
@@ -430,9 +436,7 @@ class Sink:
                 self._stop.set()
                 self._in_flight.written.exception()
                 self._in_flight = None
-            if self._writer_thread is not None:
-                self._writer_thread.shutdown(wait=True)
-                self._writer_thread = None
+            self.close()
             consumer.close(autocommit=False)
         return self.stats
 
