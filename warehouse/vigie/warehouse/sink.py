@@ -393,6 +393,8 @@ class Sink:
             self._writer_thread = None
 
     def _commit(self, consumer: KafkaConsumer, positions: Positions) -> None:
+        """Commit ``positions`` of the partitions this consumer still owns, where they moved since the last
+        commit (a revoked partition's rows may still be written: its new owner rereads them, the lookup skips)."""
         assigned = consumer.assignment()
         offsets = {tp: o for tp, o in positions.items() if tp in assigned and self._committed.get(tp) != o}
         if offsets and _commit(consumer, {tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()}):
