@@ -66,3 +66,28 @@ def test_the_tasks_are_shown_with_their_whole_chain_of_awaits():
     stacks = asyncio.run(look())
     assert "recovers" in stacks and "waits_for_the_broker" in stacks
     assert stacks.index("recovers") < stacks.index("waits_for_the_broker")
+
+
+def test_held_partitions_left_out_of_the_fetch_stall_after_the_delay():
+    from faust.types import TP
+
+    left = frozenset({TP("learning-events.v1", 0), TP("learning-events.v1", 2)})
+    watch = StallWatch(stall_s=10)
+    assert watch.stalled(rebalancing=False, pulse=1, fetch_loop_ended=False, now=0, left_out=left) is None
+    assert watch.stalled(rebalancing=False, pulse=2, fetch_loop_ended=False, now=5, left_out=left) is None
+    why = watch.stalled(rebalancing=False, pulse=3, fetch_loop_ended=False, now=10, left_out=left)
+    assert why == "learning-events.v1[0], learning-events.v1[2] held and not fetched from for 10 s"
+
+
+def test_partitions_left_out_during_a_rebalance_or_for_a_while_are_not_a_stall():
+    from faust.types import TP
+
+    left = frozenset({TP("learning-events.v1", 1)})
+    watch = StallWatch(stall_s=10)
+    for now in range(0, 60, 5):  # a rebalance that fetches (the partitions wait for their recovery)
+        assert watch.stalled(rebalancing=True, pulse=now, fetch_loop_ended=False, now=now, left_out=left) is None
+    assert watch.stalled(rebalancing=False, pulse=60, fetch_loop_ended=False, now=60, left_out=left) is None
+    assert watch.stalled(rebalancing=False, pulse=61, fetch_loop_ended=False, now=65) is None  # back in: reset
+    assert watch.stalled(rebalancing=False, pulse=62, fetch_loop_ended=False, now=70, left_out=left) is None
+    assert watch.stalled(rebalancing=False, pulse=63, fetch_loop_ended=False, now=75, left_out=left) is None
+    assert watch.stalled(rebalancing=False, pulse=64, fetch_loop_ended=False, now=80, left_out=left) is not None

@@ -6,9 +6,13 @@ cancelled outside a rebalance is not restarted, and the partitions stay assigned
 nothing — the group never gives them to another one. Nothing is lost (no offset is committed past what
 was processed), but the stream stops.
 
-Stalled means: the fetch loop ended outside a shutdown, or a rebalance has lasted ``stream.stall_s`` (60 s) without a
-single fetch handed on (changelog records during recovery count: a long recovery that progresses is not a
-stall). The worker then logs where every task waits (the evidence an operator needs) and replaces itself
+Stalled means: the fetch loop ended outside a shutdown, or a rebalance has lasted ``stream.stall_s`` (60 s)
+without a single fetch handed on (changelog records during recovery count: a long recovery that progresses is
+not a stall), or, once the recovery is complete and no rebalance runs, learning-event partitions the worker
+holds have been kept out of faust's active set (so never fetched from) for ``stall_s``. (A takeover in CI on
+3 December 2026 ended with the survivor reading on its old partitions and never the two it took over, without a
+word; whether faust had left them out of its active set was not recorded: this rule catches that case and
+names them.) The worker then logs where every task waits (the evidence an operator needs) and replaces itself
 with a fresh run of the same command (``exec``: same process id, arguments, environment and log), which
 rejoins the group once the broker has dropped the stalled member (its session timeout), recovers its
 tables from the changelogs and reads on from the commit points. No supervisor is needed for that; if the
@@ -42,11 +46,29 @@ class StallWatch:
         self.stall_s = stall_s
         self._pulse = -1
         self._still_since: float | None = None
+        self._inactive_since: float | None = None
 
-    def stalled(self, *, rebalancing: bool, pulse: int, fetch_loop_ended: bool, now: float) -> str | None:
-        """Why the worker is stalled, or None. ``pulse`` grows with every fetch handed on."""
+    def stalled(
+        self,
+        *,
+        rebalancing: bool,
+        pulse: int,
+        fetch_loop_ended: bool,
+        now: float,
+        left_out: frozenset[Any] = frozenset(),
+    ) -> str | None:
+        """Why the worker is stalled, or None. ``pulse`` grows with every fetch handed on; ``left_out``: the
+        source partitions held but kept out of the fetch, once the recovery is complete (empty during one)."""
         if fetch_loop_ended:
             return "the fetch loop ended outside a shutdown"
+        if left_out and not rebalancing:
+            if self._inactive_since is None:
+                self._inactive_since = now
+            elif now - self._inactive_since >= self.stall_s:
+                names = ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in left_out))
+                return f"{names} held and not fetched from for {now - self._inactive_since:.0f} s"
+        else:
+            self._inactive_since = None
         if pulse != self._pulse or not rebalancing:
             self._pulse, self._still_since = pulse, (now if rebalancing else None)
             return None
@@ -86,6 +108,16 @@ def state_of(faust_app: Any, consumer: BatchConsumer) -> str:
     )
 
 
+def left_out(faust_app: Any, consumer: BatchConsumer) -> frozenset[Any]:
+    """The learning-event partitions this worker holds but does not fetch from (not in faust's active set),
+    once its recovery is complete; empty while a recovery runs (partitions are paused then on purpose)."""
+    recovery = faust_app.tables.recovery
+    if recovery.in_recovery or not recovery.completed.is_set() or consumer._active_partitions is None:
+        return frozenset()
+    held = {tp for tp in consumer.assignment() if tp.topic in consumer.source_topics}
+    return frozenset(held - consumer._active_partitions)
+
+
 async def watch(app: StreamApp) -> None:
     """Look every ``CHECK_EVERY_S`` for as long as the worker runs. A task of the worker's own, not a faust
     timer: faust starts its timers only once the first recovery is complete, which is where one stalls."""
@@ -102,6 +134,7 @@ async def watch(app: StreamApp) -> None:
                 pulse=consumer.deliveries_made,
                 fetch_loop_ended=consumer.fetch_loop_ended,
                 now=time.monotonic(),
+                left_out=left_out(faust_app, consumer),
             )
         except Exception:  # the watchdog's own failure must not end a working worker
             log.exception("the stall watchdog could not look at the worker")
