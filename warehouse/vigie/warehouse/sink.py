@@ -417,12 +417,11 @@ class Sink:
                 if polled:
                     last_message = time.monotonic()
                     metrics.lag(consumer, polled)
-                finished = self._in_flight is not None and (
-                    self._in_flight.written.done() or not polled or bool(self.buffers and self._due())
-                )
+                due = bool(self.buffers) and (self._due() or not polled)
+                finished = self._in_flight is not None and (self._in_flight.written.done() or not polled or due)
                 if finished:
                     self._finish_flush(consumer)
-                if self.buffers and (self._due() or not polled):
+                if due:
                     self._start_flush()
                 if not self.buffers and self._in_flight is None:
                     self._commit(consumer, self._positions)  # only invalid messages since the last batch
